@@ -1,0 +1,1 @@
+"""Built-in analyzers: power-law exponents, phase classification, finite-size scaling."""

@@ -1,0 +1,92 @@
+"""Content-addressed cache of finished sweep cells.
+
+A cell's key is the SHA-256 of everything that determines its numbers: the experiment's
+:meth:`~statmech_nn.experiment.Experiment.result_identity` (name, version, options, device)
+and the cell's coordinates. Each entry is ``<root>/<key[:2]>/<key>.nc`` plus a sidecar
+``<key>.sha256`` holding the digest of the ``.nc`` file; both are written atomically, the sidecar
+last. An entry whose file is missing, truncated or altered fails the digest check and is
+reported, deleted and recomputed -- never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from .errors import DataError
+from .experiment import Cell
+from .io import read_netcdf, write_netcdf
+from .schema import sha256_of
+
+
+def cell_key(identity: dict[str, Any], cell: Cell) -> str:
+    """SHA-256 key of a cell under an experiment identity."""
+    return sha256_of({"identity": identity, "cell": {dim: list(v) for dim, v in cell.items()}})
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class CellCache:
+    """Finished cells under ``root``; see the module docstring for the layout."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.nc"
+
+    def _sidecar(self, key: str) -> Path:
+        return self.path(key).with_suffix(".sha256")
+
+    def contains(self, key: str) -> bool:
+        """Cheap presence test (no digest check): used by ``--dry-run``."""
+        return self.path(key).exists() and self._sidecar(key).exists()
+
+    def load(self, key: str) -> xr.Dataset | None:
+        """The cached cell, or ``None`` if absent or corrupt (a corrupt entry is deleted)."""
+        path, sidecar = self.path(key), self._sidecar(key)
+        if not path.exists() and not sidecar.exists():
+            return None
+        problem = self._problem(path, sidecar)
+        if problem is None:
+            try:
+                return read_netcdf(path)
+            except DataError as exc:
+                problem = str(exc)
+        warnings.warn(f"cache entry {path.name} is corrupt ({problem}); recomputing it", RuntimeWarning, stacklevel=2)
+        path.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
+        return None
+
+    @staticmethod
+    def _problem(path: Path, sidecar: Path) -> str | None:
+        if not path.exists():
+            return "data file missing"
+        if not sidecar.exists():
+            return "digest file missing: the write was interrupted"
+        recorded = sidecar.read_text().strip()
+        actual = file_sha256(path)
+        if recorded != actual:
+            return f"sha256 {actual[:12]}... does not match the recorded {recorded[:12]}..."
+        return None
+
+    def store(self, key: str, ds: xr.Dataset) -> xr.Dataset:
+        """Write a cell atomically and return it as read back from disk (so that results are
+        byte-identical whether a cell was just computed or loaded from the cache)."""
+        path = write_netcdf(ds, self.path(key))
+        sidecar = self._sidecar(key)
+        tmp = sidecar.with_suffix(".sha256.tmp")
+        tmp.write_text(file_sha256(path) + "\n")
+        os.replace(tmp, sidecar)
+        return read_netcdf(path)

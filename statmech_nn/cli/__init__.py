@@ -1,0 +1,60 @@
+"""The ``statmech-nn`` command line.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``; handlers return an
+exit status. Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
+status 2; usage errors likewise. Ctrl-C exits 130 after saying that finished work is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import StatmechError
+
+PROG = "statmech-nn"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2, no usage dump)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import analyze, bench_cmd, data_cmd, plot, plugins_cmd, sweep_cmd
+
+    parser = OneLineParser(prog=PROG, description="Statistical physics of phase transitions in trained neural networks.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser)
+    for module in (sweep_cmd, analyze, plot, bench_cmd, data_cmd, plugins_cmd):
+        module.register(sub)
+    return parser
+
+
+def _one_line_warnings(message, category, filename, lineno, file=None, line=None):
+    print(f"{PROG}: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    warnings.showwarning = _one_line_warnings
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except StatmechError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; finished work is kept (run the same command to resume)", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

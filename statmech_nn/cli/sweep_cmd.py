@@ -1,0 +1,74 @@
+"""``statmech-nn sweep [CONFIG.toml] -o OUT.nc``: run a grid through the cache into NetCDF."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..cache import CellCache
+from ..config import SweepConfig, load_config, parse_assignment, parse_value
+from ..datasets import data_root
+from ..errors import ConfigError
+from ..io import check_writable, write_netcdf
+from ..plugins import get_registry
+from ..schema import sha256_of
+from ..sweep import plan_sweep, run_sweep, sweep_config
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sweep", help="run an experiment over a grid into a NetCDF file",
+        description="Run a sweep. Finished cells are cached: an interrupted sweep resumes where it "
+                    "stopped, and a larger grid reuses finished cells.")
+    p.add_argument("config", nargs="?", help="sweep TOML file (default: the experiment's small default grid)")
+    p.add_argument("-o", "--output", help="output NetCDF file (default: data/results/<experiment>-<hash>.nc)")
+    p.add_argument("--experiment", help="experiment plugin (overrides the file; default mnist_dropout)")
+    p.add_argument("--grid", action="append", default=[], metavar="DIM=V1,V2,...",
+                   help="set a grid dimension, e.g. --grid p_eval=0,0.5,0.9 (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="set an option, e.g. --set training.epochs=5 (repeatable)")
+    p.add_argument("--device", help="cpu or cuda (overrides the file)")
+    p.add_argument("--cache-dir", help="cell cache directory (default: <data>/cache)")
+    p.add_argument("--dry-run", action="store_true", help="list the cells and what is cached; compute nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def build_config(args) -> SweepConfig:
+    config = load_config(args.config) if args.config else SweepConfig()
+    if args.experiment:
+        config.experiment = args.experiment
+    if args.device:
+        config.device = args.device
+    for item in args.grid:
+        dim, values = parse_assignment(item, "--grid")
+        config.grid[dim] = [parse_value(v) for v in values.split(",")]
+    for item in args.set:
+        dotted, value = parse_assignment(item, "--set")
+        section, dot, key = dotted.partition(".")
+        if not dot or not key:
+            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. training.epochs=5")
+        config.options.setdefault(section, {})[key] = parse_value(value)
+    return config
+
+
+def run(args) -> int:
+    config = build_config(args)
+    experiment = get_registry().experiment(config.experiment)(config.options, device=config.device or "cpu")
+    cache = CellCache(Path(args.cache_dir) if args.cache_dir else data_root() / "cache")
+    full_grid, planned = plan_sweep(experiment, config.grid, cache)
+    if args.dry_run:
+        for item in planned:
+            cell = ", ".join(f"{d}={list(v) if len(v) > 1 else v[0]}" for d, v in item.cell.items())
+            print(f"{'cached ' if item.cached else 'todo   '} {item.key[:12]}  {cell}")
+        n_cached = sum(p.cached for p in planned)
+        print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute")
+        return 0
+    output = Path(args.output) if args.output else (
+        data_root() / "results" / f"{experiment.name}-{sha256_of(sweep_config(experiment, full_grid))[:10]}.nc")
+    check_writable(output)
+    ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
+                   history="statmech-nn " + " ".join(sys.argv[1:]))
+    write_netcdf(ds, output)
+    print(f"wrote {output}")
+    return 0

@@ -1,0 +1,22 @@
+"""Errors a user can act on.
+
+Every exception derived from :class:`StatmechError` is shown by the command line as one line
+(``statmech-nn: error: <message>``) with exit status 2 and no traceback. Messages name the bad
+value and what would be accepted.
+"""
+
+
+class StatmechError(Exception):
+    """Base class of all user-facing errors (bad input, bad files, bad plugins)."""
+
+
+class ConfigError(StatmechError, ValueError):
+    """A configuration value, option or grid is invalid."""
+
+
+class DataError(StatmechError, ValueError):
+    """A dataset or file does not satisfy the contract (missing variable, corrupt file, ...)."""
+
+
+class PluginError(StatmechError):
+    """A plugin is unknown, duplicated, or broken."""

@@ -1,0 +1,114 @@
+"""Base class of experiment plugins: a grid in, an ``xarray.Dataset`` out.
+
+An experiment is registered by the ``register_experiments`` hook. The sweep runner
+(:mod:`statmech_nn.sweep`) asks it to split a grid into *cells* -- the units of work that are
+computed together (for the MNIST trainer: all networks of one shape trained as one batched
+computation) and cached together -- and calls :meth:`Experiment.run_cell` for each cell that
+is not cached yet.
+
+Contract for subclasses:
+
+* ``name``: unique experiment name; ``version``: bump when results change for the same config.
+* ``dims``: grid dimensions in output order; :meth:`check_coordinate` validates one value.
+* ``options_spec``: option sections (see :mod:`statmech_nn.options`).
+* ``default_grid``: a small grid that runs in minutes on a laptop (used by the quick-start).
+* :meth:`plan` and :meth:`run_cell`; ``run_cell(cell)`` returns a dataset whose coordinates are
+  exactly the cell's values (a cell is ``{dim: tuple_of_values}``, a sub-grid).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import xarray as xr
+
+from .errors import ConfigError
+from .options import Option, resolve_options
+from .schema import check_canonical_coordinate
+
+Cell = dict[str, tuple]
+#: ``progress(n_done_units)`` advances a progress bar inside a long cell; may be ``None``.
+ProgressCallback = Callable[[int], None] | None
+
+
+class Experiment:
+    """Base class; see the module docstring for the contract."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "0"
+    dims: ClassVar[tuple[str, ...]] = ()
+    options_spec: ClassVar[Mapping[str, Sequence[Option]]] = {}
+    default_grid: ClassVar[Mapping[str, Sequence[Any]]] = {}
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+
+    def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
+        self.options = resolve_options(self.options_spec, options)
+        if device not in self.devices:
+            raise ConfigError(
+                f"unknown device {device!r} for experiment {self.name!r}: expected one of "
+                + ", ".join(self.devices)
+            )
+        self.device = device
+
+    # -- grid ---------------------------------------------------------------------------
+    @classmethod
+    def check_coordinate(cls, dim: str, value: Any) -> Any:
+        """Return the validated ``value`` of grid dimension ``dim`` or raise ConfigError.
+
+        The default validates the canonical dimensions (:data:`statmech_nn.schema.DIMS`);
+        subclasses add their own limits and call ``super()``.
+        """
+        return check_canonical_coordinate(dim, value)
+
+    def validate_grid(self, grid: Mapping[str, Any]) -> dict[str, tuple]:
+        """Complete and validate a grid: every dim present, values unique, sorted, checked."""
+        unknown = [d for d in grid if d not in self.dims]
+        if unknown:
+            raise ConfigError(
+                f"unknown grid key {unknown[0]!r} for experiment {self.name!r}: expected one of "
+                + ", ".join(self.dims)
+            )
+        full: dict[str, tuple] = {}
+        for dim in self.dims:
+            raw = grid.get(dim, self.default_grid.get(dim))
+            if raw is None:
+                raise ConfigError(f"grid key {dim!r} is missing for experiment {self.name!r}")
+            values = raw if isinstance(raw, (list, tuple)) else [raw]
+            if len(values) == 0:
+                raise ConfigError(f"grid key {dim!r} is empty: give at least one value")
+            checked = [self.check_coordinate(dim, v) for v in values]
+            full[dim] = tuple(sorted(set(checked)))
+        return full
+
+    def plan(self, grid: Mapping[str, tuple]) -> list[Cell]:
+        """Split a validated grid into cells. Default: one cell per grid point."""
+        return [
+            {dim: (value,) for dim, value in zip(self.dims, point)}
+            for point in itertools.product(*(grid[d] for d in self.dims))
+        ]
+
+    def cell_cost(self, cell: Cell) -> int:
+        """Relative cost of a cell, the unit of the progress bar. Default: 1."""
+        return 1
+
+    # -- identity -----------------------------------------------------------------------
+    def result_identity(self) -> dict[str, Any]:
+        """Everything besides the cell that determines the numbers (hashed by the cache)."""
+        return {"experiment": self.name, "version": self.version,
+                "options": self.options, "device": self.device}
+
+    def provenance(self) -> dict[str, Any]:
+        """Extra global attributes (e.g. library versions, device). Values NetCDF-safe."""
+        return {}
+
+    # -- work ---------------------------------------------------------------------------
+    def run_cell(self, cell: Cell, progress: ProgressCallback = None) -> xr.Dataset:
+        raise NotImplementedError(f"experiment {self.name!r} does not implement run_cell")
+
+
+def cell_points(cell: Cell) -> int:
+    """Number of grid points in a cell."""
+    return int(np.prod([len(v) for v in cell.values()]))
