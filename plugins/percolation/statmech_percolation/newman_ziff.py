@@ -25,6 +25,7 @@ Each run stops once every sample wraps both ways (near ``n ≈ 0.6 N`` for large
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,24 +95,30 @@ def _find(parent: np.ndarray, disp: np.ndarray, nodes: np.ndarray) -> tuple[np.n
     return root, acc
 
 
-#: Most union–find nodes (runs × sites) held at once: 2**23 nodes take about 160 MB.
+#: Most union–find nodes (runs × sites) held at once: 2**23 nodes take about 200 MB.
 MAX_NODES = 1 << 23
 
 
-def first_wrapping_times(L: int, n_samples: int, rng: np.random.Generator) -> WrappingTimes:
+def first_wrapping_times(L: int, n_samples: int, rng: np.random.Generator,
+                         on_batch: Callable[[int], None] | None = None) -> WrappingTimes:
     """Run ``n_samples`` independent Newman–Ziff runs on the periodic ``L``×``L`` lattice.
 
     Each run occupies the sites in an order drawn from ``rng`` (a random permutation per run)
     and records when it first wraps horizontally and vertically.  Runs are processed in
-    batches of at most ``MAX_NODES // L**2`` to bound memory.  Deterministic given ``rng``.
+    batches of at most ``MAX_NODES // L**2`` to bound memory; ``on_batch(n_runs)`` is called
+    after each batch (progress reporting).  Deterministic given ``rng``.
     """
     if L < 2:
         raise ValueError(f"L = {L!r}: expected an integer >= 2")
     if n_samples < 1:
         raise ValueError(f"n_samples = {n_samples!r}: expected an integer >= 1")
     batch = max(1, MAX_NODES // (L * L))
-    parts = [_run_batch(L, min(batch, n_samples - start), rng)
-             for start in range(0, n_samples, batch)]
+    parts = []
+    for start in range(0, n_samples, batch):
+        size = min(batch, n_samples - start)
+        parts.append(_run_batch(L, size, rng))
+        if on_batch is not None:
+            on_batch(size)
     return WrappingTimes(L=L, horizontal=np.concatenate([h for h, _ in parts]),
                          vertical=np.concatenate([v for _, v in parts]))
 
@@ -123,10 +130,10 @@ def _run_batch(L: int, n_samples: int, rng: np.random.Generator) -> tuple[np.nda
 
     # Global node index of site k of run s: s * n_sites + k.  Unoccupied nodes have parent -1.
     total = n_samples * n_sites
-    parent = np.full(total, -1, dtype=np.int32)
+    parent = np.full(total, -1, dtype=np.int64)
     size = np.zeros(total, dtype=np.int32)
     disp = np.zeros((total, 2), dtype=np.int32)
-    offset = np.arange(n_samples, dtype=np.int32) * n_sites
+    offset = np.arange(n_samples, dtype=np.int64) * n_sites
 
     never = n_sites + 1
     t_h = np.full(n_samples, never, dtype=np.int64)
@@ -134,7 +141,7 @@ def _run_batch(L: int, n_samples: int, rng: np.random.Generator) -> tuple[np.nda
     running = np.arange(n_samples)  # runs that have not yet wrapped both ways
 
     for step in range(n_sites):
-        site = order[running, step]
+        site = order[running, step].astype(np.int64)
         x, y = site % L, site // L
         node = offset[running] + site
         parent[node] = node

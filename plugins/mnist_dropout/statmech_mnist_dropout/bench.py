@@ -1,0 +1,284 @@
+"""``statmech-nn bench``: the naive way and the batched trainer, side by side, same budget.
+
+Configuration: the experiment's own defaults (width, depth, batch size, optimiser, learning
+rate: :class:`~.experiment.MnistDropoutExperiment`), real MNIST, ``N = 60,000``.
+
+* naive: one model at a time, ``nn.Sequential(Linear, ReLU, Dropout, ..., Linear)`` +
+  ``DataLoader(TensorDataset, shuffle=True)`` + ``torch.optim.Adam``; ``steps`` optimiser
+  steps per network.
+* batched: one cell of ``n_networks`` networks (``p_train`` values x seeds,
+  :mod:`.cell`), ``steps`` optimiser steps per network.
+
+Training throughput is network-samples per second. FLOPs per network-sample are counted
+analytically over the matrix products, with ``M = 784 w + (depth-1) w^2 + 10 w``
+multiply-adds per sample: forward ``2M``, weight gradients ``2M``, input gradients of every
+layer but the first ``2 (M - 784 w)``; total ``6M - 1568 w`` (biases and elementwise work not
+counted). The peak is the best fp32 ``torch.mm`` rate of two ``n x n`` matrices measured in
+the same process. Evaluation throughput is network-test-image evaluations per second at
+``p_eval = 0.5``: naive = each network in train mode (``nn.Dropout``, per-sample masks) over a
+``DataLoader`` of the test set; batched = :func:`.evaluate.evaluate` with either protocol.
+Peak memory (``ru_maxrss``) is measured in a fresh subprocess that trains and evaluates a
+64-network cell at ``N = 60,000``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from .cell import CellSpec, MnistTensors, build_ensemble, build_schedule, network_generators
+from .evaluate import EvalConfig, evaluate
+from .experiment import MnistDropoutExperiment
+from .mnist import load_mnist
+from .train import PIXEL_SCALE, MaskSampler, OptimizerConfig, train
+
+N_IN, N_OUT, N_TRAIN = 784, 10, 60_000
+MEMORY_LIMIT_MB = 4096
+BENCH_P_EVAL = 0.5
+
+
+def flops_per_sample(width: int, depth: int) -> int:
+    """Matmul FLOPs of one training sample (forward + backward), see the module docstring."""
+    macs = N_IN * width + (depth - 1) * width * width + width * N_OUT
+    return 6 * macs - 2 * N_IN * width
+
+
+def eval_flops_per_sample(width: int, depth: int, first_layer_shared: bool) -> int:
+    """Matmul FLOPs of one test-image evaluation (forward only; first layer optional)."""
+    macs = (depth - 1) * width * width + width * N_OUT + (0 if first_layer_shared else N_IN * width)
+    return 2 * macs
+
+
+def default_spec(n_networks: int, steps: int) -> CellSpec:
+    """The experiment's default configuration as a cell of ``n_networks`` at N = 60,000:
+    8 ``p_train`` values (0, 0.1, ..., 0.7) x ``n_networks / 8`` seeds."""
+    ex = MnistDropoutExperiment()
+    t = ex.options["training"]
+    per_group = min(8, n_networks)
+    seeds = tuple(range(max(1, n_networks // per_group)))
+    return CellSpec(
+        p_train=tuple(round(0.1 * j, 1) for j in range(per_group)), seeds=seeds, sizes=(N_TRAIN,),
+        width=ex.default_grid["width"][0], depth=ex.default_grid["depth"][0], steps=steps,
+        batch_size=t["batch_size"], p_eval=(BENCH_P_EVAL,),
+        activation=ex.options["model"]["activation"], init=ex.options["model"]["init"],
+        optimizer=OptimizerConfig(name=t["optimizer"], lr=t["lr"], momentum=t["momentum"]),
+        evaluation=EvalConfig(protocol=ex.options["evaluation"]["protocol"], n_masks=4),
+    )
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def measure_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
+    """Best fp32 ``torch.mm`` rate (FLOP/s) of ``n x n`` matrices over ``repeats`` timings."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    a = torch.rand(n, n, generator=gen, device=device)
+    b = torch.rand(n, n, generator=gen, device=device)
+    c = torch.empty(n, n, device=device)
+    torch.mm(a, b, out=c)
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b, out=c)
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * n**3 / best
+
+
+def naive_model(width: int, depth: int, p: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    fan_in = N_IN
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width), nn.ReLU(), nn.Dropout(p)]
+        fan_in = width
+    return nn.Sequential(*layers, nn.Linear(fan_in, N_OUT))
+
+
+def naive_train(spec: CellSpec, x: torch.Tensor, y: torch.Tensor, n_networks: int, device: str) -> tuple[float, list[nn.Module]]:
+    """Seconds to train ``n_networks`` models one at a time for ``spec.steps`` steps each."""
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=spec.batch_size,
+                                         shuffle=True, generator=torch.Generator().manual_seed(0))
+    models, elapsed = [], 0.0
+    for j in range(n_networks):
+        torch.manual_seed(j)
+        model = naive_model(spec.width, spec.depth, spec.p_train[j % len(spec.p_train)]).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=spec.optimizer.lr)
+        loss_fn = nn.CrossEntropyLoss()
+        _sync(device)
+        start = time.perf_counter()
+        done = 0
+        while done < spec.steps:
+            for xb, yb in loader:
+                xb, yb = xb.to(device), yb.to(device)
+                opt.zero_grad()
+                loss_fn(model(xb), yb).backward()
+                opt.step()
+                done += 1
+                if done == spec.steps:
+                    break
+        _sync(device)
+        elapsed += time.perf_counter() - start
+        models.append(model)
+    return elapsed, models
+
+
+def naive_evaluate(models: list[nn.Module], x: torch.Tensor, y: torch.Tensor, n_masks: int, device: str) -> float:
+    """Seconds to evaluate every model ``n_masks`` times in train mode (per-sample dropout)."""
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=1000)
+    for model in models:
+        for module in model:
+            if isinstance(module, nn.Dropout):
+                module.p = BENCH_P_EVAL
+        model.train()
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    _sync(device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for model in models:
+            for _ in range(n_masks):
+                total = 0.0
+                for xb, yb in loader:
+                    total += float(loss_fn(model(xb.to(device)), yb.to(device)))
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def batched_train(spec: CellSpec, data: MnistTensors, device: str):
+    """Seconds to train the cell's ensemble (setup excluded) and the trained ensemble."""
+    ens = build_ensemble(spec, N_IN, device)
+    schedule = build_schedule(spec, data.train_labels_np, device)
+    masks = MaskSampler([p for _, _, p in spec.networks()], network_generators("train_mask", spec, device),
+                        spec.depth, spec.width, spec.batch_size, device)
+    _sync(device)
+    start = time.perf_counter()
+    train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer)
+    _sync(device)
+    return time.perf_counter() - start, ens
+
+
+def batched_evaluate(spec: CellSpec, ens, data: MnistTensors, protocol: str, device: str) -> float:
+    config = replace(spec.evaluation, protocol=protocol)
+    gens = network_generators("eval_mask", spec, device)
+    _sync(device)
+    start = time.perf_counter()
+    evaluate(ens, data.test_images, data.test_labels, spec.p_eval, config, gens)
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def peak_memory_mb(device: str, steps: int = 20) -> float:
+    """``ru_maxrss`` (MiB) of a fresh process training + evaluating a 64-network N=60,000 cell."""
+    code = ("import sys; from statmech_mnist_dropout.bench import memory_probe; "
+            f"memory_probe({device!r}, {steps})")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def memory_probe(device: str, steps: int) -> None:
+    """Body of :func:`peak_memory_mb`'s subprocess: prints its own peak RSS in MiB."""
+    spec = default_spec(64, steps)
+    data = MnistTensors.from_arrays(load_mnist(), device)
+    _, ens = batched_train(spec, data, device)
+    for protocol in ("per_network", "per_sample"):
+        batched_evaluate(spec, ens, data, protocol, device)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n_naive: int = 2,
+                  eval_masks: int = 4, memory: bool = True) -> dict:
+    """Run both ways on the default configuration; return the measured numbers (JSON-safe)."""
+    spec = default_spec(n_networks, steps)
+    spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=eval_masks))
+    arrays = load_mnist()
+    data = MnistTensors.from_arrays(arrays, device)
+    x_train = torch.from_numpy(arrays.train_images.reshape(N_TRAIN, -1).astype(np.float32) * np.float32(PIXEL_SCALE))
+    x_test = torch.from_numpy(arrays.test_images.reshape(len(arrays.test_images), -1).astype(np.float32)
+                              * np.float32(PIXEL_SCALE))
+    y_train, y_test = torch.from_numpy(arrays.train_labels), torch.from_numpy(arrays.test_labels)
+    n_test = len(y_test)
+
+    peak = measure_peak(device)
+    naive_s, models = naive_train(spec, x_train, y_train, n_naive, device)
+    batched_s, ens = batched_train(spec, data, device)
+    naive_rate = n_naive * steps * spec.batch_size / naive_s
+    batched_rate = len(spec.networks()) * steps * spec.batch_size / batched_s
+    fps = flops_per_sample(spec.width, spec.depth)
+
+    naive_eval_s = naive_evaluate(models, x_test, y_test, eval_masks, device)
+    naive_eval_rate = n_naive * eval_masks * n_test / naive_eval_s
+    eval_rates = {protocol: len(spec.networks()) * eval_masks * n_test
+                  / batched_evaluate(spec, ens, data, protocol, device)
+                  for protocol in ("per_network", "per_sample")}
+    default_protocol = spec.evaluation.protocol
+    result = {
+        "device": device,
+        "torch_version": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "config": {"width": spec.width, "depth": spec.depth, "batch_size": spec.batch_size,
+                   "optimizer": spec.optimizer.name, "lr": spec.optimizer.lr, "N": N_TRAIN,
+                   "steps_per_network": steps, "n_networks": len(spec.networks()), "n_naive": n_naive,
+                   "eval_masks": eval_masks, "p_eval": BENCH_P_EVAL},
+        "flops_per_sample": fps,
+        "peak_flops": peak,
+        "naive_samples_per_s": naive_rate,
+        "batched_samples_per_s": batched_rate,
+        "speedup_vs_naive": batched_rate / naive_rate,
+        "naive_flops": naive_rate * fps,
+        "achieved_flops": batched_rate * fps,
+        "naive_fraction_of_peak": naive_rate * fps / peak,
+        "fraction_of_peak": batched_rate * fps / peak,
+        "eval_naive_samples_per_s": naive_eval_rate,
+        "eval_batched_samples_per_s": eval_rates[default_protocol],
+        "eval_batched_per_network_samples_per_s": eval_rates["per_network"],
+        "eval_batched_per_sample_samples_per_s": eval_rates["per_sample"],
+        "eval_speedup_vs_naive": eval_rates[default_protocol] / naive_eval_rate,
+        "eval_protocol": default_protocol,
+    }
+    if memory:
+        result["peak_rss_mb_64_networks_N60000"] = peak_memory_mb(device)
+        result["memory_limit_mb"] = MEMORY_LIMIT_MB
+    return result
+
+
+def format_report(result: dict) -> str:
+    """Human-readable lines of a :func:`run_benchmark` result."""
+    c = result["config"]
+    lines = [
+        f"MNIST trainer benchmark on {result['device']} ({result['threads']} threads, torch {result['torch_version']})",
+        f"config: width {c['width']}, depth {c['depth']}, batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}, "
+        f"N {c['N']}, {c['steps_per_network']} steps per network",
+        f"peak fp32 matmul:   {result['peak_flops'] / 1e9:8.1f} GFLOP/s",
+        f"train naive:        {result['naive_samples_per_s']:12,.0f} samples/s  "
+        f"({result['naive_flops'] / 1e9:.1f} GFLOP/s, {result['naive_fraction_of_peak']:.2f} of peak)",
+        f"train batched ({c['n_networks']}): {result['batched_samples_per_s']:12,.0f} samples/s  "
+        f"({result['achieved_flops'] / 1e9:.1f} GFLOP/s, {result['fraction_of_peak']:.2f} of peak)",
+        f"train speedup:      {result['speedup_vs_naive']:8.2f}x",
+        f"eval naive:         {result['eval_naive_samples_per_s']:12,.0f} images/s (per-sample dropout)",
+        f"eval batched:       {result['eval_batched_per_network_samples_per_s']:12,.0f} images/s per_network, "
+        f"{result['eval_batched_per_sample_samples_per_s']:,.0f} per_sample",
+        f"eval speedup:       {result['eval_speedup_vs_naive']:8.2f}x ({result['eval_protocol']})",
+    ]
+    if "peak_rss_mb_64_networks_N60000" in result:
+        lines.append(f"peak RSS, 64 networks at N=60,000: {result['peak_rss_mb_64_networks_N60000']:.0f} MiB "
+                     f"(limit {result['memory_limit_mb']} MiB)")
+    return "\n".join(lines)
+
+
+def main(device: str = "cpu", steps: int = 200, as_json: bool = False, memory: bool = True) -> int:
+    """Print the report (and, with ``as_json``, one JSON object as the last line)."""
+    result = run_benchmark(device=device, steps=steps, memory=memory)
+    print(format_report(result))
+    if as_json:
+        print(json.dumps(result, sort_keys=True))
+    return 0

@@ -1,0 +1,132 @@
+"""Train and evaluate one cell: every (p_train, seed, N) network of one shape, as one ensemble.
+
+Groups are the ``(seed, N)`` pairs (seed-major); each group holds one network per ``p_train``
+and all of a group's networks share the training subset and minibatch order (common random
+numbers, :mod:`.rng`). All networks of a cell train for the same number of steps.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .ensemble import init_network, layer_sizes, stack_ensemble
+from .evaluate import EvalConfig, evaluate
+from .rng import numpy_rng, rate_key, torch_generator
+from .subsets import batch_schedule, nested_order, subset
+from .train import MaskSampler, OptimizerConfig, train
+
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class MnistTensors:
+    """MNIST resident on one device: images flattened to ``(n, 784)`` uint8, labels int64."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    train_labels_np: np.ndarray
+
+    @classmethod
+    def from_arrays(cls, arrays, device: str) -> "MnistTensors":
+        def flat(images: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(images.reshape(len(images), -1))).to(device)
+
+        return cls(flat(arrays.train_images), torch.from_numpy(arrays.train_labels).to(device),
+                   flat(arrays.test_images), torch.from_numpy(arrays.test_labels).to(device),
+                   np.asarray(arrays.train_labels))
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """The networks of a cell and how they are trained and evaluated."""
+
+    p_train: tuple[float, ...]
+    seeds: tuple[int, ...]
+    sizes: tuple[int, ...]  # N
+    width: int
+    depth: int
+    steps: int
+    batch_size: int
+    p_eval: tuple[float, ...]
+    activation: str = "relu"
+    init: str = "torch"
+    balanced: bool = True
+    optimizer: OptimizerConfig = OptimizerConfig()
+    evaluation: EvalConfig = EvalConfig()
+
+    def networks(self) -> list[tuple[int, int, float]]:
+        """``(seed, N, p_train)`` of network ``e``, in ensemble order."""
+        return [(s, n, p) for s, n in self.groups() for p in self.p_train]
+
+    def groups(self) -> list[tuple[int, int]]:
+        return list(itertools.product(self.seeds, self.sizes))
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """Arrays over ``(seed, N, p_train[, p_eval, mask])``."""
+
+    loss: np.ndarray  # (S, nN, P, n_p_eval, n_masks)
+    accuracy: np.ndarray
+    train_loss: np.ndarray  # (S, nN, P)
+    train_curve: np.ndarray  # (steps, S, nN, P): minibatch loss of every step
+
+
+def build_ensemble(spec: CellSpec, n_in: int, device: str):
+    """Initial ensemble: network ``(seed, N, p)`` from stream ``init(seed, p, width, depth)``."""
+    sizes = layer_sizes(n_in, spec.width, spec.depth, N_CLASSES)
+    nets = [init_network(sizes, spec.init, torch_generator("init", s, rate_key(p), spec.width, spec.depth))
+            for s, _, p in spec.networks()]
+    return stack_ensemble(nets, len(spec.groups()), spec.width, spec.activation, device)
+
+
+def build_schedule(spec: CellSpec, train_labels: np.ndarray, device: str) -> torch.Tensor:
+    """Minibatch indices ``(G, steps, B)`` of every ``(seed, N)`` group."""
+    orders = {s: nested_order(train_labels, s, balanced=spec.balanced) for s in spec.seeds}
+    schedule = np.stack([
+        batch_schedule(subset(orders[s], n), spec.steps, spec.batch_size, numpy_rng("order", s, n))
+        for s, n in spec.groups()])
+    return torch.from_numpy(schedule).to(device)
+
+
+def network_generators(role: str, spec: CellSpec, device: str) -> list[torch.Generator]:
+    """One generator per network for ``role`` (``train_mask`` or ``eval_mask``)."""
+    return [torch_generator(role, s, rate_key(p), n, spec.width, spec.depth, device=device)
+            for s, n, p in spec.networks()]
+
+
+def last_epoch_mean(curve: np.ndarray, sizes: Sequence[int], batch_size: int) -> np.ndarray:
+    """``train_loss``: mean minibatch loss over the last ``min(steps, ceil(N / B))`` steps.
+
+    ``curve`` is ``(steps, S, nN, P)``; the window is the last epoch of each ``N``.
+    """
+    steps = curve.shape[0]
+    out = np.empty(curve.shape[1:])
+    for i, n in enumerate(sizes):
+        window = min(steps, -(-n // batch_size))
+        out[:, i] = curve[steps - window:, :, i].mean(axis=0)
+    return out
+
+
+def run(spec: CellSpec, data: MnistTensors, device: str,
+        progress: Callable[[int], None] | None = None) -> CellResult:
+    """Train the cell's ensemble and evaluate it at every ``p_eval``."""
+    shape = (len(spec.seeds), len(spec.sizes), len(spec.p_train))
+    ens = build_ensemble(spec, data.train_images.shape[1], device)
+    schedule = build_schedule(spec, data.train_labels_np, device)
+    masks = MaskSampler([p for _, _, p in spec.networks()], network_generators("train_mask", spec, device),
+                        spec.depth, spec.width, spec.batch_size, device)
+    curve = train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer, progress)
+    curve = curve.to(torch.float64).cpu().numpy().reshape(spec.steps, *shape)
+    loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
+                         network_generators("eval_mask", spec, device))
+    tail = (len(spec.p_eval), spec.evaluation.n_masks)
+    return CellResult(loss.reshape(*shape, *tail), acc.reshape(*shape, *tail),
+                      last_epoch_mean(curve, spec.sizes, spec.batch_size), curve)

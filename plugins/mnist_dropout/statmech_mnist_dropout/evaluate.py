@@ -1,0 +1,121 @@
+"""Test-set evaluation of a trained ensemble under evaluation dropout ``p_eval``.
+
+Two mask protocols (``docs/mnist_dropout.md`` explains the default):
+
+* ``per_network`` (random pruning): one mask per hidden layer and realisation, shared by all
+  test images -- a pruned network. The spread over realisations is network-to-network
+  (quenched) disorder.
+* ``per_sample`` (``nn.Dropout`` in training mode): every test image its own mask. The spread
+  over realisations is Monte-Carlo noise of the mean.
+
+Both use the same keep multiplier ``keep = [u >= p_eval] * s`` with ``s = 1/(1 - p_eval)``
+(inverted scaling; ``s = 1`` when ``rescale`` is off), and by linearity of the mean over test
+images both have the same expected mean loss. The uniforms ``u`` of a realisation are shared
+by every ``p_eval`` (nested pruning: a unit dropped at ``p`` is dropped at every ``p' > p``).
+
+Work done once per network: the first layer's activation ``act(W_1 x + b_1)`` of all test
+images (masks act after it). For ``per_network`` a hidden layer's mask is folded into the next
+layer's weight columns, ``W_{l+1} (keep_l * h_l) = (W_{l+1} diag(keep_l)) h_l``, so a
+realisation costs only the deeper layers' products. ``p_eval = 0`` is evaluated once
+(deterministic), and its spread is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from statmech_nn.errors import ConfigError
+
+from .ensemble import Ensemble, activate
+from .train import PIXEL_SCALE
+
+PROTOCOLS = ("per_network", "per_sample")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    protocol: str = "per_network"
+    n_masks: int = 20
+    rescale: bool = True
+
+    def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"evaluation.protocol = {self.protocol!r}: expected one of "
+                              + ", ".join(map(repr, PROTOCOLS)))
+
+
+def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals: Sequence[float],
+             config: EvalConfig, generators: Sequence[torch.Generator]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean test cross-entropy and accuracy, each ``(E, len(p_evals), n_masks)`` float64.
+
+    ``images`` ``(n, n_in)`` uint8 and ``labels`` ``(n,)`` on the device; ``generators[e]``
+    draws network ``e``'s evaluation uniforms (per realisation, hidden layer by hidden layer).
+    """
+    n_masks = config.n_masks
+    loss = np.empty((ens.n_networks, len(p_evals), n_masks))
+    acc = np.empty_like(loss)
+    x = images.to(torch.float32).mul_(PIXEL_SCALE).T  # (n_in, n)
+    per = ens.per_group
+    with torch.no_grad():
+        for g in range(ens.n_groups):
+            nets = slice(g * per, (g + 1) * per)
+            first = torch.addmm(ens.b_in[g], ens.w_in[g], x).view(per, ens.width, -1)
+            h1, _ = activate(ens.activation, first, None)
+            gens = generators[nets]
+            for k in range(n_masks):
+                uniforms = _draw_uniforms(gens, ens.depth, ens.width, h1.shape[-1], config.protocol, x.device)
+                for i, p in enumerate(p_evals):
+                    if p == 0 and k > 0:  # deterministic: same value for every realisation
+                        loss[nets, i, k], acc[nets, i, k] = loss[nets, i, 0], acc[nets, i, 0]
+                        continue
+                    keeps = None if p == 0 else [
+                        (u >= p).to(torch.float32).mul_(1.0 / (1.0 - p) if config.rescale else 1.0)
+                        for u in uniforms]
+                    logits = _deeper_layers(ens, nets, h1, keeps, config.protocol)
+                    loss[nets, i, k], acc[nets, i, k] = _scores(logits, labels)
+    return loss, acc
+
+
+def _draw_uniforms(gens: Sequence[torch.Generator], depth: int, width: int, n: int,
+                   protocol: str, device) -> list[torch.Tensor]:
+    """One realisation's uniforms per hidden layer: ``(P, width, 1)`` or ``(P, width, n)``."""
+    cols = 1 if protocol == "per_network" else n
+    out = []
+    for _ in range(depth):
+        u = torch.empty(len(gens), width, cols, device=device)
+        for j, gen in enumerate(gens):
+            torch.rand((width, cols), generator=gen, out=u[j])
+        out.append(u)
+    return out
+
+
+def _deeper_layers(ens: Ensemble, nets: slice, h1: torch.Tensor, keeps: list[torch.Tensor] | None,
+                   protocol: str) -> torch.Tensor:
+    """Logits ``(P, n_out, n)`` from the unmasked first-layer activation ``h1`` ``(P, width, n)``."""
+    weights = [w[nets] for w in ens.w_hidden] + [ens.w_out[nets]]
+    biases = [b[nets] for b in ens.b_hidden] + [ens.b_out[nets]]
+    layers = list(zip(weights, biases))
+    h = h1
+    for layer, (w, b) in enumerate(layers):
+        if keeps is not None:
+            if protocol == "per_network":  # fold keep into the weight columns: W diag(keep)
+                w = w * keeps[layer].transpose(1, 2)
+            else:
+                h = h * keeps[layer]
+        z = torch.baddbmm(b, w, h)
+        if layer < len(layers) - 1:
+            h, _ = activate(ens.activation, z, None)
+    return z
+
+
+def _scores(logits: torch.Tensor, labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per-network mean cross-entropy (nats) and accuracy over the test images."""
+    lse = torch.logsumexp(logits, dim=1)
+    picked = logits.gather(1, labels.view(1, 1, -1).expand(logits.shape[0], 1, -1)).squeeze(1)
+    loss = (lse - picked).to(torch.float64).mean(dim=1)
+    acc = (logits.argmax(dim=1) == labels).to(torch.float64).mean(dim=1)
+    return loss.cpu().numpy(), acc.cpu().numpy()

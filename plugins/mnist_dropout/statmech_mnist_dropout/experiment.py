@@ -1,0 +1,236 @@
+"""``mnist_dropout``: FCNNs trained on MNIST with dropout ``p_train``, tested with ``p_eval``.
+
+Network ``784 -> depth x width -> 10``; dropout on every hidden layer, rate ``p_train`` while
+training and, independently, ``p_eval`` on the 10,000 test images. Every protocol choice and
+its reason is in ``docs/mnist_dropout.md``. This module imports no torch: the work happens in
+:mod:`.cell`, imported by :meth:`MnistDropoutExperiment.run_cell`.
+
+Budget: ``steps(N) = max(min_steps, ceil(epochs * N / batch_size))`` in ``epochs`` mode,
+``steps`` in ``steps`` mode. A cell holds the networks of one ``(width, depth)`` whose ``N``
+train for the same number of steps (all ``N`` in steps mode), every ``p_train`` and seed,
+and every ``p_eval`` of the grid; cells are cut to at most ``max_networks`` networks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from statmech_nn.errors import ConfigError
+from statmech_nn.experiment import Cell, Experiment, ProgressCallback
+from statmech_nn.options import Option, non_negative, positive
+from statmech_nn.schema import set_coord_attrs
+
+N_TRAIN = 60_000
+
+
+def _rate(value: Any) -> bool:
+    return 0 <= value < 1
+
+
+MODEL = (
+    Option("activation", "relu", "hidden-layer nonlinearity", (str,), choices=("relu", "tanh")),
+    Option("init", "torch", "'torch': nn.Linear default U(+-1/sqrt(fan_in)); 'he': N(0, 2/fan_in), zero bias",
+           (str,), choices=("torch", "he")),
+)
+TRAINING = (
+    Option("optimizer", "adam", "optimiser", (str,), choices=("adam", "sgd")),
+    Option("lr", 1e-3, "learning rate", (float,), check=positive, accepted="a number > 0"),
+    Option("momentum", 0.9, "SGD momentum (sgd only)", (float,), check=lambda v: 0 <= v < 1,
+           accepted="a number in [0, 1)"),
+    Option("batch_size", 64, "minibatch size", (int,), check=positive, accepted="an integer > 0"),
+    Option("budget", "epochs", "'epochs': steps = max(min_steps, ceil(epochs*N/batch_size)); 'steps': fixed steps",
+           (str,), choices=("epochs", "steps")),
+    Option("epochs", 10.0, "passes over the N training samples (epochs budget)", (float,), check=positive,
+           accepted="a number > 0"),
+    Option("min_steps", 1000, "least number of optimiser steps (epochs budget)", (int,), check=non_negative,
+           accepted="an integer >= 0"),
+    Option("steps", 2000, "optimiser steps of every network (steps budget)", (int,), check=positive,
+           accepted="an integer > 0"),
+    Option("max_networks", 64, "most networks trained together in one cell", (int,), check=positive,
+           accepted="an integer > 0"),
+)
+EVALUATION = (
+    Option("protocol", "per_network", "'per_network' (pruning: one mask per realisation, shared by all "
+           "test images) or 'per_sample' (nn.Dropout: one mask per image)", (str,),
+           choices=("per_network", "per_sample")),
+    Option("n_masks", 20, "mask realisations averaged per network and p_eval", (int,),
+           check=lambda v: v >= 2, accepted="an integer >= 2"),
+    Option("rescale", True, "scale kept units by 1/(1-p_eval) (inverted dropout)", (bool,)),
+)
+DATA = (
+    Option("balanced", True, "class-balanced nested subsets (else uniformly random)", (bool,)),
+)
+
+_LOSS = "test cross-entropy in nats"
+
+
+class MnistDropoutExperiment(Experiment):
+    """The reference experiment (see the module docstring)."""
+
+    name = "mnist_dropout"
+    version = "1"
+    dims = ("p_train", "p_eval", "N", "width", "depth", "seed")
+    options_spec = {"model": MODEL, "training": TRAINING, "evaluation": EVALUATION, "data": DATA}
+    default_grid = {
+        "p_train": (0.0, 0.5),
+        "p_eval": (0.0, 0.5, 0.9),
+        "N": (256, 1024, 4096, 16384),
+        "width": (128,),
+        "depth": (2,),
+        "seed": (0, 1),
+    }
+    devices = ("cpu", "cuda")
+
+    def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
+        super().__init__(options, device=device)
+        self._data = None
+
+    # -- grid ---------------------------------------------------------------------------
+    @classmethod
+    def check_coordinate(cls, dim: str, value: Any) -> Any:
+        if dim in ("p_train", "p_eval"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not _rate(value):
+                raise ConfigError(f"{dim} = {value!r}: expected a number in [0, 1)")
+            return float(value)
+        limits = {"N": (1, N_TRAIN), "width": (1, None), "depth": (1, None), "seed": (0, None)}
+        low, high = limits[dim]
+        if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low
+                or (high is not None and value > high)):
+            accepted = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
+            raise ConfigError(f"{dim} = {value!r}: expected {accepted}")
+        return int(value)
+
+    def steps_for(self, n: int) -> int:
+        """Optimiser steps of a network trained on ``n`` samples."""
+        t = self.options["training"]
+        if t["budget"] == "steps":
+            return t["steps"]
+        return max(t["min_steps"], math.ceil(t["epochs"] * n / t["batch_size"]))
+
+    def plan(self, grid: Mapping[str, tuple]) -> list[Cell]:
+        """Cells per (width, depth) and equal step count, cut to ``max_networks`` networks.
+
+        A cell keeps every ``p_train`` when they fit, then as many seeds as fit, then as many
+        ``N`` as fit.
+        """
+        limit = self.options["training"]["max_networks"]
+        by_steps: dict[int, list[int]] = {}
+        for n in grid["N"]:
+            by_steps.setdefault(self.steps_for(n), []).append(n)
+        p_chunks = _chunks(grid["p_train"], limit)
+        per_p = len(p_chunks[0])
+        s_chunks = _chunks(grid["seed"], max(1, limit // per_p))
+        per_ps = per_p * len(s_chunks[0])
+        cells = []
+        for width, depth in itertools.product(grid["width"], grid["depth"]):
+            for sizes in by_steps.values():
+                for p, s, n in itertools.product(p_chunks, s_chunks, _chunks(tuple(sizes), max(1, limit // per_ps))):
+                    cells.append({"p_train": p, "p_eval": tuple(grid["p_eval"]), "N": n,
+                                  "width": (width,), "depth": (depth,), "seed": s})
+        return cells
+
+    def cell_cost(self, cell: Cell) -> int:
+        """Network-steps of the cell."""
+        return len(cell["p_train"]) * len(cell["seed"]) * len(cell["N"]) * self.steps_for(cell["N"][0])
+
+    # -- identity -----------------------------------------------------------------------
+    def provenance(self) -> dict[str, Any]:
+        import torch
+
+        return {"torch_version": torch.__version__, "device": self.device,
+                "torch_num_threads": torch.get_num_threads(),
+                "n_masks": self.options["evaluation"]["n_masks"],
+                "eval_protocol": self.options["evaluation"]["protocol"]}
+
+    # -- work ---------------------------------------------------------------------------
+    def cell_spec(self, cell: Cell):
+        """The :class:`~.cell.CellSpec` of ``cell`` (all its ``N`` share one step count)."""
+        from .cell import CellSpec
+        from .evaluate import EvalConfig
+        from .train import OptimizerConfig
+
+        steps = {self.steps_for(n) for n in cell["N"]}
+        if len(steps) != 1:
+            raise ConfigError(f"cell N = {cell['N']} mixes step counts {sorted(steps)}: plan() keeps them apart")
+        m, t, e = self.options["model"], self.options["training"], self.options["evaluation"]
+        return CellSpec(
+            p_train=tuple(cell["p_train"]), seeds=tuple(cell["seed"]), sizes=tuple(cell["N"]),
+            width=cell["width"][0], depth=cell["depth"][0], steps=steps.pop(),
+            batch_size=t["batch_size"], p_eval=tuple(cell["p_eval"]),
+            activation=m["activation"], init=m["init"], balanced=self.options["data"]["balanced"],
+            optimizer=OptimizerConfig(name=t["optimizer"], lr=t["lr"], momentum=t["momentum"]),
+            evaluation=EvalConfig(protocol=e["protocol"], n_masks=e["n_masks"], rescale=e["rescale"]),
+        )
+
+    def data(self):
+        """MNIST resident on :attr:`device` (loaded, and fetched if needed, on first use)."""
+        if self._data is None:
+            from .cell import MnistTensors
+            from .mnist import load_mnist
+
+            self._data = MnistTensors.from_arrays(load_mnist(), self.device)
+        return self._data
+
+    def run_cell(self, cell: Cell, progress: ProgressCallback = None) -> xr.Dataset:
+        from .cell import run
+
+        if len(cell["width"]) != 1 or len(cell["depth"]) != 1:
+            raise ConfigError("a cell holds one width and one depth: use plan() to split the grid")
+        spec = self.cell_spec(cell)
+        n_nets = len(spec.networks())
+        advance = None if progress is None else (lambda k: progress(k * n_nets))
+        return cell_dataset(cell, run(spec, self.data(), self.device, advance), spec.evaluation.n_masks)
+
+
+def cell_dataset(cell: Cell, result, n_masks: int) -> xr.Dataset:
+    """The dataset contract (docs/data_model.md) from a :class:`~.cell.CellResult`.
+
+    Result arrays are ``(seed, N, p_train, p_eval, mask)``; the spread is the sample standard
+    deviation over masks (``ddof=1``); exactly 0 at ``p_eval = 0``, where evaluation is
+    deterministic.
+    """
+    order = (2, 3, 1, 0)  # (S, nN, P, pe) -> (P, pe, nN, S)
+
+    def per_mask(stat, values):
+        return stat(values, axis=-1).transpose(order)[:, :, :, None, None, :]
+
+    dims = ("p_train", "p_eval", "N", "width", "depth", "seed")
+    spread_attrs = {"n_masks": n_masks, "ddof": 1}
+    ds = xr.Dataset(
+        {
+            "loss": (dims, per_mask(np.mean, result.loss),
+                     {"long_name": f"{_LOSS}, mean over evaluation masks", "units": "1", "n_masks": n_masks}),
+            "loss_std": (dims, per_mask(_spread, result.loss),
+                         {"long_name": f"standard deviation over evaluation masks of the {_LOSS}",
+                          "units": "1", **spread_attrs}),
+            "accuracy": (dims, per_mask(np.mean, result.accuracy),
+                         {"long_name": "test accuracy, mean over evaluation masks", "units": "1",
+                          "n_masks": n_masks}),
+            "accuracy_std": (dims, per_mask(_spread, result.accuracy),
+                             {"long_name": "standard deviation over evaluation masks of the test accuracy",
+                              "units": "1", **spread_attrs}),
+            "train_loss": (("p_train", "N", "width", "depth", "seed"),
+                           result.train_loss.transpose(2, 1, 0)[:, :, None, None, :],
+                           {"long_name": "training cross-entropy in nats, mean minibatch loss "
+                                         "(with p_train dropout) over the last epoch", "units": "1"}),
+        },
+        coords={d: list(cell[d]) for d in dims},
+    )
+    return set_coord_attrs(ds)
+
+
+def _spread(values: np.ndarray, axis: int) -> np.ndarray:
+    """Sample standard deviation (ddof=1) along ``axis``, computed from deviations from the first
+    realisation so that identical realisations give exactly 0."""
+    shifted = values - np.take(values, [0], axis=axis)
+    return np.std(shifted, axis=axis, ddof=1)
+
+
+def _chunks(values: tuple, size: int) -> list[tuple]:
+    return [tuple(values[i:i + size]) for i in range(0, len(values), size)]

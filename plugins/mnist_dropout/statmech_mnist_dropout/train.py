@@ -1,0 +1,102 @@
+"""The batched training loop: every network of an :class:`~.ensemble.Ensemble` at once.
+
+One step: gather the groups' minibatches from the device-resident uint8 images (pixels
+scaled to ``[0, 1]`` by ``/255``), draw each network's dropout masks from its own generator,
+forward, cross-entropy, hand-written backward, then one optimiser step over the stacked
+parameters (``torch.optim.Adam``/``SGD`` with ``fused=True``: elementwise, so stacking
+networks does not couple them).
+
+Dropout masks (:class:`MaskSampler`): for network ``e`` with rate ``p_e > 0`` and hidden layer
+``l``, ``u ~ U[0, 1)^(width, B)`` from the network's generator (drawn layer by layer, step by
+step), ``keep = [u >= p_e] / (1 - p_e)``. Networks with ``p_e = 0`` draw nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from statmech_nn.errors import ConfigError
+
+from .ensemble import Ensemble, attach_grads, backward, cross_entropy, forward
+
+OPTIMIZERS = ("adam", "sgd")
+PIXEL_SCALE = 1.0 / 255.0
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """``adam``: ``torch.optim.Adam(lr, betas=(beta1, beta2), eps)``; ``sgd``:
+    ``torch.optim.SGD(lr, momentum)``."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    momentum: float = 0.9
+
+    def build(self, params: Sequence[torch.Tensor]) -> torch.optim.Optimizer:
+        if self.name == "adam":
+            return torch.optim.Adam(params, lr=self.lr, betas=(self.beta1, self.beta2), eps=self.eps, fused=True)
+        if self.name == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, fused=True)
+        raise ConfigError(f"training.optimizer = {self.name!r}: expected one of {', '.join(map(repr, OPTIMIZERS))}")
+
+
+class MaskSampler:
+    """Per-network inverted-dropout multipliers of every hidden layer, ``(E, width, B)`` each."""
+
+    def __init__(self, rates: Sequence[float], generators: Sequence[torch.Generator | None],
+                 depth: int, width: int, batch: int, device: str):
+        self.rates = [float(p) for p in rates]
+        self.generators = generators
+        self.active = [e for e, p in enumerate(self.rates) if p > 0]
+        n = len(self.rates)
+        self.uniforms = torch.zeros(depth, n, width, batch, device=device)
+        self.threshold = torch.tensor(self.rates, device=device).view(n, 1, 1)
+        self.scale = torch.tensor([1.0 / (1.0 - p) for p in self.rates], device=device).view(n, 1, 1)
+
+    def draw(self) -> list[torch.Tensor | None]:
+        """The masks of one step (``None`` for every layer when no network drops anything)."""
+        if not self.active:
+            return [None] * self.uniforms.shape[0]
+        for layer in self.uniforms:
+            for e in self.active:
+                torch.rand(layer.shape[1:], generator=self.generators[e], out=layer[e])
+        return [(u >= self.threshold).to(u.dtype).mul_(self.scale) for u in self.uniforms]
+
+
+def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: torch.Tensor,
+          masks: MaskSampler, optimizer: OptimizerConfig,
+          progress: Callable[[int], None] | None = None, progress_every: int = 100) -> torch.Tensor:
+    """Train ``ens`` in place; return the per-step training losses ``(steps, E)``.
+
+    ``images`` ``(n, n_in)`` uint8 and ``labels`` ``(n,)`` int64 live on the device;
+    ``schedule`` ``(G, steps, B)`` holds each group's minibatch indices. ``progress(k)`` is
+    called with the number of steps done since its previous call.
+    """
+    n_groups, steps, batch = schedule.shape
+    per_group = ens.per_group
+    attach_grads(ens)
+    opt = optimizer.build(ens.parameters())
+    losses = torch.empty(steps, ens.n_networks, device=images.device)
+    with torch.no_grad():
+        for step in range(steps):
+            idx = schedule[:, step]
+            x = images[idx].to(torch.float32).mul_(PIXEL_SCALE)  # (G, B, n_in)
+            y = labels[idx].unsqueeze(1).expand(n_groups, per_group, batch).reshape(-1, batch)
+            logits, cache = forward(ens, x, masks.draw())
+            loss, dlogits = cross_entropy(logits, y)
+            losses[step] = loss
+            backward(ens, cache, dlogits)
+            opt.step()
+            if progress is not None and (step + 1) % progress_every == 0:
+                progress(progress_every)
+    if progress is not None and steps % progress_every:
+        progress(steps % progress_every)
+    for p in ens.parameters():
+        p.grad = None
+    return losses

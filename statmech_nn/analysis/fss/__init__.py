@@ -1,0 +1,59 @@
+"""Finite-size scaling with emcee posteriors: a Gaussian-process collapse likelihood.
+
+Public API::
+
+    from statmech_nn.analysis.fss import fit_fss, compare_forms, summarize, collapse_dataset
+
+    ds = collapse_dataset("second_order", {"p_c": 0.5, "nu": 1.0}, seed=1)   # known truth
+    post = fit_fss(ds, "y", err="y_err", size="L", control="p", form="second_order")
+    summarize(post)["params"]["nu"]          # {"median": ..., "lo": ..., "hi": ..., ...}
+    compare_forms(ds, "y", err="y_err", size="L", control="p").preferred
+
+Modules: :mod:`.forms` (scaling forms), :mod:`.likelihood` (pure-numpy marginal likelihood),
+:mod:`.model` (priors + overlap + likelihood), :mod:`.sampler` (MAP seeding + emcee),
+:mod:`.compare` (leave-one-size-out score), :mod:`.posterior` (result Dataset, summary),
+:mod:`.api` (xarray-facing functions), :mod:`.synthetic` (data with known truth),
+:mod:`.bench` (timing command). The formulas and choices are in ``docs/fss.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import xarray as xr
+
+from .._options import check_option_names
+from ..base import Analyzer
+from .api import Comparison, compare_forms, fit_fss, prepare_data
+from .forms import BKT, ScalingForm, SecondOrder
+from .model import CollapseData, CollapseModel, Observable
+from .posterior import summarize
+from .synthetic import collapse_dataset
+
+
+class FSSAnalyzer(Analyzer):
+    """``run(data, var=..., err=..., size=..., control=..., form=..., **options)``: :func:`fit_fss`."""
+
+    name = "fss"
+    summary = "finite-size-scaling collapse: emcee posterior of p_c and exponents (GP likelihood)"
+
+    def run(self, data: xr.Dataset | xr.DataArray, **options: Any) -> xr.Dataset:
+        check_option_names(self.name, options, fit_fss)
+        return fit_fss(data, **options)
+
+
+__all__ = [
+    "BKT",
+    "CollapseData",
+    "CollapseModel",
+    "Comparison",
+    "FSSAnalyzer",
+    "Observable",
+    "ScalingForm",
+    "SecondOrder",
+    "collapse_dataset",
+    "compare_forms",
+    "fit_fss",
+    "prepare_data",
+    "summarize",
+]

@@ -1,0 +1,240 @@
+"""The xarray-facing API: pick points out of any dataset, fit a scaling form, compare forms.
+
+Input: any ``xarray.Dataset`` with the observable ``var``; the size and the control parameter are
+dimensions (a grid; missing cells NaN) or coordinates along a common dimension (scattered
+points). Every other dimension must be fixed by ``select={dim: value}`` or averaged by
+``average=dim``. Awkward but valid input is handled so (documented in ``docs/fss.md``):
+
+* a cell where ``y`` is NaN was not measured (a partial grid is valid): it is skipped silently;
+  a point with a finite ``y`` but a missing or infinite error, or an infinite ``y``, is
+  excluded with a warning;
+* errors below the floor are raised to it (with a warning): ``error_floor`` (absolute), by
+  default ``1e-3 * (max y - min y)``; with ``n_samples`` (``y`` a probability estimated from
+  ``n`` samples) the binomial floor ``sqrt((y (1 - y) + 1/n) / n)`` per point, which gives a
+  measured 0 or 1 the error of one count;
+* a negative error, a missing variable or dimension, fewer than two sizes: :class:`DataError`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ...errors import ConfigError, DataError
+from .compare import loso_elpd, rank_forms
+from .model import CollapseData, CollapseModel, Observable
+from .posterior import build_posterior, summarize
+from .resolve import resolve_form
+from .sampler import SamplerSettings, sample_posterior
+
+#: most posterior draws used for the leave-one-size-out score
+SCORE_DRAWS = 400
+
+
+def _as_list(value, what: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{what} = {value!r}: expected a variable name or a list of names")
+
+
+def _select(ds: xr.Dataset, select: Mapping[str, Any] | None) -> xr.Dataset:
+    for dim, value in dict(select or {}).items():
+        if dim not in ds.dims:
+            raise DataError(f"cannot select {dim}={value!r}: the dataset has no dimension {dim!r} "
+                            f"(dimensions: {', '.join(map(str, ds.dims))})")
+        coord = ds[dim].values
+        if np.issubdtype(coord.dtype, np.number):
+            try:
+                target = float(value)
+            except (TypeError, ValueError):
+                raise DataError(f"cannot select {dim}={value!r}: expected a number") from None
+            hits = np.flatnonzero(np.isclose(coord.astype(float), target, rtol=1e-9, atol=1e-12))
+        else:
+            hits = np.flatnonzero(coord.astype(str) == str(value))
+        if not hits.size:
+            raise DataError(f"cannot select {dim}={value!r}: available values are {coord.tolist()}")
+        ds = ds.isel({dim: int(hits[0])}, drop=True)
+    return ds
+
+
+def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, size: str, control: str):
+    if var not in ds.data_vars:
+        raise DataError(f"dataset has no variable {var!r}: it has {', '.join(map(str, ds.data_vars)) or '(none)'}")
+    for role, name in (("size", size), ("control", control)):
+        if name not in ds.variables:
+            raise DataError(f"dataset has no {role} dimension or coordinate {name!r}: it has "
+                            f"{', '.join(map(str, ds.dims))} (dimensions) and {', '.join(map(str, ds.coords))} (coordinates)")
+    y = ds[var]
+    if average is not None:
+        if average not in y.dims:
+            raise DataError(f"cannot average {var!r} over {average!r}: its dimensions are {', '.join(map(str, y.dims))}")
+        count = y.count(average)
+        e = y.std(average, ddof=1) / np.sqrt(count)
+        y = y.mean(average)
+    else:
+        if err not in ds.data_vars:
+            raise DataError(f"dataset has no error variable {err!r}: it has {', '.join(map(str, ds.data_vars))}")
+        e = ds[err]
+    y, e, c, s = xr.broadcast(y, e, ds[control], ds[size])
+    extra = [d for d in y.dims if d not in ds[control].dims and d not in ds[size].dims]
+    if extra:
+        raise DataError(f"variable {var!r} has extra dimension(s) {', '.join(map(str, extra))}: fix them with "
+                        f"select={{'{extra[0]}': value}} (--select {extra[0]}=VALUE) or average with "
+                        f"average='{extra[0]}' (--average {extra[0]})")
+    order = list(y.dims)
+    return tuple(np.asarray(a.transpose(*order).values, dtype=float).ravel() for a in (c, s, y, e))
+
+
+def _error_floor(y: np.ndarray, err: np.ndarray, error_floor: float | None, n_samples: int | None) -> np.ndarray:
+    if n_samples is not None:
+        if not (isinstance(n_samples, (int, np.integer)) and n_samples > 0):
+            raise ConfigError(f"n_samples = {n_samples!r}: expected a positive integer")
+        if np.any((y < 0) | (y > 1)):
+            raise ConfigError("n_samples (binomial error floor) needs a probability in [0, 1]; this variable "
+                              f"spans [{y.min():g}, {y.max():g}]")
+        return np.sqrt((y * (1 - y) + 1.0 / n_samples) / n_samples)
+    if error_floor is None:
+        return np.full_like(y, 1e-3 * (y.max() - y.min()))
+    if not (isinstance(error_floor, (int, float)) and error_floor >= 0):
+        raise ConfigError(f"error_floor = {error_floor!r}: expected a number >= 0")
+    return np.full_like(y, float(error_floor))
+
+
+def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
+                 err: str | Sequence[str] | None = None, average: str | None = None,
+                 select: Mapping[str, Any] | None = None, error_floor: float | None = None,
+                 n_samples: int | None = None) -> CollapseData:
+    """The finite points of each variable (see the module docstring for the rules)."""
+    if isinstance(data, xr.DataArray):
+        data = data.to_dataset(name=data.name or "y")
+    if not isinstance(data, xr.Dataset):
+        raise DataError(f"expected an xarray Dataset or DataArray, got {type(data).__name__}")
+    variables, errors = _as_list(var, "var"), _as_list(err, "err")
+    if not variables:
+        raise ConfigError("no variable given: name the observable with var=... (--var)")
+    if (average is None) == (not errors):
+        if average is not None:
+            raise ConfigError("give either err (an error variable) or average (a dimension), not both")
+        raise ConfigError("no error given: name an error variable (err=..., --err) or a dimension to average over "
+                          "(average=..., --average)")
+    if errors and len(errors) != len(variables):
+        raise ConfigError(f"{len(variables)} variable(s) but {len(errors)} error variable(s): give one error per variable")
+    ds = _select(data, select)
+    observables = []
+    for j, name in enumerate(variables):
+        c, s, y, e = _points(ds, name, errors[j] if errors else None, average, size, control)
+        measured = ~np.isnan(y)
+        bad = measured & ~(np.isfinite(y) & np.isfinite(e) & np.isfinite(c) & np.isfinite(s))
+        if bad.any():
+            warnings.warn(f"{name}: {int(bad.sum())} point(s) with a non-finite value or error excluded",
+                          RuntimeWarning, stacklevel=2)
+        keep = measured & ~bad
+        c, s, y, e = c[keep], s[keep], y[keep], e[keep]
+        if np.any(e < 0):
+            i = int(np.argmax(e < 0))
+            raise DataError(f"{name}: negative error {e[i]:g} at {control}={c[i]:g}, {size}={s[i]:g}: errors must be >= 0")
+        if np.any(s <= 0):
+            raise DataError(f"size {size} must be positive, got {s[s <= 0][0]:g}")
+        if y.size == 0:
+            raise DataError(f"variable {name!r} has no finite values")
+        floor = _error_floor(y, e, error_floor, n_samples)
+        raised = e < floor
+        if raised.any():
+            warnings.warn(f"{name}: error floor applied to {int(raised.sum())} point(s) "
+                          f"({int(np.sum(e == 0))} with zero error)", RuntimeWarning, stacklevel=2)
+        observables.append(Observable(name, c, s, y, np.maximum(e, floor), dict(ds[name].attrs)))
+    return CollapseData(tuple(observables), control_name=control, size_name=size,
+                        control_attrs=dict(ds[control].attrs), size_attrs=dict(ds[size].attrs))
+
+
+def _fit(data: CollapseData, form, *, fit_a, fit_err_scale, priors, min_overlap, settings, start, registry,
+         options) -> xr.Dataset:
+    form = resolve_form(form, registry)
+    model = CollapseModel(form, data, fit_a=fit_a, fit_err_scale=fit_err_scale, priors=priors, min_overlap=min_overlap)
+    start_vector = None if start is None else model.to_vector(_complete_start(model, start))
+    result = sample_posterior(model, settings, start_vector)
+    flat = result.chain.reshape(-1, model.ndim)
+    draws = flat[np.linspace(0, len(flat) - 1, min(SCORE_DRAWS, len(flat))).astype(int)]
+    return build_posterior(model, result, loso_elpd(model, draws), {**options, "form": form.name})
+
+
+def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[str, float]:
+    """A start needs only the physical parameters; hyperparameters default to the box centre."""
+    values = dict(start)
+    unknown = [k for k in values if k not in model.names]
+    if unknown:
+        raise ConfigError(f"start has unknown parameter {unknown[0]!r}: expected some of {', '.join(model.names)}")
+    for i, name in enumerate(model.names):
+        if name not in values:
+            mid = 0.5 * (model.lower[i] + model.upper[i])
+            values[name] = float(np.exp(mid)) if name in model.log_names else float(mid)
+    return values
+
+
+def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
+            form: Any = "second_order", err: str | Sequence[str] | None = None, average: str | None = None,
+            select: Mapping[str, Any] | None = None, fit_a: bool = False, fit_err_scale: bool = True,
+            priors: Mapping[str, Any] | None = None, min_overlap: float = 0.25,
+            error_floor: float | None = None, n_samples: int | None = None, n_walkers: int = 32,
+            n_tau: float = 50.0, max_steps: int = 20000, seed: int = 0,
+            start: Mapping[str, float] | None = None, registry=None) -> xr.Dataset:
+    """Posterior of one scaling form for ``var`` (one name, or several for a joint fit).
+
+    ``form``: a registered name, a :class:`~.forms.ScalingForm` subclass or instance. Returns the
+    Dataset of :mod:`.posterior`; :func:`summarize` turns it into the JSON summary.
+    """
+    options = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size,
+               "control": control, "select": {k: str(v) for k, v in dict(select or {}).items()},
+               "fit_a": fit_a, "fit_err_scale": fit_err_scale, "min_overlap": min_overlap,
+               "error_floor": error_floor, "n_samples": n_samples, "n_walkers": n_walkers, "n_tau": n_tau,
+               "max_steps": max_steps, "seed": seed}
+    collapse = prepare_data(data, var, size=size, control=control, err=err, average=average, select=select,
+                            error_floor=error_floor, n_samples=n_samples)
+    settings = SamplerSettings(n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps, seed=seed)
+    return _fit(collapse, form, fit_a=fit_a, fit_err_scale=fit_err_scale, priors=priors, min_overlap=min_overlap,
+                settings=settings, start=start, registry=registry, options=options)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Posteriors of several forms on the same data, ranked by the leave-one-size-out score."""
+
+    preferred: str
+    delta: float                  # score(preferred) - score(runner-up), nats
+    delta_se: float               # its standard error over sizes
+    results: dict[str, xr.Dataset]
+
+    def summary(self) -> dict[str, Any]:
+        """``{"preferred", "delta_score", "delta_se", "score_name", "forms": {name: summarize(...)}}``."""
+        return {"preferred": self.preferred, "delta_score": self.delta, "delta_se": self.delta_se,
+                "score_name": "loso_elpd", "forms": {n: summarize(ds) for n, ds in self.results.items()}}
+
+
+def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
+                  forms: Sequence[Any] = ("second_order", "bkt"), priors: Mapping[str, Mapping[str, Any]] | None = None,
+                  **options: Any) -> Comparison:
+    """Fit every form in ``forms`` to the same points and rank them (:mod:`.compare`).
+
+    ``priors`` maps a form name to that form's priors; other ``options`` are those of
+    :func:`fit_fss` and apply to every form.
+    """
+    if len(forms) < 2:
+        raise ConfigError(f"compare needs at least two forms, got {list(forms)!r}")
+    results = {}
+    for form in forms:
+        name = form if isinstance(form, str) else resolve_form(form).name
+        if name in results:
+            raise ConfigError(f"form {name!r} is given twice: expected distinct forms")
+        results[name] = fit_fss(data, var, size=size, control=control, form=form,
+                                priors=(priors or {}).get(name), **options)
+    preferred, delta, delta_se = rank_forms({n: ds["elpd"].values for n, ds in results.items()})
+    return Comparison(preferred, delta, delta_se, results)

@@ -1,0 +1,233 @@
+"""The posterior of a collapse: prior box + overlap constraint + GP marginal likelihood.
+
+Parameters, in sampling order: the form's parameters (``p_c`` first), then per observable the
+y-exponent ``a`` (when fitted) and the hyperparameters ``amp`` (``A``), ``length`` (``l``) and
+``err_scale`` (``lambda``) of :mod:`.likelihood`. With several observables (a joint fit: shared
+``p_c`` and exponents, one unknown ``f`` each) the per-observable names get a suffix
+``_<variable>``. Priors are independent boxes, uniform in the sampling coordinate: the value
+itself, or its logarithm for the form's ``log_params`` and the three hyperparameters.
+
+Defaults: the form's :meth:`~.forms.ScalingForm.default_priors`; ``a`` on [-3, 3];
+``amp`` on [0.1, 10]; ``length`` on [0.05, 5] (units of the spread of ``x``); ``err_scale``
+on [0.2, 5] (``err_scale = 1``: the stated errors are right; the freedom absorbs errors that
+are mis-scaled or correlated along the control axis).
+
+The log-posterior is ``-inf`` outside the box, where the form is undefined
+(:meth:`~.forms.ScalingForm.valid`), and where the scaled curves overlap less than
+``min_overlap`` (:func:`.likelihood.overlap_fraction`): a "collapse" of curves that share no
+range of ``x`` says nothing, and is never returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigError, DataError
+from .forms import ScalingForm
+from .likelihood import collapse_loglik, overlap_fraction
+
+HYPER_PRIORS: dict[str, tuple[float, float]] = {"amp": (0.1, 10.0), "length": (0.05, 5.0), "err_scale": (0.2, 5.0)}
+A_PRIOR = (-3.0, 3.0)
+
+
+@dataclass(frozen=True)
+class Observable:
+    """One observable's finite points: ``y`` with standard error ``err`` at ``(control, size)``."""
+
+    name: str
+    control: np.ndarray
+    size: np.ndarray
+    y: np.ndarray
+    err: np.ndarray
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def y_std(self) -> float:
+        return float(np.std(self.y))
+
+
+@dataclass(frozen=True)
+class CollapseData:
+    """The points of one or more observables measured on the same systems."""
+
+    observables: tuple[Observable, ...]
+    control_name: str = "p"
+    size_name: str = "L"
+    control_attrs: dict[str, Any] = field(default_factory=dict)
+    size_attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.observables:
+            raise DataError("no observable given: name at least one variable")
+        for obs in self.observables:
+            n_sizes = len(np.unique(obs.size))
+            if n_sizes < 2:
+                raise DataError(f"variable {obs.name!r} has finite data at {n_sizes} size(s) "
+                                f"({self.size_name} = {np.unique(obs.size).tolist()}): a collapse needs at least 2")
+            if not obs.y_std > 0:
+                raise DataError(f"variable {obs.name!r} is constant ({obs.y[0]!r}): nothing to collapse")
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Sorted distinct sizes over all observables."""
+        return np.unique(np.concatenate([o.size for o in self.observables]))
+
+    @property
+    def all_control(self) -> np.ndarray:
+        return np.concatenate([o.control for o in self.observables])
+
+    @property
+    def all_size(self) -> np.ndarray:
+        return np.concatenate([o.size for o in self.observables])
+
+
+class CollapseModel:
+    """Log-posterior of ``form`` on ``data``, vectorised: ``log_prob(vectors (W, D)) -> (W,)``.
+
+    ``priors`` maps a parameter name (or, in a joint fit, a per-observable base name such as
+    ``"a"`` for all observables) to a box ``(lo, hi)`` in natural units.
+    """
+
+    def __init__(self, form: ScalingForm, data: CollapseData, *, fit_a: bool = False,
+                 fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None,
+                 min_overlap: float = 0.25):
+        if not 0.0 <= min_overlap <= 1.0:
+            raise ConfigError(f"min_overlap = {min_overlap!r}: expected a fraction in [0, 1]")
+        self.form, self.data = form, data
+        self.fit_a, self.fit_err_scale, self.min_overlap = fit_a, fit_err_scale, float(min_overlap)
+        base = {**form.default_priors(data.all_control, data.all_size), **HYPER_PRIORS}
+        if fit_a:
+            base["a"] = A_PRIOR
+        local = (["a"] if fit_a else []) + ["amp", "length"] + (["err_scale"] if fit_err_scale else [])
+        joint = len(data.observables) > 1
+        self.names: list[str] = list(form.params)
+        self.log_names: set[str] = set(form.log_params)
+        self.local_names: list[dict[str, str]] = []
+        boxes: dict[str, tuple[float, float]] = {p: base[p] for p in form.params}
+        for obs in data.observables:
+            mapping = {b: (f"{b}_{obs.name}" if joint else b) for b in local}
+            self.local_names.append(mapping)
+            for b, full in mapping.items():
+                self.names.append(full)
+                boxes[full] = base[b]
+                if b != "a":
+                    self.log_names.add(full)
+        self.priors = self._apply_user_priors(boxes, dict(priors or {}), local)
+        lower, upper = [], []
+        for name in self.names:
+            lo, hi = self.priors[name]
+            lower.append(np.log(lo) if name in self.log_names else lo)
+            upper.append(np.log(hi) if name in self.log_names else hi)
+        self.lower, self.upper = np.array(lower), np.array(upper)
+        self._check_pc_prior()
+
+    # -- priors ---------------------------------------------------------------------------
+    def _apply_user_priors(self, boxes, given, local) -> dict[str, tuple[float, float]]:
+        accepted = list(self.names) + [b for b in local if b not in self.names]
+        for key, box in given.items():
+            if key not in accepted:
+                raise ConfigError(f"prior for unknown parameter {key!r} of form {self.form.name!r}: "
+                                  f"expected one of {', '.join(accepted)}")
+            targets = [m[key] for m in self.local_names] if key in local and key not in self.names else [key]
+            try:
+                lo, hi = (float(v) for v in box)
+            except (TypeError, ValueError):
+                raise ConfigError(f"prior {key} = {box!r}: expected two numbers (lo, hi)") from None
+            positive = any(t in self.log_names for t in targets)
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi) or (positive and lo <= 0):
+                need = "0 < lo < hi" if positive else "finite lo < hi"
+                raise ConfigError(f"prior {key} = ({lo}, {hi}): expected {need}")
+            for t in targets:
+                boxes[t] = (lo, hi)
+        return boxes
+
+    def _check_pc_prior(self) -> None:
+        lo, hi = self.priors["p_c"]
+        cmin, cmax = float(self.data.all_control.min()), float(self.data.all_control.max())
+        if hi < cmin or lo > cmax:
+            raise ConfigError(f"prior p_c = ({lo}, {hi}) excludes the data: the measured "
+                              f"{self.data.control_name} spans [{cmin}, {cmax}]")
+
+    # -- coordinates ----------------------------------------------------------------------
+    @property
+    def ndim(self) -> int:
+        return len(self.names)
+
+    def to_physical(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Sampling coordinates ``(W, D)`` -> ``{name: (W,)}`` in natural units."""
+        vectors = np.atleast_2d(vectors)
+        return {n: (np.exp(vectors[:, i]) if n in self.log_names else vectors[:, i])
+                for i, n in enumerate(self.names)}
+
+    def to_vector(self, values: Mapping[str, float]) -> np.ndarray:
+        """``{name: value}`` in natural units (every parameter) -> sampling coordinates ``(D,)``."""
+        missing = [n for n in self.names if n not in values]
+        if missing:
+            raise ConfigError(f"start point lacks {', '.join(missing)}: expected values for {', '.join(self.names)}")
+        return np.array([np.log(values[n]) if n in self.log_names else float(values[n]) for n in self.names])
+
+    # -- pieces ---------------------------------------------------------------------------
+    def _theta(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v[:, None] for k, v in self.to_physical(vectors).items()}
+
+    def _scaled(self, theta, j: int) -> tuple[np.ndarray, np.ndarray]:
+        obs, names = self.data.observables[j], self.local_names[j]
+        local = {**theta, "a": theta[names["a"]]} if "a" in names else {k: v for k, v in theta.items() if k != "a"}
+        x = self.form.scaling_variable(obs.control, obs.size, local)
+        log_g = np.broadcast_to(self.form.log_size_factor(obs.size, local), x.shape)
+        return x, log_g
+
+    def scaled(self, vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per observable: ``(x, ln G)`` of every point, each ``(W, n)``."""
+        theta = self._theta(np.atleast_2d(vectors))
+        return [self._scaled(theta, j) for j in range(len(self.data.observables))]
+
+    def overlap(self, vectors: np.ndarray) -> np.ndarray:
+        """Worst overlap of the scaled curves over observables, ``(W,)``."""
+        return self._overlap(self.scaled(vectors))
+
+    def _overlap(self, scaled) -> np.ndarray:
+        worst = np.ones(scaled[0][0].shape[0])
+        for obs, (x, _) in zip(self.data.observables, scaled):
+            sizes, index = np.unique(obs.size, return_inverse=True)
+            worst = np.minimum(worst, overlap_fraction(x, index, len(sizes)))
+        return worst
+
+    def loglik(self, vectors: np.ndarray, drop_size: float | None = None) -> np.ndarray:
+        """``ln p(y | theta)`` summed over observables (``(W,)``); with ``drop_size``, of the
+        points at every other size only (units still set by all points)."""
+        vectors = np.atleast_2d(vectors)
+        theta = self._theta(vectors)
+        scaled = [self._scaled(theta, j) for j in range(len(self.data.observables))]
+        return self._loglik(theta, scaled, drop_size)
+
+    def _loglik(self, theta, scaled, drop_size=None) -> np.ndarray:
+        total = np.zeros(scaled[0][0].shape[0])
+        for obs, names, (x, log_g) in zip(self.data.observables, self.local_names, scaled):
+            err_scale = theta[names["err_scale"]][:, 0] if "err_scale" in names else np.ones(len(total))
+            keep = None if drop_size is None else obs.size != drop_size
+            total += collapse_loglik(x, log_g, obs.y, obs.err, obs.y_std, theta[names["amp"]][:, 0],
+                                     theta[names["length"]][:, 0], err_scale, keep=keep)
+        return total
+
+    def log_prob(self, vectors: np.ndarray) -> np.ndarray:
+        """Log-posterior (up to a constant) of each row of ``vectors`` ``(W, D)``."""
+        vectors = np.atleast_2d(vectors)
+        out = np.full(vectors.shape[0], -np.inf)
+        rows = np.flatnonzero(np.all((vectors >= self.lower) & (vectors <= self.upper), axis=1))
+        with np.errstate(all="ignore"):
+            if rows.size:
+                rows = rows[self.form.valid(self.data.all_size, self._theta(vectors[rows]))]
+            if rows.size:
+                theta = self._theta(vectors[rows])
+                scaled = [self._scaled(theta, j) for j in range(len(self.data.observables))]
+                good = np.all([np.isfinite(x).all(axis=1) & np.isfinite(g).all(axis=1) for x, g in scaled], axis=0)
+                good &= self._overlap(scaled) >= self.min_overlap
+                if good.any():
+                    theta = {k: v[good] for k, v in theta.items()}
+                    out[rows[good]] = self._loglik(theta, [(x[good], g[good]) for x, g in scaled])
+        return np.where(np.isfinite(out), out, -np.inf)

@@ -1,0 +1,155 @@
+"""The FSS result as an ``xarray.Dataset`` (ArviZ layout) and its JSON-ready summary.
+
+Dataset layout (see ``docs/fss.md``):
+
+* one variable per parameter with dims ``(chain, draw)`` (emcee walkers are chains), natural
+  units, and ``lp`` (log-posterior): ``arviz.convert_to_inference_data(ds[names])`` reads them;
+* ``summary(param, stat)`` with stats ``median, lo68, hi68, lo95, hi95, map`` (16/84 and
+  2.5/97.5 percentiles); ``correlation(param, param2)`` (Pearson, natural units);
+  ``tau(param)`` (integrated autocorrelation time, steps); ``acceptance(chain)``;
+  ``elpd(size)`` (leave-one-size-out score per size, :mod:`.compare`);
+* the fitted points ``obs_control, obs_size, obs_y, obs_err`` and ``obs_index`` (which
+  variable) along ``point``, with the source's CF attributes, so a collapse plot needs only
+  this file;
+* attributes: ``form``, ``variables``, ``control``, ``size``, ``physical_params``, ``score``,
+  ``n_steps``, ``burn``, ``thin``, ``converged``, ``overlap_median``, ``min_overlap``,
+  ``options_json``, ``priors_json``, ``warnings_json`` (all NetCDF-safe).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ...schema import canonical_json, netcdf_safe_attrs
+from .model import CollapseModel
+from .sampler import SampleResult
+
+STATS = ("median", "lo68", "hi68", "lo95", "hi95", "map")
+#: a median closer than this fraction of the prior width to a bound triggers a warning
+BOUND_FRACTION = 0.01
+
+
+def _bound_warnings(model: CollapseModel, median_vector: np.ndarray) -> list[str]:
+    messages = []
+    width = model.upper - model.lower
+    for i, name in enumerate(model.names):
+        lo, hi = model.priors[name]
+        for side, edge, dist in (("lower", lo, median_vector[i] - model.lower[i]),
+                                 ("upper", hi, model.upper[i] - median_vector[i])):
+            if dist < BOUND_FRACTION * width[i]:
+                messages.append(f"{model.form.name}: posterior median of {name} sits at its {side} prior bound "
+                                f"{edge:g}; widen the prior (priors={{'{name}': (lo, hi)}})")
+    return messages
+
+
+def build_posterior(model: CollapseModel, result: SampleResult, elpd: np.ndarray,
+                    options: dict[str, Any]) -> xr.Dataset:
+    """Assemble the result Dataset; emits (and records) prior-bound and overlap warnings."""
+    flat = result.chain.reshape(-1, model.ndim)
+    natural = model.to_physical(flat)
+    n_walkers, n_draws = result.chain.shape[:2]
+    median_vector = np.median(flat, axis=0)
+    map_natural = model.to_physical(result.map_vector[None, :])
+    control_units = model.data.control_attrs.get("units", "1")
+    data_vars: dict[str, Any] = {}
+    for name in model.names:
+        units = control_units if name == "p_c" else model.data.size_attrs.get("units", "1") if name == "L0" else "1"
+        data_vars[name] = (("chain", "draw"), natural[name].reshape(n_walkers, n_draws),
+                           {"long_name": model.form.label(name), "units": units})
+    data_vars["lp"] = (("chain", "draw"), result.log_prob, {"long_name": "log posterior (unnormalised)", "units": "1"})
+    table = np.array([[*np.percentile(natural[n], [50, 16, 84, 2.5, 97.5]), map_natural[n][0]] for n in model.names])
+    values = np.column_stack([natural[n] for n in model.names])
+    data_vars["summary"] = (("param", "stat"), table, {"long_name": "posterior summaries", "units": "1"})
+    data_vars["correlation"] = (("param", "param2"), np.atleast_2d(np.corrcoef(values, rowvar=False)),
+                                {"long_name": "posterior correlation (Pearson)", "units": "1"})
+    data_vars["tau"] = ("param", result.tau, {"long_name": "integrated autocorrelation time", "units": "steps"})
+    data_vars["acceptance"] = ("chain", result.acceptance, {"long_name": "acceptance fraction", "units": "1"})
+    data_vars["elpd"] = ("size", elpd, {"long_name": "leave-one-size-out log predictive density", "units": "nat"})
+    obs = model.data.observables
+    data_vars["obs_control"] = ("point", np.concatenate([o.control for o in obs]), dict(model.data.control_attrs))
+    data_vars["obs_size"] = ("point", np.concatenate([o.size for o in obs]), dict(model.data.size_attrs))
+    data_vars["obs_y"] = ("point", np.concatenate([o.y for o in obs]), dict(obs[0].attrs))
+    data_vars["obs_err"] = ("point", np.concatenate([o.err for o in obs]),
+                            {"long_name": "standard error used in the fit (after the error floor)",
+                             "units": obs[0].attrs.get("units", "1")})
+    data_vars["obs_index"] = ("point", np.concatenate([np.full(len(o.y), j) for j, o in enumerate(obs)]),
+                              {"long_name": "index into the attribute 'variables'", "units": "1"})
+    for key in ("obs_control", "obs_size", "obs_y"):
+        data_vars[key][2].setdefault("long_name", key[4:])
+        data_vars[key][2].setdefault("units", "1")
+    overlap_median = float(model.overlap(median_vector[None, :])[0])
+    messages = _bound_warnings(model, median_vector)
+    if overlap_median < model.min_overlap:
+        messages.append(f"{model.form.name}: at the posterior median the scaled curves overlap by only "
+                        f"{overlap_median:.2f} < min_overlap = {model.min_overlap} (a multimodal posterior?)")
+    for message in messages:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    steps_kept = result.n_steps - result.burn
+    attrs = {
+        "title": f"finite-size-scaling posterior ({model.form.name})",
+        "form": model.form.name,
+        "variables": canonical_json([o.name for o in obs]),
+        "control": model.data.control_name,
+        "size": model.data.size_name,
+        "physical_params": canonical_json([n for n in model.names if not _is_hyper(model, n)]),
+        "score": float(np.sum(elpd)),
+        "score_name": "loso_elpd",
+        "n_walkers": n_walkers,
+        "n_steps": result.n_steps,
+        "burn": result.burn,
+        "thin": result.thin,
+        "n_tau_achieved": float(steps_kept / np.max(result.tau)),
+        "converged": bool(result.converged),
+        "overlap_median": overlap_median,
+        "min_overlap": model.min_overlap,
+        "options_json": canonical_json(options),
+        "priors_json": canonical_json({k: list(v) for k, v in model.priors.items()}),
+        "warnings_json": canonical_json(messages),
+    }
+    coords = {"chain": np.arange(n_walkers), "draw": np.arange(n_draws), "param": list(model.names),
+              "param2": list(model.names), "stat": list(STATS), "size": model.data.sizes.astype(float)}
+    return xr.Dataset(data_vars, coords=coords, attrs=netcdf_safe_attrs(attrs))
+
+
+def _is_hyper(model: CollapseModel, name: str) -> bool:
+    return any(name == full for names in model.local_names for base, full in names.items() if base != "a")
+
+
+def _interval(ds: xr.Dataset, name: str) -> dict[str, float]:
+    row = ds["summary"].sel(param=name)
+    return {"median": float(row.sel(stat="median")), "lo": float(row.sel(stat="lo68")),
+            "hi": float(row.sel(stat="hi68")), "lo95": float(row.sel(stat="lo95")),
+            "hi95": float(row.sel(stat="hi95")), "map": float(row.sel(stat="map"))}
+
+
+def summarize(ds: xr.Dataset) -> dict[str, Any]:
+    """JSON-ready summary of a posterior Dataset (the ``--json`` output of the CLI).
+
+    ``params``: physical parameters (``p_c``, the form's exponents, ``a``) with ``median``,
+    ``lo``/``hi`` (16th/84th percentiles), ``lo95``/``hi95`` and ``map``; ``hyperparams``: the
+    same for the Gaussian-process hyperparameters; ``correlation``; ``convergence``; ``score``.
+    """
+    physical = json.loads(ds.attrs["physical_params"])
+    names = [str(n) for n in ds["param"].values]
+    return {
+        "form": ds.attrs["form"],
+        "variables": json.loads(ds.attrs["variables"]),
+        "params": {n: _interval(ds, n) for n in physical},
+        "hyperparams": {n: _interval(ds, n) for n in names if n not in physical},
+        "correlation": {"names": names, "matrix": np.round(ds["correlation"].values, 4).tolist()},
+        "convergence": {"tau": {n: float(t) for n, t in zip(names, ds["tau"].values)},
+                        "acceptance": float(ds["acceptance"].mean()),
+                        "n_walkers": int(ds.attrs["n_walkers"]), "n_steps": int(ds.attrs["n_steps"]),
+                        "burn": int(ds.attrs["burn"]), "thin": int(ds.attrs["thin"]),
+                        "n_tau": float(ds.attrs["n_tau_achieved"]), "converged": bool(ds.attrs["converged"])},
+        "overlap": float(ds.attrs["overlap_median"]),
+        "score": float(ds.attrs["score"]),
+        "score_name": ds.attrs["score_name"],
+        "score_per_size": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["elpd"].values)},
+        "warnings": json.loads(ds.attrs["warnings_json"]),
+    }

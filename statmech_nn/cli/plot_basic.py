@@ -1,0 +1,87 @@
+"""``statmech-nn plot loss-vs-n|phase-diagram FILE.nc -o FIG.png``.
+
+``loss-vs-n`` needs the raw dataset; ``phase-diagram`` takes either the raw dataset (it is
+classified first, with the same options as ``analyze phases``) or a result written by
+``statmech-nn analyze phases -o``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import xarray as xr
+
+from ..errors import ConfigError
+from .analyze_basic import add_fit_args, add_phase_args, fit_options, load, phase_options
+
+
+def check_figure_path(path: str) -> None:
+    """The format (from the extension) must be one matplotlib writes; the folder writable."""
+    from matplotlib.figure import Figure
+
+    from ..io import check_writable
+
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix not in formats:
+        raise ConfigError(f"-o {path!r}: unknown figure format {suffix or '(none)'!r}; expected "
+                          "an extension among " + ", ".join(sorted(formats)))
+    check_writable(path)
+
+
+def _classified(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
+    from ..analysis.phases import classify_phases
+
+    if ds.attrs.get("analyzer") == "phases" and "phase" in ds.data_vars:
+        return ds
+    return classify_phases(ds, args.var, **fit_options(args), **phase_options(args))
+
+
+def _save(fig, args: argparse.Namespace) -> int:
+    fig.savefig(args.output, dpi=args.dpi)
+    print(f"wrote {args.output}")
+    if args.json:
+        print(json.dumps({"figure": args.output, "panels": len(fig.axes)}))
+    return 0
+
+
+def run_loss_vs_n(args: argparse.Namespace) -> int:
+    from ..plotting.scaling_curves import plot_loss_vs_n
+
+    check_figure_path(args.output)
+    ds = load(args)
+    fig = plot_loss_vs_n(ds, _classified(ds, args), var=args.var, size_dim=args.size)
+    return _save(fig, args)
+
+
+def run_phase_diagram(args: argparse.Namespace) -> int:
+    from ..plotting.phase_diagram import plot_phase_diagram
+
+    check_figure_path(args.output)
+    fig = plot_phase_diagram(_classified(load(args), args), x=args.x, y=args.y)
+    return _save(fig, args)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    add_fit_args(p)
+    add_phase_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="FIG.png",
+                   help="figure file; the format follows the extension (png, pdf, svg, ...)")
+    p.add_argument("--dpi", type=float, default=150.0, help="resolution of raster formats")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+def register_plot(subparsers) -> None:
+    """Add ``loss-vs-n`` and ``phase-diagram`` to the ``plot`` group."""
+    p = subparsers.add_parser("loss-vs-n", help="log-log VAR vs size, one panel per phase")
+    _common(p)
+    p.set_defaults(handler=run_loss_vs_n)
+
+    p = subparsers.add_parser("phase-diagram", help="alpha over (p_eval, p_train) with phases "
+                              "and the boundary")
+    _common(p)
+    p.add_argument("--x", default="p_eval", metavar="DIM", help="horizontal dim (default: p_eval)")
+    p.add_argument("--y", default="p_train", metavar="DIM", help="vertical dim (default: p_train)")
+    p.set_defaults(handler=run_phase_diagram)

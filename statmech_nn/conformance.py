@@ -1,0 +1,52 @@
+"""Conformance checks a plugin author runs against their own experiment (cf. scikit-learn's
+estimator checks)::
+
+    from statmech_nn.conformance import check_experiment
+    check_experiment(MyExperiment, grid={"p": [0.5], "L": [8]})
+
+Each check raises ``AssertionError`` with a message saying which part of the contract
+(``docs/data_model.md``) is violated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import xarray as xr
+
+from .experiment import Experiment
+from .schema import validate_dataset
+
+
+def check_experiment(experiment_cls: type[Experiment], grid: Mapping[str, Any],
+                     options: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """Run every cell of a (small) grid twice and check the contract; return the first cell."""
+    assert isinstance(getattr(experiment_cls, "name", None), str), "experiment class needs a str 'name'"
+    assert experiment_cls.dims, "experiment class needs non-empty 'dims'"
+    for dim in experiment_cls.dims:
+        assert dim in experiment_cls.default_grid, f"default_grid lacks dimension {dim!r}"
+    experiment = experiment_cls(options)
+    cells = experiment.plan(experiment.validate_grid(grid))
+    assert cells, "plan() returned no cells"
+    covered = sum(_points(c) for c in cells)
+    expected = _points(experiment.validate_grid(grid))
+    assert covered == expected, f"plan() cells cover {covered} grid points, the grid has {expected}"
+    first = None
+    for cell in cells:
+        ds = experiment.run_cell(cell)
+        for dim, values in cell.items():
+            assert dim in ds.coords, f"run_cell result lacks coordinate {dim!r}"
+            assert list(ds[dim].values) == list(values), f"coordinate {dim!r} differs from the cell"
+        validate_dataset(ds)
+        again = experiment_cls(options).run_cell(cell)
+        xr.testing.assert_identical(ds, again)  # reproducible: same config + seed, same numbers
+        first = ds if first is None else first
+    return first
+
+
+def _points(cell: Mapping[str, Any]) -> int:
+    count = 1
+    for values in cell.values():
+        count *= len(values)
+    return count

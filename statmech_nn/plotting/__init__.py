@@ -1,0 +1,11 @@
+"""Figures of statmech_nn (matplotlib, no pyplot state: each function returns a
+``matplotlib.figure.Figure`` or draws into the axes it is given).
+
+Axis labels come from CF attributes through :func:`statmech_nn.plotting.labels.axis_label`.
+"""
+
+from .labels import axis_label
+from .phase_diagram import plot_phase_diagram
+from .scaling_curves import plot_loss_vs_n
+
+__all__ = ["axis_label", "plot_loss_vs_n", "plot_phase_diagram"]
