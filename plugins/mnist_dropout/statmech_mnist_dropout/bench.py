@@ -1,5 +1,7 @@
 """``statmech-nn bench``: the naive way and the batched trainer, side by side, same budget.
 
+Called by the CLI through :meth:`.experiment.MnistDropoutExperiment.benchmark`.
+
 Configuration: the experiment's own defaults (width, depth, batch size, optimiser, learning
 rate: :class:`~.experiment.MnistDropoutExperiment`), real MNIST, ``N = 60,000``.
 
@@ -23,7 +25,6 @@ Peak memory (``ru_maxrss``) is measured in a fresh subprocess that trains and ev
 
 from __future__ import annotations
 
-import json
 import resource
 import subprocess
 import sys
@@ -179,8 +180,8 @@ def batched_evaluate(spec: CellSpec, ens, data: MnistTensors, protocol: str, dev
 
 def peak_memory_mb(device: str, steps: int = 20) -> float:
     """``ru_maxrss`` (MiB) of a fresh process training + evaluating a 64-network N=60,000 cell."""
-    code = ("import sys; from statmech_mnist_dropout.bench import memory_probe; "
-            f"memory_probe({device!r}, {steps})")
+    code = ("import torch; from statmech_mnist_dropout.bench import memory_probe; "
+            f"torch.set_num_threads({torch.get_num_threads()}); memory_probe({device!r}, {steps})")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -196,8 +197,13 @@ def memory_probe(device: str, steps: int) -> None:
 
 
 def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n_naive: int = 2,
-                  eval_masks: int = 4, memory: bool = True) -> dict:
-    """Run both ways on the default configuration; return the measured numbers (JSON-safe)."""
+                  eval_masks: int = 4, memory: bool = True, threads: int | None = None) -> dict:
+    """Run both ways on the default configuration; return the measured numbers (JSON-safe).
+
+    ``threads`` sets ``torch.set_num_threads`` for the whole process (default: torch's own).
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)
     spec = default_spec(n_networks, steps)
     spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=eval_masks))
     arrays = load_mnist()
@@ -273,12 +279,3 @@ def format_report(result: dict) -> str:
         lines.append(f"peak RSS, 64 networks at N=60,000: {result['peak_rss_mb_64_networks_N60000']:.0f} MiB "
                      f"(limit {result['memory_limit_mb']} MiB)")
     return "\n".join(lines)
-
-
-def main(device: str = "cpu", steps: int = 200, as_json: bool = False, memory: bool = True) -> int:
-    """Print the report (and, with ``as_json``, one JSON object as the last line)."""
-    result = run_benchmark(device=device, steps=steps, memory=memory)
-    print(format_report(result))
-    if as_json:
-        print(json.dumps(result, sort_keys=True))
-    return 0

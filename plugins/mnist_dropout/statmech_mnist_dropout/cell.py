@@ -8,14 +8,14 @@ numbers, :mod:`.rng`). All networks of a cell train for the same number of steps
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .ensemble import init_network, layer_sizes, stack_ensemble
-from .evaluate import EvalConfig, evaluate
+from .evaluate import EvalConfig, clean_scores, evaluate
 from .rng import numpy_rng, rate_key, torch_generator
 from .subsets import batch_schedule, nested_order, subset
 from .train import MaskSampler, OptimizerConfig, train
@@ -75,8 +75,7 @@ class CellResult:
 
     loss: np.ndarray  # (S, nN, P, n_p_eval, n_masks)
     accuracy: np.ndarray
-    train_loss: np.ndarray  # (S, nN, P)
-    train_curve: np.ndarray  # (steps, S, nN, P): minibatch loss of every step
+    train_loss: np.ndarray  # (S, nN, P): final loss on the own training subset, dropout off
 
 
 def build_ensemble(spec: CellSpec, n_in: int, device: str):
@@ -87,12 +86,17 @@ def build_ensemble(spec: CellSpec, n_in: int, device: str):
     return stack_ensemble(nets, len(spec.groups()), spec.width, spec.activation, device)
 
 
+def group_subsets(spec: CellSpec, train_labels: np.ndarray) -> list[np.ndarray]:
+    """Training-set indices of every ``(seed, N)`` group (nested per seed)."""
+    orders = {s: nested_order(train_labels, s, balanced=spec.balanced) for s in spec.seeds}
+    return [subset(orders[s], n) for s, n in spec.groups()]
+
+
 def build_schedule(spec: CellSpec, train_labels: np.ndarray, device: str) -> torch.Tensor:
     """Minibatch indices ``(G, steps, B)`` of every ``(seed, N)`` group."""
-    orders = {s: nested_order(train_labels, s, balanced=spec.balanced) for s in spec.seeds}
     schedule = np.stack([
-        batch_schedule(subset(orders[s], n), spec.steps, spec.batch_size, numpy_rng("order", s, n))
-        for s, n in spec.groups()])
+        batch_schedule(rows, spec.steps, spec.batch_size, numpy_rng("order", s, n))
+        for rows, (s, n) in zip(group_subsets(spec, train_labels), spec.groups())])
     return torch.from_numpy(schedule).to(device)
 
 
@@ -100,19 +104,6 @@ def network_generators(role: str, spec: CellSpec, device: str) -> list[torch.Gen
     """One generator per network for ``role`` (``train_mask`` or ``eval_mask``)."""
     return [torch_generator(role, s, rate_key(p), n, spec.width, spec.depth, device=device)
             for s, n, p in spec.networks()]
-
-
-def last_epoch_mean(curve: np.ndarray, sizes: Sequence[int], batch_size: int) -> np.ndarray:
-    """``train_loss``: mean minibatch loss over the last ``min(steps, ceil(N / B))`` steps.
-
-    ``curve`` is ``(steps, S, nN, P)``; the window is the last epoch of each ``N``.
-    """
-    steps = curve.shape[0]
-    out = np.empty(curve.shape[1:])
-    for i, n in enumerate(sizes):
-        window = min(steps, -(-n // batch_size))
-        out[:, i] = curve[steps - window:, :, i].mean(axis=0)
-    return out
 
 
 def run(spec: CellSpec, data: MnistTensors, device: str,
@@ -123,10 +114,10 @@ def run(spec: CellSpec, data: MnistTensors, device: str,
     schedule = build_schedule(spec, data.train_labels_np, device)
     masks = MaskSampler([p for _, _, p in spec.networks()], network_generators("train_mask", spec, device),
                         spec.depth, spec.width, spec.batch_size, device)
-    curve = train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer, progress)
-    curve = curve.to(torch.float64).cpu().numpy().reshape(spec.steps, *shape)
+    train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer, progress)
     loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
                          network_generators("eval_mask", spec, device))
+    rows = [torch.from_numpy(r).to(device) for r in group_subsets(spec, data.train_labels_np)]
+    train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows)
     tail = (len(spec.p_eval), spec.evaluation.n_masks)
-    return CellResult(loss.reshape(*shape, *tail), acc.reshape(*shape, *tail),
-                      last_epoch_mean(curve, spec.sizes, spec.batch_size), curve)
+    return CellResult(loss.reshape(*shape, *tail), acc.reshape(*shape, *tail), train_loss.reshape(shape))

@@ -36,6 +36,13 @@ ACTIVATIONS = ("relu", "tanh")
 INITS = ("torch", "he")
 
 
+def nonlinearity_(kind: str, z: torch.Tensor) -> torch.Tensor:
+    """``act(z)`` alone, computed in place on ``z`` (evaluation: no derivative needed)."""
+    if kind not in ACTIVATIONS:
+        raise ConfigError(f"model.activation = {kind!r}: expected one of {', '.join(map(repr, ACTIVATIONS))}")
+    return z.relu_() if kind == "relu" else z.tanh_()
+
+
 def activate(kind: str, z: torch.Tensor, keep: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(a, D)``: ``a = act(z) * keep`` and ``D = da/dz = act'(z) * keep`` (elementwise)."""
     if kind == "relu":

@@ -30,7 +30,7 @@ import torch
 
 from statmech_nn.errors import ConfigError
 
-from .ensemble import Ensemble, activate
+from .ensemble import Ensemble, nonlinearity_
 from .train import PIXEL_SCALE
 
 PROTOCOLS = ("per_network", "per_sample")
@@ -63,8 +63,7 @@ def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals:
     with torch.no_grad():
         for g in range(ens.n_groups):
             nets = slice(g * per, (g + 1) * per)
-            first = torch.addmm(ens.b_in[g], ens.w_in[g], x).view(per, ens.width, -1)
-            h1, _ = activate(ens.activation, first, None)
+            h1 = nonlinearity_(ens.activation, torch.addmm(ens.b_in[g], ens.w_in[g], x).view(per, ens.width, -1))
             gens = generators[nets]
             for k in range(n_masks):
                 uniforms = _draw_uniforms(gens, ens.depth, ens.width, h1.shape[-1], config.protocol, x.device)
@@ -77,6 +76,26 @@ def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals:
                         for u in uniforms]
                     logits = _deeper_layers(ens, nets, h1, keeps, config.protocol)
                     loss[nets, i, k], acc[nets, i, k] = _scores(logits, labels)
+    return loss, acc
+
+
+def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor,
+                 rows: Sequence[torch.Tensor], chunk: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-entropy and accuracy ``(E,)`` with dropout off, each group ``g`` on its own images
+    ``images[rows[g]]`` (e.g. its training subset), in chunks of ``chunk`` images."""
+    loss = np.zeros(ens.n_networks)
+    acc = np.zeros(ens.n_networks)
+    per = ens.per_group
+    with torch.no_grad():
+        for g, idx in enumerate(rows):
+            nets = slice(g * per, (g + 1) * per)
+            for start in range(0, len(idx), chunk):
+                part = idx[start:start + chunk]
+                x = images[part].to(torch.float32).mul_(PIXEL_SCALE).T
+                h1 = nonlinearity_(ens.activation, torch.addmm(ens.b_in[g], ens.w_in[g], x).view(per, ens.width, -1))
+                part_loss, part_acc = _scores(_deeper_layers(ens, nets, h1, None, "per_network"), labels[part])
+                loss[nets] += part_loss * len(part) / len(idx)
+                acc[nets] += part_acc * len(part) / len(idx)
     return loss, acc
 
 
@@ -95,7 +114,8 @@ def _draw_uniforms(gens: Sequence[torch.Generator], depth: int, width: int, n: i
 
 def _deeper_layers(ens: Ensemble, nets: slice, h1: torch.Tensor, keeps: list[torch.Tensor] | None,
                    protocol: str) -> torch.Tensor:
-    """Logits ``(P, n_out, n)`` from the unmasked first-layer activation ``h1`` ``(P, width, n)``."""
+    """Logits ``(P, n, n_out)`` (image-major, for fast per-image reductions) from the unmasked
+    first-layer activation ``h1`` ``(P, width, n)``."""
     weights = [w[nets] for w in ens.w_hidden] + [ens.w_out[nets]]
     biases = [b[nets] for b in ens.b_hidden] + [ens.b_out[nets]]
     layers = list(zip(weights, biases))
@@ -106,16 +126,16 @@ def _deeper_layers(ens: Ensemble, nets: slice, h1: torch.Tensor, keeps: list[tor
                 w = w * keeps[layer].transpose(1, 2)
             else:
                 h = h * keeps[layer]
-        z = torch.baddbmm(b, w, h)
-        if layer < len(layers) - 1:
-            h, _ = activate(ens.activation, z, None)
-    return z
+        if layer == len(layers) - 1:
+            return torch.baddbmm(b, w, h).transpose(1, 2).contiguous()
+        h = nonlinearity_(ens.activation, torch.baddbmm(b, w, h))
+    raise ValueError("an ensemble has at least one layer above the first")
 
 
 def _scores(logits: torch.Tensor, labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Per-network mean cross-entropy (nats) and accuracy over the test images."""
-    lse = torch.logsumexp(logits, dim=1)
-    picked = logits.gather(1, labels.view(1, 1, -1).expand(logits.shape[0], 1, -1)).squeeze(1)
+    """Per-network mean cross-entropy (nats) and accuracy from logits ``(P, n, n_out)``."""
+    lse = torch.logsumexp(logits, dim=2)
+    picked = logits.gather(2, labels.view(1, -1, 1).expand(logits.shape[0], -1, 1)).squeeze(2)
     loss = (lse - picked).to(torch.float64).mean(dim=1)
-    acc = (logits.argmax(dim=1) == labels).to(torch.float64).mean(dim=1)
+    acc = (logits.argmax(dim=2) == labels).to(torch.float64).mean(dim=1)
     return loss.cpu().numpy(), acc.cpu().numpy()

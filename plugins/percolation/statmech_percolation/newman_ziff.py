@@ -51,10 +51,6 @@ class WrappingTimes:
     vertical: np.ndarray
 
     @property
-    def n_sites(self) -> int:
-        return self.L * self.L
-
-    @property
     def n_samples(self) -> int:
         return int(self.horizontal.shape[0])
 

@@ -123,6 +123,7 @@ class CollapseModel:
             lower.append(np.log(lo) if name in self.log_names else lo)
             upper.append(np.log(hi) if name in self.log_names else hi)
         self.lower, self.upper = np.array(lower), np.array(upper)
+        self._size_index = [np.unique(obs.size, return_inverse=True) for obs in data.observables]
         self._check_pc_prior()
 
     # -- priors ---------------------------------------------------------------------------
@@ -192,8 +193,7 @@ class CollapseModel:
 
     def _overlap(self, scaled) -> np.ndarray:
         worst = np.ones(scaled[0][0].shape[0])
-        for obs, (x, _) in zip(self.data.observables, scaled):
-            sizes, index = np.unique(obs.size, return_inverse=True)
+        for (sizes, index), (x, _) in zip(self._size_index, scaled):
             worst = np.minimum(worst, overlap_fraction(x, index, len(sizes)))
         return worst
 

@@ -11,7 +11,7 @@ Dataset layout (see ``docs/fss.md``):
 * the fitted points ``obs_control, obs_size, obs_y, obs_err`` and ``obs_index`` (which
   variable) along ``point``, with the source's CF attributes, so a collapse plot needs only
   this file;
-* attributes: ``form``, ``variables``, ``control``, ``size``, ``physical_params``, ``score``,
+* attributes: ``form``, ``variables``, ``variable_attrs_json`` (their CF attributes), ``control``, ``size``, ``physical_params``, ``score``,
   ``n_steps``, ``burn``, ``thin``, ``converged``, ``overlap_median``, ``min_overlap``,
   ``options_json``, ``priors_json``, ``warnings_json`` (all NetCDF-safe).
 """
@@ -32,6 +32,8 @@ from .sampler import SampleResult
 STATS = ("median", "lo68", "hi68", "lo95", "hi95", "map")
 #: a median closer than this fraction of the prior width to a bound triggers a warning
 BOUND_FRACTION = 0.01
+#: a median overlap below min_overlap + this triggers a warning (the constraint is active)
+OVERLAP_MARGIN = 0.05
 
 
 def _bound_warnings(model: CollapseModel, median_vector: np.ndarray) -> list[str]:
@@ -84,9 +86,10 @@ def build_posterior(model: CollapseModel, result: SampleResult, elpd: np.ndarray
         data_vars[key][2].setdefault("units", "1")
     overlap_median = float(model.overlap(median_vector[None, :])[0])
     messages = _bound_warnings(model, median_vector)
-    if overlap_median < model.min_overlap:
-        messages.append(f"{model.form.name}: at the posterior median the scaled curves overlap by only "
-                        f"{overlap_median:.2f} < min_overlap = {model.min_overlap} (a multimodal posterior?)")
+    if overlap_median < model.min_overlap + OVERLAP_MARGIN:
+        messages.append(f"{model.form.name}: at the posterior median the scaled curves barely overlap "
+                        f"({overlap_median:.2f}, min_overlap = {model.min_overlap}): the overlap constraint, "
+                        f"not a collapse of the data, may be setting the exponents")
     for message in messages:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
     steps_kept = result.n_steps - result.burn
@@ -94,6 +97,8 @@ def build_posterior(model: CollapseModel, result: SampleResult, elpd: np.ndarray
         "title": f"finite-size-scaling posterior ({model.form.name})",
         "form": model.form.name,
         "variables": canonical_json([o.name for o in obs]),
+        "variable_attrs_json": canonical_json({o.name: {k: str(o.attrs[k]) for k in ("long_name", "units")
+                                                        if k in o.attrs} for o in obs}),
         "control": model.data.control_name,
         "size": model.data.size_name,
         "physical_params": canonical_json([n for n in model.names if not _is_hyper(model, n)]),

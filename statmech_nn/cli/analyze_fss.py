@@ -1,0 +1,136 @@
+"""``statmech-nn analyze fss FILE.nc --var Y --err YERR --size L --control p --form NAME``.
+
+Fits a finite-size-scaling form (``--form``) or compares forms (``--compare A,B``) and prints a
+table; with ``--json`` the last line is one JSON object (:func:`~statmech_nn.analysis.fss.summarize`;
+for ``--compare``: ``{"preferred": NAME, "forms": {NAME: {...}}, ...}``). ``-o OUT.nc`` writes
+the posterior (for ``--compare``: one NetCDF group per form, named after it, and the comparison
+in the root's attribute ``comparison_json``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import ConfigError
+
+GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("fss", help="finite-size-scaling collapse: posterior of p_c and exponents")
+    p.add_argument("file", metavar="FILE.nc", help="NetCDF dataset")
+    p.add_argument("--var", action="append", required=True, metavar="Y",
+                   help="observable (repeat for a joint fit sharing p_c and exponents)")
+    p.add_argument("--err", action="append", metavar="YERR", help="standard error of each --var, in order")
+    p.add_argument("--average", metavar="DIM", help="instead of --err: average over DIM, error = std/sqrt(n)")
+    p.add_argument("--size", required=True, metavar="L", help="size dimension or coordinate")
+    p.add_argument("--control", required=True, metavar="p", help="control-parameter dimension or coordinate")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--form", metavar="NAME", help="scaling form (e.g. second_order, bkt)")
+    group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
+    p.add_argument("--select", action="append", default=[], metavar="DIM=VALUE", help="fix another dimension")
+    p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
+    p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
+    p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
+    p.add_argument("--min-overlap", type=float, default=0.25, help="least overlap of scaled curves (default 0.25)")
+    p.add_argument("--error-floor", type=float, help="absolute error floor (default 1e-3 of the data range)")
+    p.add_argument("--n-samples", type=int, help="samples behind each probability: binomial error floor")
+    p.add_argument("--walkers", type=int, default=32, help="emcee walkers (default 32)")
+    p.add_argument("--n-tau", type=float, default=50.0, help="chain length in autocorrelation times (default 50)")
+    p.add_argument("--max-steps", type=int, default=20000, help="cap on emcee steps (default 20000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("-o", "--output", metavar="OUT.nc", help="write the posterior to this NetCDF file")
+    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.set_defaults(handler=run)
+
+
+def parse_select(items: list[str]) -> dict[str, str]:
+    """``["seed=0", "N=128"]`` -> ``{"seed": "0", "N": "128"}``."""
+    out = {}
+    for item in items:
+        dim, sep, value = item.partition("=")
+        if not sep or not dim or not value:
+            raise ConfigError(f"--select {item!r}: expected DIM=VALUE")
+        out[dim] = value
+    return out
+
+
+def parse_priors(items: list[str], forms: list[str], registry) -> dict[str, dict[str, tuple[float, float]]]:
+    """``[FORM:]NAME=LO,HI`` -> ``{form: {name: (lo, hi)}}``; without FORM, every form with NAME."""
+    out: dict[str, dict[str, tuple[float, float]]] = {f: {} for f in forms}
+    for item in items:
+        head, sep, box = item.partition("=")
+        form, colon, name = head.rpartition(":")
+        try:
+            lo, hi = (float(v) for v in box.split(","))
+        except ValueError:
+            raise ConfigError(f"--prior {item!r}: expected [FORM:]NAME=LO,HI with two numbers") from None
+        if not sep or not name:
+            raise ConfigError(f"--prior {item!r}: expected [FORM:]NAME=LO,HI")
+        if colon:
+            if form not in out:
+                raise ConfigError(f"--prior {item!r}: form {form!r} is not fitted (expected one of {', '.join(forms)})")
+            targets = [form]
+        else:
+            targets = [f for f in forms if name in GENERIC_PARAMS or name in registry.scaling_form(f).params]
+            if not targets:
+                raise ConfigError(f"--prior {item!r}: no fitted form has a parameter {name!r}")
+        for target in targets:
+            out[target][name] = (lo, hi)
+    return out
+
+
+def _table(summary: dict[str, Any]) -> str:
+    lines = [f"form {summary['form']}: score ({summary['score_name']}) {summary['score']:.2f}, "
+             f"overlap {summary['overlap']:.2f}, {summary['convergence']['n_steps']} steps "
+             f"= {summary['convergence']['n_tau']:.0f} tau, acceptance {summary['convergence']['acceptance']:.2f}"]
+    for name, row in {**summary["params"], **summary["hyperparams"]}.items():
+        lines.append(f"  {name:>12s} = {row['median']:.6g}  68% [{row['lo']:.6g}, {row['hi']:.6g}]"
+                     f"  95% [{row['lo95']:.6g}, {row['hi95']:.6g}]")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    import xarray as xr
+
+    from ..analysis.fss import compare_forms, fit_fss, summarize
+    from ..io import check_writable, read_netcdf, write_netcdf
+    from ..plugins import get_registry
+
+    registry = get_registry()
+    forms = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
+    for form in forms:
+        registry.scaling_form(form)
+    if args.compare and len(forms) < 2:
+        raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
+    if args.output:
+        check_writable(args.output)
+    priors = parse_priors(args.prior, forms, registry)
+    data = read_netcdf(args.file)
+    options = dict(var=args.var, err=args.err, average=args.average, size=args.size, control=args.control,
+                   select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,
+                   min_overlap=args.min_overlap, error_floor=args.error_floor, n_samples=args.n_samples,
+                   n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed,
+                   registry=registry)
+    if args.compare:
+        comparison = compare_forms(data, forms=forms, priors=priors, **options)
+        summary = comparison.summary()
+        for name in forms:
+            print(_table(summary["forms"][name]))
+        print(f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
+              f"+- {summary['delta_se']:.2f} nats)")
+        if args.output:
+            root = xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
+                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)})
+            tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
+            write_netcdf(tree, args.output)
+    else:
+        posterior = fit_fss(data, form=forms[0], priors=priors[forms[0]], **options)
+        summary = summarize(posterior)
+        print(_table(summary))
+        if args.output:
+            write_netcdf(posterior, args.output)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    return 0

@@ -1,0 +1,77 @@
+"""``statmech-nn plot collapse|corner POSTERIOR.nc -o FIG.png`` from ``analyze fss -o`` output.
+
+``--group FORM`` reads one form's posterior from a ``--compare`` file (one group per form).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import DataError
+
+
+def _load(args: argparse.Namespace):
+    import xarray as xr
+
+    from ..io import read_netcdf
+
+    if args.group is None:
+        ds = read_netcdf(args.file)
+    else:
+        read_netcdf(args.file)  # one-line errors for a missing or unreadable file
+        try:
+            with xr.open_dataset(args.file, group=args.group, engine="netcdf4") as opened:
+                ds = opened.load()
+        except OSError:
+            raise DataError(f"{args.file!r} has no group {args.group!r} (written by analyze fss --compare -o)") from None
+    if "comparison_json" in ds.attrs:
+        preferred = json.loads(ds.attrs["comparison_json"])["preferred"]
+        raise DataError(f"{args.file!r} holds a comparison of forms: choose one with --group (e.g. --group {preferred})")
+    if "summary" not in ds or "form" not in ds.attrs:
+        raise DataError(f"{args.file!r} is not a posterior written by 'statmech-nn analyze fss -o'")
+    return ds
+
+
+def _save(fig, args: argparse.Namespace) -> int:
+    fig.savefig(args.output, dpi=args.dpi)
+    print(f"wrote {args.output}")
+    if args.json:
+        print(json.dumps({"figure": args.output, "panels": len([a for a in fig.axes if a.axison])}))
+    return 0
+
+
+def run_collapse(args: argparse.Namespace) -> int:
+    from ..plotting.collapse import plot_collapse
+    from .plot_basic import check_figure_path
+
+    check_figure_path(args.output)
+    return _save(plot_collapse(_load(args)), args)
+
+
+def run_corner(args: argparse.Namespace) -> int:
+    from ..plotting.corner import plot_corner
+    from .plot_basic import check_figure_path
+
+    check_figure_path(args.output)
+    params = [p for p in (args.params or "").split(",") if p] or None
+    return _save(plot_corner(_load(args), params), args)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="POSTERIOR.nc", help="posterior written by 'analyze fss -o'")
+    p.add_argument("-o", "--output", required=True, metavar="FIG.png", help="figure file (png, pdf, svg, ...)")
+    p.add_argument("--group", metavar="FORM", help="form group of a --compare file")
+    p.add_argument("--dpi", type=float, default=150.0, help="resolution of raster formats")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+def register(subparsers) -> None:
+    """Add ``collapse`` and ``corner`` to the ``plot`` group."""
+    p = subparsers.add_parser("collapse", help="raw and collapsed curves per size (FSS posterior)")
+    _common(p)
+    p.set_defaults(handler=run_collapse)
+    p = subparsers.add_parser("corner", help="corner plot of an FSS posterior")
+    _common(p)
+    p.add_argument("--params", metavar="A,B,...", help="parameters to show (default: the physical ones)")
+    p.set_defaults(handler=run_corner)

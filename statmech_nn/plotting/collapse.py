@@ -1,0 +1,64 @@
+"""Raw and collapsed curves of a finite-size-scaling posterior (one colour per size).
+
+``plot_collapse(posterior)`` draws, for each fitted variable, two panels: ``y`` against the
+control parameter (the data as measured) and ``y G(L)`` against the scaling variable
+``x(p, L)`` at the posterior median (``G = L^a`` when the y-exponent was fitted). It needs only
+the posterior Dataset written by ``statmech-nn analyze fss -o`` (it carries the fitted points).
+Axis labels come from the CF attributes of those points.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from .labels import axis_label
+
+
+def _median(posterior: xr.Dataset, name: str) -> float:
+    return float(posterior["summary"].sel(param=name, stat="median"))
+
+
+def plot_collapse(posterior: xr.Dataset, *, registry=None) -> Figure:
+    """Figure with one row per variable: raw curves (left), collapse at the median (right)."""
+    from ..analysis.fss.resolve import resolve_form
+
+    form = resolve_form(posterior.attrs["form"], registry)
+    variables = json.loads(posterior.attrs["variables"])
+    var_attrs = json.loads(posterior.attrs.get("variable_attrs_json", "{}"))
+    params = [str(p) for p in posterior["param"].values]
+    fig = Figure(figsize=(10, 4 * len(variables)), layout="constrained")
+    axes = fig.subplots(len(variables), 2, squeeze=False)
+    sizes = np.unique(posterior["obs_size"].values)
+    colours = [f"C{k % 10}" for k in range(len(sizes))]
+    for j, var in enumerate(variables):
+        member = posterior["obs_index"].values == j
+        control, size = posterior["obs_control"].values[member], posterior["obs_size"].values[member]
+        y, err = posterior["obs_y"].values[member], posterior["obs_err"].values[member]
+        theta = {p: np.array([[_median(posterior, p)]]) for p in form.params}
+        a_name = "a" if "a" in params else f"a_{var}"
+        if a_name in params:
+            theta["a"] = np.array([[_median(posterior, a_name)]])
+        x = form.scaling_variable(control, size, theta)[0]
+        g = np.exp(np.broadcast_to(form.log_size_factor(size, theta), (1, len(size)))[0])
+        raw, collapsed = axes[j]
+        for colour, value in zip(colours, sizes):
+            at = size == value
+            order = np.argsort(control[at])
+            label = f"{posterior.attrs['size']} = {value:g}"
+            raw.errorbar(control[at][order], y[at][order], yerr=err[at][order], fmt="o-", ms=3, color=colour, label=label)
+            collapsed.errorbar(x[at][order], (y * g)[at][order], yerr=(err * g)[at][order], fmt="o", ms=3,
+                               color=colour, label=label)
+        y_label = axis_label({"long_name": var, **var_attrs.get(var, {})})
+        raw.set_xlabel(axis_label(posterior["obs_control"].attrs, posterior.attrs["control"]))
+        raw.set_ylabel(y_label)
+        raw.set_title(f"{var}: data")
+        collapsed.set_xlabel(form.x_label)
+        collapsed.set_ylabel(y_label + (r" $\times\,L^{a}$" if "a" in theta else ""))
+        collapsed.set_title(f"{var}: collapse ({form.name}, posterior median)")
+        raw.legend(fontsize="small")
+    return fig
+

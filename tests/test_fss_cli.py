@@ -1,0 +1,123 @@
+"""The FSS command line and figures: JSON contract, NetCDF output, one-line errors, plot structure."""
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from statmech_nn.analysis.fss import collapse_dataset
+from statmech_nn.cli import main
+from statmech_nn.plotting.collapse import plot_collapse
+from statmech_nn.plotting.corner import plot_corner
+
+QUICK = ["--n-tau", "20", "--walkers", "16", "--max-steps", "2000"]
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fss") / "bkt.nc"
+    ds = collapse_dataset("bkt", {"p_c": 0.5, "sigma": 0.6, "L0": 1.0}, sizes=(8, 16, 32, 64), n_control=10,
+                          jitter=1.0, seed=3)
+    ds.p.attrs.update(long_name="evaluation dropout rate", units="1")
+    ds.y.attrs.update(long_name="test loss", units="nat")
+    ds.to_netcdf(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_fit(data_file):
+    """One CLI fit shared by the tests below: (JSON summary, posterior file)."""
+    out = data_file.parent / "post.nc"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        status = main(["analyze", "fss", str(data_file), "--var", "y", "--err", "y_err", "--size", "L",
+                       "--control", "p", "--form", "bkt", "-o", str(out), "--json", *QUICK])
+    assert status == 0
+    return json.loads(buffer.getvalue().strip().splitlines()[-1]), out
+
+
+@pytest.fixture(scope="module")
+def posterior(cli_fit):
+    with xr.open_dataset(cli_fit[1]) as ds:
+        return ds.load()
+
+
+def _last_json(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_fit_json_and_netcdf(cli_fit, posterior):
+    # truth: the JSON contract of the issue (form, params with median/lo/hi = 16th/84th percentiles,
+    # names p_c, sigma, L0) and an ArviZ layout (chain, draw) in the written file; p_c = 0.5 true.
+    result, _ = cli_fit
+    assert result["form"] == "bkt" and set(result["params"]) == {"p_c", "sigma", "L0"}
+    pc = result["params"]["p_c"]
+    assert pc["lo"] < pc["median"] < pc["hi"] and abs(pc["median"] - 0.5) < 3 * (pc["hi"] - pc["lo"]) / 2
+    assert posterior["p_c"].dims == ("chain", "draw")
+    assert np.percentile(posterior["p_c"].values, 16) == pytest.approx(pc["lo"])
+    assert posterior.attrs["form"] == "bkt"
+
+
+def test_compare_json(data_file, tmp_path, capsys):
+    # truth: the data are BKT; the comparison JSON names it preferred and scores both forms; -o
+    # writes one group per form, readable by the plot commands with --group
+    out = tmp_path / "cmp.nc"
+    status = main(["analyze", "fss", str(data_file), "--var", "y", "--err", "y_err", "--size", "L",
+                   "--control", "p", "--compare", "second_order,bkt", "--json", "-o", str(out), *QUICK])
+    assert status == 0
+    result = _last_json(capsys)
+    assert result["preferred"] == "bkt"
+    assert set(result["forms"]) == {"second_order", "bkt"}
+    assert all(isinstance(f["score"], float) for f in result["forms"].values())
+    with xr.open_dataset(out, group="second_order") as group:
+        assert group.attrs["form"] == "second_order"
+    assert main(["plot", "corner", str(out), "--group", "second_order", "-o", str(tmp_path / "c.png")]) == 0
+    assert main(["plot", "corner", str(out), "-o", str(tmp_path / "c.png")]) == 2
+    assert "choose one with --group" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--form", "ising"], "unknown scaling form 'ising'"),
+    (["--form", "bkt", "--var", "nope"], "no variable 'nope'"),
+    (["--form", "bkt", "--select", "seed"], "expected DIM=VALUE"),
+    (["--form", "bkt", "--prior", "nu=0.1,2"], "no fitted form has a parameter 'nu'"),
+    (["--compare", "bkt"], "at least two form names"),
+])
+def test_bad_input_exits_2_with_one_line(data_file, capsys, extra, message):
+    # truth: user errors become exit status 2 and one line on stderr, no traceback
+    argv = ["analyze", "fss", str(data_file), "--var", "y", "--err", "y_err", "--size", "L", "--control", "p", *extra]
+    if "--var" in extra:
+        argv = ["analyze", "fss", str(data_file), "--err", "y_err", "--size", "L", "--control", "p", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_collapse_figure_structure(posterior):
+    # truth: one row per variable, two panels (raw, collapsed), one curve per size, labels from CF
+    fig = plot_collapse(posterior)
+    raw, collapsed = fig.axes
+    assert raw.get_xlabel() == "evaluation dropout rate"
+    assert raw.get_ylabel() == "test loss [nat]"
+    assert collapsed.get_xlabel() == r"$(p - p_c)\,\ln(L/L_0)^{1/\sigma}$"
+    assert len(raw.get_legend().get_texts()) == 4
+
+
+def test_corner_figure_structure(posterior):
+    # truth: a K x K grid, K = 3 physical parameters of BKT: 6 visible panels (diagonal + below)
+    fig = plot_corner(posterior)
+    visible = [ax for ax in fig.axes if ax.axison]
+    assert len(fig.axes) == 9 and len(visible) == 6
+    assert [ax.get_xlabel() for ax in fig.axes[6:]] == [r"$p_c$", r"$\sigma$", r"$L_0$"]
+
+
+def test_plot_cli_writes_figures(cli_fit, tmp_path, capsys):
+    path = cli_fit[1]
+    assert main(["plot", "collapse", str(path), "-o", str(tmp_path / "col.png")]) == 0
+    assert (tmp_path / "col.png").stat().st_size > 0
+    assert main(["plot", "corner", str(path), "-o", str(tmp_path / "c.svg"), "--params", "p_c,sigma", "--json"]) == 0
+    assert _last_json(capsys)["panels"] == 3
+    assert main(["plot", "corner", str(path), "-o", str(tmp_path / "c.png"), "--params", "zeta"]) == 2

@@ -1,0 +1,123 @@
+"""Scaling forms by hand, and how the FSS front end treats bad and awkward input."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from statmech_nn.analysis.fss import BKT, SecondOrder, collapse_dataset, fit_fss, prepare_data
+from statmech_nn.analysis.fss.model import CollapseModel
+from statmech_nn.errors import ConfigError, DataError, PluginError
+from statmech_nn.plugins import get_registry
+
+FIT = dict(size="L", control="p", n_tau=10, max_steps=500, n_walkers=16)
+
+
+def test_forms_by_hand():
+    # truth: the formulas of the issue evaluated by hand at p = 0.7, L = 16
+    theta = {"p_c": np.array([[0.5]]), "nu": np.array([[2.0]])}
+    assert SecondOrder().scaling_variable(np.array([0.7]), np.array([16.0]), theta)[0, 0] == pytest.approx(0.2 * 4.0)
+    theta = {"p_c": np.array([[0.5]]), "sigma": np.array([[0.5]]), "L0": np.array([[2.0]])}
+    assert BKT().scaling_variable(np.array([0.7]), np.array([16.0]), theta)[0, 0] == pytest.approx(0.2 * np.log(8.0) ** 2)
+    # L0 must lie below the smallest size for ln(L/L0) > 0
+    theta["L0"] = np.array([[2.0], [20.0]])
+    assert BKT().valid(np.array([8.0, 16.0]), theta).tolist() == [True, False]
+
+
+def test_builtin_forms_come_from_the_registry():
+    # truth: the built-ins are registered through the hook under their documented names
+    registry = get_registry()
+    assert registry.scaling_form("second_order") is SecondOrder
+    assert registry.scaling_form("bkt") is BKT
+    with pytest.raises(PluginError, match="unknown scaling form 'ising'"):
+        registry.scaling_form("ising")
+
+
+def _grid():
+    return collapse_dataset("second_order", sizes=(8, 16, 32), n_control=8, seed=0)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(var="nope", err="y_err"), DataError, "no variable 'nope'"),
+    (dict(var="y", err="nope"), DataError, "no error variable 'nope'"),
+    (dict(var="y"), ConfigError, "no error given"),
+    (dict(var="y", err="y_err", average="L"), ConfigError, "not both"),
+    (dict(var="y", err="y_err", select={"T": 1}), DataError, "no dimension 'T'"),
+])
+def test_bad_names_are_one_line_errors(kwargs, error, match):
+    # truth: each bad name is reported with what exists instead, in one line
+    with pytest.raises(error, match=match) as info:
+        prepare_data(_grid(), **kwargs, size="L", control="p")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_size_dim_single_size_negative_error():
+    ds = _grid()
+    with pytest.raises(DataError, match="no size dimension or coordinate 'N'"):
+        prepare_data(ds, "y", err="y_err", size="N", control="p")
+    # one size only: no collapse is possible
+    with pytest.raises(DataError, match="at 1 size"):
+        prepare_data(ds.sel(L=[8.0]), "y", err="y_err", size="L", control="p")
+    bad = ds.copy(deep=True)
+    i, j = np.argwhere(np.isfinite(bad["y_err"].values))[3]
+    bad["y_err"][i, j] = -0.1
+    with pytest.raises(DataError, match="negative error -0.1"):
+        prepare_data(bad, "y", err="y_err", size="L", control="p")
+
+
+def test_extra_dimension_must_be_selected_or_averaged():
+    # truth: a seed dimension left open is an error that names the fix; averaging over it gives
+    # mean and std/sqrt(n) (checked against numpy at one point)
+    ds = collapse_dataset("second_order", sizes=(8, 16), n_control=5, window="fixed", seed=0)
+    stacked = xr.concat([ds, ds + 0.01, ds - 0.02], dim="seed").assign_coords(seed=[0, 1, 2])
+    with pytest.raises(DataError, match="extra dimension"):
+        prepare_data(stacked, "y", err="y_err", size="L", control="p")
+    data = prepare_data(stacked, "y", average="seed", size="L", control="p")
+    values = stacked.y.isel(p=0, L=0).values
+    obs = data.observables[0]
+    first = (obs.control == stacked.p.values[0]) & (obs.size == 8)
+    assert obs.y[first][0] == pytest.approx(values.mean())
+    assert obs.err[first][0] == pytest.approx(values.std(ddof=1) / np.sqrt(3))
+    one = prepare_data(stacked, "y", err="y_err", select={"seed": "1"}, size="L", control="p")
+    assert one.observables[0].y[first][0] == pytest.approx(values[1])
+
+
+def test_nan_points_and_zero_errors():
+    # truth: NaN cells of a partial grid are skipped silently; a finite y with a NaN error is
+    # excluded with a warning; zero errors (a measured probability of exactly 0 or 1) are raised to
+    # the binomial floor sqrt((y(1-y) + 1/n)/n) = sqrt(1/n^2) = 1/n at y = 0 or 1.
+    ds = collapse_dataset("second_order", sizes=(8, 16), n_control=6, window="fixed", seed=0)
+    n_cells = int(ds.y.notnull().sum())
+    ds["y_err"][0, 0] = np.nan
+    ds["y"][1, 0], ds["y_err"][1, 0] = 0.0, 0.0
+    ds["y"][5, 1], ds["y_err"][5, 1] = 1.0, 0.0
+    with pytest.warns(RuntimeWarning) as record:
+        data = prepare_data(ds, "y", err="y_err", size="L", control="p", n_samples=100)
+    messages = " ".join(str(w.message) for w in record)
+    assert "1 point(s) with a non-finite value or error excluded" in messages
+    assert "error floor applied" in messages
+    obs = data.observables[0]
+    assert len(obs.y) == n_cells - 1
+    np.testing.assert_allclose(obs.err[(obs.y == 0.0) | (obs.y == 1.0)], 1 / 100)
+
+
+def test_unknown_prior_and_priors_that_exclude_the_data():
+    ds = _grid()
+    with pytest.raises(ConfigError, match="prior for unknown parameter 'sigma'"):
+        fit_fss(ds, "y", err="y_err", form="second_order", priors={"sigma": (0.1, 1)}, **FIT)
+    with pytest.raises(ConfigError, match="prior p_c = .* excludes the data"):
+        fit_fss(ds, "y", err="y_err", form="second_order", priors={"p_c": (2.0, 3.0)}, **FIT)
+    # a box in which no point gives overlapping scaled curves: p_c far below every measured p
+    # with tiny nu spreads the sizes apart (the overlap constraint rejects every point)
+    with pytest.raises(ConfigError, match="priors exclude the data"):
+        fit_fss(ds, "y", err="y_err", form="second_order", priors={"p_c": (0.1, 0.13), "nu": (0.25, 0.3)},
+                min_overlap=0.9, **FIT)
+
+
+def test_bkt_default_prior_keeps_l0_below_the_smallest_size():
+    # truth: ln(L/L0) > 0 for every size needs L0 < min L; the default box ends at 0.95 min L
+    data = prepare_data(_grid(), "y", err="y_err", size="L", control="p")
+    model = CollapseModel(BKT(), data)
+    assert model.priors["L0"][1] < 8.0
+    inside = {"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "amp": 1.0, "length": 1.0, "err_scale": 1.0}
+    assert np.isfinite(model.log_prob(model.to_vector(inside)[None]))[0]
+    assert np.isneginf(model.log_prob(model.to_vector({**inside, "L0": 9.0})[None]))[0]

@@ -1,0 +1,316 @@
+"""The batched MNIST-under-dropout trainer: subsets, batching, masks, reproducibility, physics.
+
+Everything runs on real MNIST (``statmech_mnist_dropout.mnist.load_mnist``) and real training.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from torch.nn import functional as F
+
+from statmech_mnist_dropout import bench
+from statmech_mnist_dropout.cell import CellSpec, MnistTensors, build_ensemble, build_schedule, network_generators
+from statmech_mnist_dropout.evaluate import EvalConfig, clean_scores, evaluate
+from statmech_mnist_dropout.experiment import MnistDropoutExperiment
+from statmech_mnist_dropout.mnist import load_mnist
+from statmech_mnist_dropout.subsets import batch_schedule, nested_order, subset
+from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, OptimizerConfig, train
+from statmech_nn.conformance import check_experiment
+from statmech_nn.errors import ConfigError
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The test machines have 2 cores shared with other jobs; torch's 2 OpenMP threads then
+    wait on each other (measured: a 1-network run 25x slower). Results do not depend on it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def arrays():
+    return load_mnist()
+
+
+@pytest.fixture(scope="module")
+def data(arrays):
+    return MnistTensors.from_arrays(arrays, "cpu")
+
+
+def tiny_spec(**changes) -> CellSpec:
+    base = dict(p_train=(0.0, 0.5), seeds=(0, 1), sizes=(64,), width=16, depth=2, steps=25,
+                batch_size=8, p_eval=(0.0, 0.5), evaluation=EvalConfig(n_masks=3))
+    return CellSpec(**{**base, **changes})
+
+
+# -- subsets ------------------------------------------------------------------------------
+
+def test_subsets_are_nested_and_class_balanced(arrays):
+    # Truth: prefixes of one order are nested by construction; balanced prefixes hold
+    # floor(N/10) or ceil(N/10) images of every class while every class has images left
+    # (N <= 10 * 5421, the smallest MNIST class), so counts differ by at most 1.
+    labels = arrays.train_labels
+    order = nested_order(labels, seed=3, balanced=True)
+    assert np.array_equal(np.sort(order), np.arange(len(labels)))
+    assert set(subset(order, 100)) <= set(subset(order, 1000)) <= set(subset(order, 20000))
+    for n in (10, 57, 256, 2048, 54210):
+        counts = np.bincount(labels[subset(order, n)], minlength=10)
+        assert counts.max() - counts.min() <= 1, (n, counts)
+    # unbalanced: a plain random permutation, nested too; another seed gives another subset
+    plain = nested_order(labels, seed=3, balanced=False)
+    assert np.array_equal(np.sort(plain), np.arange(len(labels)))
+    assert not np.array_equal(subset(nested_order(labels, 4, balanced=True), 256), subset(order, 256))
+    with pytest.raises(ConfigError, match="N = 0"):
+        subset(order, 0)
+
+
+def test_batch_schedule_visits_every_sample_once_per_epoch():
+    # Truth: the stream is a concatenation of permutations of the subset, so each block of
+    # N consecutive entries starting at a multiple of N is a permutation (also for N < batch).
+    indices = np.arange(100, 113)  # N = 13 < batch 8 * ... and not a multiple of the batch
+    sched = batch_schedule(indices, steps=20, batch_size=8, rng=np.random.default_rng(0))
+    stream = sched.ravel()
+    for start in range(0, len(stream) - 13 + 1, 13):
+        assert np.array_equal(np.sort(stream[start:start + 13]), indices)
+
+
+# -- batching is exact --------------------------------------------------------------------
+
+def reference_train(spec: CellSpec, data: MnistTensors, e: int, init, schedule: np.ndarray,
+                    generator: torch.Generator) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[float]]:
+    """One network trained alone with autograd, nn.functional and torch.optim.Adam (default,
+    unfused), with the batched trainer's initial weights, minibatches and dropout draws;
+    returns the final parameters and the loss of every step."""
+    p = spec.networks()[e][2]
+    params = [(w.clone().requires_grad_(), b.clone().requires_grad_()) for w, b in init]
+    opt = torch.optim.Adam([t for pair in params for t in pair], lr=spec.optimizer.lr)
+    images = data.train_images.to(torch.float32) * PIXEL_SCALE
+    losses = []
+    for idx in schedule:
+        idx = torch.from_numpy(idx)
+        h = images[idx]
+        for w, b in params[:-1]:
+            h = torch.relu(F.linear(h, w, b))
+            if p > 0:
+                u = torch.rand((spec.width, spec.batch_size), generator=generator)
+                h = h * ((u >= p).to(h.dtype) / (1 - p)).T
+        loss = F.cross_entropy(F.linear(h, *params[-1]), data.train_labels[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return [(w.detach(), b.detach()) for w, b in params], losses
+
+
+def test_batched_trainer_equals_per_network_reference(data):
+    # Truth: batching is a re-arrangement of independent computations, so each network of
+    # the ensemble must match the same network trained alone (same init, minibatches and
+    # masks). Tolerance: float32 products summed in another order differ by ~1e-7 relative;
+    # 25 Adam steps of size <= lr = 1e-3 keep the difference below ~1e-5 (measured ~1e-6).
+    spec = tiny_spec()
+    ens = build_ensemble(spec, 784, "cpu")
+    init = [ens.network(e) for e in range(ens.n_networks)]
+    schedule = build_schedule(spec, data.train_labels_np, "cpu")
+    masks = MaskSampler([p for *_, p in spec.networks()], network_generators("train_mask", spec, "cpu"),
+                        spec.depth, spec.width, spec.batch_size, "cpu")
+    curve = train(ens, data.train_images, data.train_labels, schedule, masks, OptimizerConfig())
+    ref_gens = network_generators("train_mask", spec, "cpu")
+    for e in range(ens.n_networks):
+        group = e // ens.per_group
+        ref, ref_curve = reference_train(spec, data, e, init[e], schedule[group].numpy(), ref_gens[e])
+        assert np.allclose(curve[:, e].numpy(), ref_curve, rtol=1e-4)
+        for (w, b), (rw, rb) in zip(ens.network(e), ref):
+            assert torch.allclose(w, rw, rtol=0, atol=2e-5)
+            assert torch.allclose(b, rb, rtol=0, atol=2e-5)
+        moved = max(float((w - w0).abs().max()) for (w, _), (w0, _) in zip(ens.network(e), init[e]))
+        assert moved > 1e-3  # training really changed the weights (25 steps of ~lr each)
+
+
+# -- evaluation protocols -----------------------------------------------------------------
+
+def reference_scores(layers, images, labels, keeps):
+    """Mean cross-entropy and accuracy of one network with per-layer keep multipliers."""
+    h = images
+    for (w, b), keep in zip(layers[:-1], keeps):
+        h = torch.relu(F.linear(h, w, b)) * keep
+    logits = F.linear(h, *layers[-1])
+    return float(F.cross_entropy(logits.double(), labels)), float((logits.argmax(1) == labels).double().mean())
+
+
+@pytest.mark.parametrize("protocol", ["per_network", "per_sample"])
+def test_evaluation_matches_reference_masks(data, protocol):
+    # Truth: per_network applies one mask per realisation to all test images (u of shape
+    # (width, 1)); per_sample one mask per image (width, n), as nn.Dropout in train mode;
+    # p_eval = 0 is the deterministic network. Recomputed here network by network with the
+    # same uniforms. Tolerance: float32 forward in another order, ~1e-6 relative.
+    spec = tiny_spec(p_eval=(0.0, 0.3, 0.8), evaluation=EvalConfig(protocol=protocol, n_masks=3))
+    ens = build_ensemble(spec, 784, "cpu")
+    images, labels = data.test_images[:2000], data.test_labels[:2000]
+    loss, acc = evaluate(ens, images, labels, spec.p_eval, spec.evaluation,
+                         network_generators("eval_mask", spec, "cpu"))
+    x = images.to(torch.float32) * PIXEL_SCALE
+    gens = network_generators("eval_mask", spec, "cpu")
+    cols = 1 if protocol == "per_network" else len(labels)
+    for e in range(ens.n_networks):
+        layers = ens.network(e)
+        plain = reference_scores(layers, x, labels, [1.0] * spec.depth)
+        assert np.allclose(loss[e, 0], plain[0], rtol=1e-5) and np.allclose(acc[e, 0], plain[1])
+        for k in range(3):
+            uniforms = [torch.rand((spec.width, cols), generator=gens[e]) for _ in range(spec.depth)]
+            for i, p in enumerate(spec.p_eval[1:], start=1):
+                keeps = [((u >= p).to(torch.float32) / (1 - p)).T for u in uniforms]
+                ref_loss, ref_acc = reference_scores(layers, x, labels, keeps)
+                assert loss[e, i, k] == pytest.approx(ref_loss, rel=1e-5)
+                assert acc[e, i, k] == pytest.approx(ref_acc, abs=1.5 / len(labels))  # one tie at most
+
+
+def test_clean_scores_on_own_training_rows(data):
+    # Truth: train_loss is the dropout-off cross-entropy of each network on its own group's
+    # images; chunking (chunk=300 over 700 rows) must not change the mean. Recomputed
+    # directly; tolerance float32 reordering.
+    spec = tiny_spec()
+    ens = build_ensemble(spec, 784, "cpu")
+    rows = [torch.arange(700), torch.arange(1000, 1500)]
+    loss, acc = clean_scores(ens, data.train_images, data.train_labels, rows, chunk=300)
+    for e in range(ens.n_networks):
+        idx = rows[e // ens.per_group]
+        x = data.train_images[idx].to(torch.float32) * PIXEL_SCALE
+        ref_loss, ref_acc = reference_scores(ens.network(e), x, data.train_labels[idx], [1.0] * spec.depth)
+        assert loss[e] == pytest.approx(ref_loss, rel=1e-5) and acc[e] == pytest.approx(ref_acc)
+
+
+def test_protocols_have_the_same_expected_loss(data):
+    # Truth: the mean test loss is linear in the per-image losses, and each image's mask has
+    # the same distribution under both protocols, so the expectations over masks are equal.
+    # Tolerance: 5 combined standard errors of the two means over 300 realisations.
+    spec = tiny_spec(seeds=(0,), p_train=(0.0,), p_eval=(0.5,))
+    ens = build_ensemble(spec, 784, "cpu")
+    images, labels = data.test_images[:1000], data.test_labels[:1000]
+    means, errors = [], []
+    for protocol in ("per_network", "per_sample"):
+        loss, _ = evaluate(ens, images, labels, (0.5,), EvalConfig(protocol=protocol, n_masks=300),
+                           network_generators("eval_mask", spec, "cpu"))
+        means.append(loss[0, 0].mean())
+        errors.append(loss[0, 0].std(ddof=1) / np.sqrt(300))
+    assert abs(means[0] - means[1]) < 5 * np.hypot(*errors)
+    assert errors[0] > 3 * errors[1]  # pruning disorder: whole-network spread >> MC noise
+
+
+# -- experiment: contract, reproducibility --------------------------------------------------
+
+FAST = {"training": {"budget": "steps", "steps": 30}, "evaluation": {"n_masks": 3}}
+TINY_GRID = {"p_train": [0.0, 0.5], "p_eval": [0.0, 0.9], "N": [128, 512], "width": [32],
+             "depth": [1], "seed": [0, 1]}
+
+
+def test_experiment_contract_and_reproducibility():
+    # Truth (docs/data_model.md): dims, CF attributes, coordinates equal to the cell, and
+    # the same config + seed gives identical numbers (check_experiment runs every cell twice).
+    ds = check_experiment(MnistDropoutExperiment, TINY_GRID, FAST)
+    assert set(ds.data_vars) >= {"loss", "loss_std", "accuracy", "accuracy_std", "train_loss"}
+    assert ds.loss.attrs["n_masks"] == 3
+    assert float(abs(ds.loss_std.sel(p_eval=0.0)).max()) == 0.0  # deterministic at p_eval = 0
+    assert float(ds.loss_std.sel(p_eval=0.9).min()) > 0
+
+
+def test_different_seed_gives_different_numbers_and_cells_do_not_couple():
+    # Truth: every random stream is keyed by the network's own coordinates (rng.py), so
+    # (i) seed 1 differs from seed 0, and (ii) a network's result does not depend on which
+    # networks share its cell -- equal up to float32 reordering (1e-4 relative after training).
+    ex = MnistDropoutExperiment(FAST)
+    both = ex.run_cell({**ex.validate_grid(TINY_GRID), "N": (128,)})
+    alone = ex.run_cell({**ex.validate_grid({**TINY_GRID, "seed": [1], "p_train": [0.5]}), "N": (128,)})
+    a, b = both.loss.sel(seed=0), both.loss.sel(seed=1)
+    assert not np.allclose(a.values, b.values)
+    xr.testing.assert_allclose(both.sel(seed=[1], p_train=[0.5]), alone, rtol=1e-4)
+
+
+def test_bad_coordinates_and_options_are_one_line_errors():
+    with pytest.raises(ConfigError, match=r"p_eval = 1\.0: expected a number in \[0, 1\)"):
+        MnistDropoutExperiment().validate_grid({**TINY_GRID, "p_eval": [1.0]})
+    with pytest.raises(ConfigError, match=r"N = 70000: expected an integer in \[1, 60000\]"):
+        MnistDropoutExperiment().validate_grid({**TINY_GRID, "N": [70000]})
+    with pytest.raises(ConfigError, match="evaluation.protocol = 'mixed'"):
+        MnistDropoutExperiment({"evaluation": {"protocol": "mixed"}})
+
+
+def test_plan_groups_equal_budgets_and_respects_max_networks():
+    # Truth: epochs budget steps(N) = max(1000, ceil(10 N / 64)): N <= 6400 share 1000 steps
+    # and one cell; every grid point lies in exactly one cell of <= max_networks networks.
+    ex = MnistDropoutExperiment({"training": {"max_networks": 6}})
+    grid = ex.validate_grid({"p_train": [0, 0.5, 0.9], "p_eval": [0, 0.5], "N": [256, 2048, 16384],
+                             "width": [64, 128], "depth": [2], "seed": [0, 1, 2]})
+    assert [ex.steps_for(n) for n in grid["N"]] == [1000, 1000, 2560]
+    points = set()
+    for cell in ex.plan(grid):
+        assert len(cell["p_train"]) * len(cell["seed"]) * len(cell["N"]) <= 6
+        assert len({ex.steps_for(n) for n in cell["N"]}) == 1
+        for p in cell["p_train"]:
+            for n in cell["N"]:
+                for s in cell["seed"]:
+                    key = (p, n, cell["width"][0], s)
+                    assert key not in points
+                    points.add(key)
+        assert cell["p_eval"] == (0.0, 0.5)
+    assert len(points) == 3 * 3 * 2 * 3
+
+
+# -- physics ------------------------------------------------------------------------------
+
+def test_fixed_epochs_loss_falls_with_n_unpruned_and_rises_pruned():
+    # Truth (reference study, DESIGN §1): under a fixed number of epochs the unpruned test
+    # loss falls with N (eumentia), while at p_eval = 0.9 it rises with N (dementia). Budget:
+    # 10 epochs, no minimum (40 steps at N = 256, 640 at N = 4096); the margins measured are
+    # large (p_eval = 0: ~0.9 -> ~0.3; p_eval = 0.9: ~5 -> ~12 nats), so a plain ordering
+    # per seed is a safe check.
+    ex = MnistDropoutExperiment({"training": {"min_steps": 0}, "evaluation": {"n_masks": 10}})
+    grid = ex.validate_grid({"p_train": [0.0], "p_eval": [0.0, 0.9], "N": [256, 4096], "width": [128],
+                             "depth": [2], "seed": [0, 1]})
+    ds = xr.merge([ex.run_cell(cell) for cell in ex.plan(grid)], join="outer", compat="no_conflicts")
+    loss = ds.loss.squeeze()
+    assert (loss.sel(p_eval=0.0, N=4096) < loss.sel(p_eval=0.0, N=256)).all()
+    assert (loss.sel(p_eval=0.9, N=4096) > loss.sel(p_eval=0.9, N=256)).all()
+
+
+def test_full_training_set_reaches_97_percent():
+    # Truth: a 784-128-128-10 ReLU network trained with Adam on all 60,000 images reaches
+    # >= 97% test accuracy (LeCun et al. list ~97-98% for such MLPs). Default budget: 10
+    # epochs = 9375 steps of one network (~10 s on one core; 3 epochs gave 0.971, 0.972).
+    ex = MnistDropoutExperiment({"evaluation": {"n_masks": 2}})
+    grid = ex.validate_grid({"p_train": [0.0], "p_eval": [0.0], "N": [60000], "width": [128],
+                             "depth": [2], "seed": [0]})
+    ds = ex.run_cell(ex.plan(grid)[0]).squeeze()
+    assert float(ds.accuracy) >= 0.97
+    assert float(ds.train_loss) < float(ds.loss) + 0.1  # last-epoch train loss is a sane number
+
+
+# -- bench ---------------------------------------------------------------------------------
+
+def test_flop_count_of_the_default_network():
+    # Truth: 784-128-128-10: M = 784*128 + 128*128 + 128*10 = 118016 multiply-adds per sample;
+    # fwd 2M + weight grads 2M + input grads 2(M - 784*128) = 507392 FLOPs.
+    assert bench.flops_per_sample(128, 2) == 507392
+
+
+def test_bench_quick_returns_the_cli_fields():
+    # Truth: the CLI contract -- `statmech-nn bench --json` prints the dict that
+    # MnistDropoutExperiment.benchmark returns as one JSON line; it must be JSON-safe and hold
+    # the target fields, measured on the experiment's default configuration. Quick run (20
+    # steps): checks the plumbing and the configuration, not the speed.
+    lines = []
+    result = MnistDropoutExperiment().benchmark(quick=True, log=lines.append)
+    last = json.loads(json.dumps(result))
+    assert last["config"]["width"] == 128 and last["config"]["depth"] == 2
+    assert last["config"]["batch_size"] == 64 and last["config"]["optimizer"] == "adam"
+    assert last["config"]["n_networks"] == 64
+    for key in ("speedup_vs_naive", "fraction_of_peak", "naive_samples_per_s", "batched_samples_per_s",
+                "eval_speedup_vs_naive", "peak_flops"):
+        assert last[key] > 0
+    assert "speedup" in lines[0]
