@@ -9,9 +9,9 @@ from .hookspecs import hookimpl
 def register_analyzers():
     from .analysis.fss import FSSAnalyzer
     from .analysis.phases import PhaseAnalyzer
-    from .analysis.powerlaw import PowerLawAnalyzer
+    from .analysis.powerlaw import PowerLawAnalyzer, PowerLawScanAnalyzer
 
-    return [PowerLawAnalyzer, PhaseAnalyzer, FSSAnalyzer]
+    return [PowerLawAnalyzer, PowerLawScanAnalyzer, PhaseAnalyzer, FSSAnalyzer]
 
 
 @hookimpl

@@ -31,8 +31,9 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
-def write_netcdf(ds: xr.Dataset, path: str | os.PathLike) -> Path:
-    """Write ``ds`` to ``path`` atomically (NETCDF4 format) and return the path."""
+def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
+    """Write a Dataset (or a DataTree, one NetCDF group per node) to ``path`` atomically, in
+    NETCDF4 format, and return the path."""
     path = check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

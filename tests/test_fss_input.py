@@ -121,3 +121,10 @@ def test_bkt_default_prior_keeps_l0_below_the_smallest_size():
     inside = {"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "amp": 1.0, "length": 1.0, "err_scale": 1.0}
     assert np.isfinite(model.log_prob(model.to_vector(inside)[None]))[0]
     assert np.isneginf(model.log_prob(model.to_vector({**inside, "L0": 9.0})[None]))[0]
+
+
+def test_analyzer_is_registered_and_checks_option_names():
+    # truth: the analyzer named "fss" wraps fit_fss; an unknown option names the accepted ones
+    analyzer = get_registry().analyzer("fss")()
+    with pytest.raises(ConfigError, match="unknown option 'walkers' for analyzer 'fss'"):
+        analyzer.run(_grid(), var="y", err="y_err", size="L", control="p", walkers=8)

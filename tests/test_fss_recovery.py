@@ -67,7 +67,7 @@ def test_bkt_recovered_and_sigma_l0_correlation_shown():
                                            ("bkt", {"p_c": 0.5, "sigma": 0.5, "L0": 1.0})])
 def test_comparison_prefers_the_true_form(truth, params):
     # truth: the generating form. Leave-one-size-out scores must prefer it by more than 2 standard
-    # errors of the difference (measured margins: ~5 standard errors both ways at this data size).
+    # errors of the difference (measured: 48 +- 8 nats for second-order data, 47 +- 11 for BKT data).
     ds = collapse_dataset(truth, params, sizes=(8, 16, 32, 64, 128), n_control=12, jitter=1.0, seed=21)
     comparison = compare_forms(ds, "y", err="y_err", forms=("second_order", "bkt"), **FAST)
     assert comparison.preferred == truth

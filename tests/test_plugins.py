@@ -89,3 +89,18 @@ def test_plugin_without_name_is_rejected():
     registry.register_plugin(Nameless(), "nameless")
     with pytest.raises(PluginError, match="nameless"):
         registry.experiments()
+
+
+def test_plugins_command_lists_installed_plugins_with_versions_and_origins(capsys):
+    import json
+
+    from statmech_nn.cli import main
+
+    assert main(["plugins", "--json"]) == 0
+    listed = {p["name"]: p for p in json.loads(capsys.readouterr().out.strip().splitlines()[-1])}
+    # the two experiment plugins are separate distributions found through their entry points
+    assert listed["mnist_dropout"]["registers"]["experiment"] == ["mnist_dropout"]
+    assert listed["mnist_dropout"]["registers"]["dataset"] == ["mnist"]
+    assert "statmech-nn-percolation" in listed["percolation"]["origin"]
+    assert set(listed["builtin"]["registers"]["scaling_form"]) == {"second_order", "bkt"}
+    assert all(p["version"] not in ("", "unknown") for p in listed.values())

@@ -4,8 +4,10 @@
 Axis labels come from CF attributes through :func:`statmech_nn.plotting.labels.axis_label`.
 """
 
+from .collapse import plot_collapse
+from .corner import plot_corner
 from .labels import axis_label
 from .phase_diagram import plot_phase_diagram
 from .scaling_curves import plot_loss_vs_n
 
-__all__ = ["axis_label", "plot_loss_vs_n", "plot_phase_diagram"]
+__all__ = ["axis_label", "plot_collapse", "plot_corner", "plot_loss_vs_n", "plot_phase_diagram"]

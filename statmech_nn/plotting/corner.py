@@ -3,8 +3,8 @@
 ``plot_corner(posterior, params=None)`` takes the posterior Dataset of
 :func:`statmech_nn.analysis.fss.fit_fss` (variables with dims ``chain, draw``). Diagonal: a
 histogram of each parameter with its median and 68 % interval (dashed) and the interval in the
-title. Below the diagonal: 2-D histograms of each pair, titled with nothing, so that strong
-correlations (sigma and L0 of the BKT form) are seen directly. Above: empty. Labels are the
+title. Below the diagonal: 2-D histograms of each pair, so that strong correlations (sigma and
+L0 of the BKT form) are seen directly. Above: empty. Labels are the
 ``long_name`` attributes (mathtext symbols).
 """
 

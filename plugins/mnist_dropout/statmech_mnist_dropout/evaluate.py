@@ -63,7 +63,7 @@ def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals:
     with torch.no_grad():
         for g in range(ens.n_groups):
             nets = slice(g * per, (g + 1) * per)
-            h1 = nonlinearity_(ens.activation, torch.addmm(ens.b_in[g], ens.w_in[g], x).view(per, ens.width, -1))
+            h1 = _first_hidden(ens, g, x)
             gens = generators[nets]
             for k in range(n_masks):
                 uniforms = _draw_uniforms(gens, ens.depth, ens.width, h1.shape[-1], config.protocol, x.device)
@@ -92,11 +92,16 @@ def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor,
             for start in range(0, len(idx), chunk):
                 part = idx[start:start + chunk]
                 x = images[part].to(torch.float32).mul_(PIXEL_SCALE).T
-                h1 = nonlinearity_(ens.activation, torch.addmm(ens.b_in[g], ens.w_in[g], x).view(per, ens.width, -1))
-                part_loss, part_acc = _scores(_deeper_layers(ens, nets, h1, None, "per_network"), labels[part])
+                logits = _deeper_layers(ens, nets, _first_hidden(ens, g, x), None, "per_network")
+                part_loss, part_acc = _scores(logits, labels[part])
                 loss[nets] += part_loss * len(part) / len(idx)
                 acc[nets] += part_acc * len(part) / len(idx)
     return loss, acc
+
+
+def _first_hidden(ens: Ensemble, g: int, x: torch.Tensor) -> torch.Tensor:
+    """Unmasked first-layer activation ``(P, width, n)`` of group ``g`` for inputs ``x (n_in, n)``."""
+    return nonlinearity_(ens.activation, torch.addmm(ens.b_in[g], ens.w_in[g], x).view(ens.per_group, ens.width, -1))
 
 
 def _draw_uniforms(gens: Sequence[torch.Generator], depth: int, width: int, n: int,
@@ -118,18 +123,18 @@ def _deeper_layers(ens: Ensemble, nets: slice, h1: torch.Tensor, keeps: list[tor
     first-layer activation ``h1`` ``(P, width, n)``."""
     weights = [w[nets] for w in ens.w_hidden] + [ens.w_out[nets]]
     biases = [b[nets] for b in ens.b_hidden] + [ens.b_out[nets]]
-    layers = list(zip(weights, biases))
+    last = len(weights) - 1
     h = h1
-    for layer, (w, b) in enumerate(layers):
+    for layer, (w, b) in enumerate(zip(weights, biases)):
         if keeps is not None:
             if protocol == "per_network":  # fold keep into the weight columns: W diag(keep)
                 w = w * keeps[layer].transpose(1, 2)
             else:
                 h = h * keeps[layer]
-        if layer == len(layers) - 1:
-            return torch.baddbmm(b, w, h).transpose(1, 2).contiguous()
-        h = nonlinearity_(ens.activation, torch.baddbmm(b, w, h))
-    raise ValueError("an ensemble has at least one layer above the first")
+        z = torch.baddbmm(b, w, h)
+        if layer < last:
+            h = nonlinearity_(ens.activation, z)
+    return z.transpose(1, 2).contiguous()
 
 
 def _scores(logits: torch.Tensor, labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

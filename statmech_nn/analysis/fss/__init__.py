@@ -22,6 +22,7 @@ from typing import Any
 
 import xarray as xr
 
+from ...errors import ConfigError
 from .._options import check_option_names
 from ..base import Analyzer
 from .api import Comparison, compare_forms, fit_fss, prepare_data
@@ -39,6 +40,9 @@ class FSSAnalyzer(Analyzer):
 
     def run(self, data: xr.Dataset | xr.DataArray, **options: Any) -> xr.Dataset:
         check_option_names(self.name, options, fit_fss)
+        for required in ("var", "size", "control"):
+            if required not in options:
+                raise ConfigError(f"analyzer 'fss' needs the option {required!r} (the observable, size and control names)")
         return fit_fss(data, **options)
 
 

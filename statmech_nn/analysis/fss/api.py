@@ -94,7 +94,7 @@ def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, size
     return tuple(np.asarray(a.transpose(*order).values, dtype=float).ravel() for a in (c, s, y, e))
 
 
-def _error_floor(y: np.ndarray, err: np.ndarray, error_floor: float | None, n_samples: int | None) -> np.ndarray:
+def _error_floor(y: np.ndarray, error_floor: float | None, n_samples: int | None) -> np.ndarray:
     if n_samples is not None:
         if not (isinstance(n_samples, (int, np.integer)) and n_samples > 0):
             raise ConfigError(f"n_samples = {n_samples!r}: expected a positive integer")
@@ -146,7 +146,7 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
             raise DataError(f"size {size} must be positive, got {s[s <= 0][0]:g}")
         if y.size == 0:
             raise DataError(f"variable {name!r} has no finite values")
-        floor = _error_floor(y, e, error_floor, n_samples)
+        floor = _error_floor(y, error_floor, n_samples)
         raised = e < floor
         if raised.any():
             warnings.warn(f"{name}: error floor applied to {int(raised.sum())} point(s) "
