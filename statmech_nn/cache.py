@@ -6,6 +6,10 @@ and the cell's coordinates. Each entry is ``<root>/<key[:2]>/<key>.nc`` plus a s
 ``<key>.sha256`` holding the digest of the ``.nc`` file; both are written atomically, the sidecar
 last. An entry whose file is missing, truncated or altered fails the digest check and is
 reported, deleted and recomputed -- never trusted.
+
+A point index (``<root>/points/<key[:2]>/<key>``, keyed like cells but by one grid point)
+names the cell file holding each finished point, so that a grid planned into different cells
+(an extended grid) still finds the points computed before.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from .schema import sha256_of
 def cell_key(identity: dict[str, Any], cell: Cell) -> str:
     """SHA-256 key of a cell under an experiment identity."""
     return sha256_of({"identity": identity, "cell": {dim: list(v) for dim, v in cell.items()}})
+
+
+def point_key(identity: dict[str, Any], point: dict[str, Any]) -> str:
+    """SHA-256 key of one grid point under an experiment identity."""
+    return sha256_of({"identity": identity, "point": point})
 
 
 def file_sha256(path: Path) -> str:
@@ -80,6 +89,26 @@ class CellCache:
         if recorded != actual:
             return f"sha256 {actual[:12]}... does not match the recorded {recorded[:12]}..."
         return None
+
+    def _pointer(self, pkey: str) -> Path:
+        return self.root / "points" / pkey[:2] / pkey
+
+    def source_of(self, pkey: str) -> str | None:
+        """Key of the cell file that holds the point ``pkey``, if that file is there."""
+        pointer = self._pointer(pkey)
+        if not pointer.exists():
+            return None
+        key = pointer.read_text().strip()
+        return key if self.contains(key) else None
+
+    def index_points(self, key: str, pkeys: list[str]) -> None:
+        """Record that cell ``key`` holds the points ``pkeys`` (atomic per pointer)."""
+        for pkey in pkeys:
+            pointer = self._pointer(pkey)
+            pointer.parent.mkdir(parents=True, exist_ok=True)
+            tmp = pointer.with_suffix(".tmp")
+            tmp.write_text(key + "\n")
+            os.replace(tmp, pointer)
 
     def store(self, key: str, ds: xr.Dataset) -> xr.Dataset:
         """Write a cell atomically and return it as read back from disk (so that results are

@@ -51,7 +51,7 @@ def test_interrupted_sweep_resumes_without_recomputing_and_matches(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_sweep(UniformMean(), GRID, cache, progress=False)
     _, planned = plan_sweep(UniformMean(), GRID, cache)
-    assert sum(p.cached for p in planned) == 2  # the two finished cells were kept
+    assert sum(p.todo is None for p in planned) == 2  # the two finished cells were kept
     UniformMean.fail_after, UniformMean.calls = None, 0
     resumed = run_sweep(UniformMean(), GRID, cache, progress=False)
     assert UniformMean.calls == len(planned) - 2  # only the missing cells ran
@@ -69,6 +69,21 @@ def test_extending_the_grid_reuses_finished_cells(tmp_path):
     bigger = run_sweep(UniformMean(), {**GRID, "N": [10, 100, 1000, 5000]}, cache, progress=False)
     assert UniformMean.calls == 2  # only N=5000 for the two seeds
     xr.testing.assert_identical(bigger["loss"].sel(N=[10, 100, 1000]), small["loss"])
+
+
+def test_extending_a_dimension_inside_cells_computes_only_the_new_points(tmp_path, monkeypatch):
+    # the toy puts every p_train of an (N, seed) into one cell, so a new p_train changes every
+    # cell's composition; the point index must still find the old points
+    cache = CellCache(tmp_path)
+    small = run_sweep(UniformMean(), GRID, cache, progress=False)
+    computed = []
+    original = UniformMean.run_cell
+    monkeypatch.setattr(UniformMean, "run_cell", lambda self, cell, progress=None: (
+        computed.append(cell), original(self, cell, progress))[1])
+    bigger = run_sweep(UniformMean(), {**GRID, "p_train": [0.0, 0.25, 0.5]}, cache, progress=False)
+    assert computed and all(cell["p_train"] == (0.25,) for cell in computed)
+    xr.testing.assert_identical(bigger["loss"].sel(p_train=[0.0, 0.5]), small["loss"])
+    assert not bigger["loss"].isnull().any()
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "delete_digest"])

@@ -60,8 +60,8 @@ def run(args) -> int:
     if args.dry_run:
         for item in planned:
             cell = ", ".join(f"{d}={list(v) if len(v) > 1 else v[0]}" for d, v in item.cell.items())
-            print(f"{'cached ' if item.cached else 'todo   '} {item.key[:12]}  {cell}")
-        n_cached = sum(p.cached for p in planned)
+            print(f"{item.status:<8} {cell}")
+        n_cached = sum(p.todo is None for p in planned)
         print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute")
         return 0
     output = Path(args.output) if args.output else (

@@ -20,7 +20,7 @@ import torch
 
 from statmech_nn.errors import ConfigError
 
-from .ensemble import Ensemble, attach_grads, backward, cross_entropy, forward
+from .ensemble import Ensemble, Workspace, attach_grads, backward, cross_entropy, forward
 
 OPTIMIZERS = ("adam", "sgd")
 PIXEL_SCALE = 1.0 / 255.0
@@ -56,6 +56,8 @@ class MaskSampler:
         self.active = [e for e, p in enumerate(self.rates) if p > 0]
         n = len(self.rates)
         self.uniforms = torch.zeros(depth, n, width, batch, device=device)
+        self.keeps = torch.empty(depth, n, width, batch, device=device)
+        self.kept = torch.empty(n, width, batch, dtype=torch.bool, device=device)
         self.threshold = torch.tensor(self.rates, device=device).view(n, 1, 1)
         self.scale = torch.tensor([1.0 / (1.0 - p) for p in self.rates], device=device).view(n, 1, 1)
 
@@ -63,10 +65,12 @@ class MaskSampler:
         """The masks of one step (``None`` for every layer when no network drops anything)."""
         if not self.active:
             return [None] * self.uniforms.shape[0]
-        for layer in self.uniforms:
+        for u, keep in zip(self.uniforms, self.keeps):
             for e in self.active:
-                torch.rand(layer.shape[1:], generator=self.generators[e], out=layer[e])
-        return [(u >= self.threshold).to(u.dtype).mul_(self.scale) for u in self.uniforms]
+                torch.rand(u.shape[1:], generator=self.generators[e], out=u[e])
+            torch.ge(u, self.threshold, out=self.kept)
+            keep.copy_(self.kept).mul_(self.scale)
+        return list(self.keeps)
 
 
 def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: torch.Tensor,
@@ -83,15 +87,16 @@ def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: t
     attach_grads(ens)
     opt = optimizer.build(ens.parameters())
     losses = torch.empty(steps, ens.n_networks, device=images.device)
+    ws = Workspace.allocate(ens, batch)
     with torch.no_grad():
         for step in range(steps):
             idx = schedule[:, step]
-            x = images[idx].to(torch.float32).mul_(PIXEL_SCALE)  # (G, B, n_in)
+            torch.index_select(images, 0, idx.reshape(-1), out=ws.x_bytes.view(-1, images.shape[1]))
+            ws.x.copy_(ws.x_bytes).mul_(PIXEL_SCALE)
             y = labels[idx].unsqueeze(1).expand(n_groups, per_group, batch).reshape(-1, batch)
-            logits, cache = forward(ens, x, masks.draw())
-            loss, dlogits = cross_entropy(logits, y)
-            losses[step] = loss
-            backward(ens, cache, dlogits)
+            forward(ens, ws, masks.draw())
+            losses[step] = cross_entropy(ws, y)
+            backward(ens, ws)
             opt.step()
             if progress is not None and (step + 1) % progress_every == 0:
                 progress(progress_every)
