@@ -8,27 +8,11 @@ classified first, with the same options as ``analyze phases``) or a result writt
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import xarray as xr
 
-from ..errors import ConfigError
 from .analyze_basic import add_fit_args, add_phase_args, fit_options, load, phase_options
-
-
-def check_figure_path(path: str) -> None:
-    """The format (from the extension) must be one matplotlib writes; the folder writable."""
-    from matplotlib.figure import Figure
-
-    from ..io import check_writable
-
-    formats = Figure().canvas.get_supported_filetypes()
-    suffix = Path(path).suffix.lstrip(".").lower()
-    if suffix not in formats:
-        raise ConfigError(f"-o {path!r}: unknown figure format {suffix or '(none)'!r}; expected "
-                          "an extension among " + ", ".join(sorted(formats)))
-    check_writable(path)
+from .figures import add_figure_args, check_figure_path, save_figure
 
 
 def _classified(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
@@ -39,21 +23,13 @@ def _classified(ds: xr.Dataset, args: argparse.Namespace) -> xr.Dataset:
     return classify_phases(ds, args.var, **fit_options(args), **phase_options(args))
 
 
-def _save(fig, args: argparse.Namespace) -> int:
-    fig.savefig(args.output, dpi=args.dpi)
-    print(f"wrote {args.output}")
-    if args.json:
-        print(json.dumps({"figure": args.output, "panels": len(fig.axes)}))
-    return 0
-
-
 def run_loss_vs_n(args: argparse.Namespace) -> int:
     from ..plotting.scaling_curves import plot_loss_vs_n
 
     check_figure_path(args.output)
     ds = load(args)
     fig = plot_loss_vs_n(ds, _classified(ds, args), var=args.var, size_dim=args.size)
-    return _save(fig, args)
+    return save_figure(fig, args)
 
 
 def run_phase_diagram(args: argparse.Namespace) -> int:
@@ -61,16 +37,13 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
 
     check_figure_path(args.output)
     fig = plot_phase_diagram(_classified(load(args), args), x=args.x, y=args.y)
-    return _save(fig, args)
+    return save_figure(fig, args)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     add_fit_args(p)
     add_phase_args(p)
-    p.add_argument("-o", "--output", required=True, metavar="FIG.png",
-                   help="figure file; the format follows the extension (png, pdf, svg, ...)")
-    p.add_argument("--dpi", type=float, default=150.0, help="resolution of raster formats")
-    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    add_figure_args(p)
 
 
 def register_plot(subparsers) -> None:

@@ -9,6 +9,7 @@ import argparse
 import json
 
 from ..errors import DataError
+from .figures import add_figure_args, check_figure_path, save_figure
 
 
 def _load(args: argparse.Namespace):
@@ -33,37 +34,25 @@ def _load(args: argparse.Namespace):
     return ds
 
 
-def _save(fig, args: argparse.Namespace) -> int:
-    fig.savefig(args.output, dpi=args.dpi)
-    print(f"wrote {args.output}")
-    if args.json:
-        print(json.dumps({"figure": args.output, "panels": len([a for a in fig.axes if a.axison])}))
-    return 0
-
-
 def run_collapse(args: argparse.Namespace) -> int:
     from ..plotting.collapse import plot_collapse
-    from .plot_basic import check_figure_path
 
     check_figure_path(args.output)
-    return _save(plot_collapse(_load(args)), args)
+    return save_figure(plot_collapse(_load(args)), args)
 
 
 def run_corner(args: argparse.Namespace) -> int:
     from ..plotting.corner import plot_corner
-    from .plot_basic import check_figure_path
 
     check_figure_path(args.output)
     params = [p for p in (args.params or "").split(",") if p] or None
-    return _save(plot_corner(_load(args), params), args)
+    return save_figure(plot_corner(_load(args), params), args)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="POSTERIOR.nc", help="posterior written by 'analyze fss -o'")
-    p.add_argument("-o", "--output", required=True, metavar="FIG.png", help="figure file (png, pdf, svg, ...)")
     p.add_argument("--group", metavar="FORM", help="form group of a --compare file")
-    p.add_argument("--dpi", type=float, default=150.0, help="resolution of raster formats")
-    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    add_figure_args(p)
 
 
 def register(subparsers) -> None:

@@ -1,0 +1,36 @@
+"""Commands a user types first: `data fetch`, `sweep --dry-run`, `--version`."""
+
+import pytest
+
+from statmech_nn.cli import main
+
+
+def test_data_fetch_mnist_into_a_given_root(tmp_path, monkeypatch, capsys):
+    # real fetch through the plugin's data source (registry copy; torchvision's download is
+    # skipped because it cannot succeed offline); the digests are checked on the way
+    monkeypatch.setenv("STATMECH_NN_MNIST_TORCHVISION", "0")
+    assert main(["data", "fetch", "mnist", "--root", str(tmp_path)]) == 0
+    assert "verified" in capsys.readouterr().out
+    assert (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").stat().st_size == 10_008
+    assert main(["data", "fetch", "mnist", "--root", str(tmp_path)]) == 0  # already there: verified only
+
+
+def test_unknown_dataset(capsys):
+    assert main(["data", "fetch", "cifar"]) == 2
+    assert "unknown dataset 'cifar': expected one of mnist" in capsys.readouterr().err
+
+
+def test_dry_run_lists_cells_without_computing(tmp_path, capsys):
+    status = main(["sweep", "--grid", "p_train=0,0.5", "--grid", "N=256,16384", "--grid", "seed=0",
+                   "--cache-dir", str(tmp_path), "--dry-run"])
+    out = capsys.readouterr().out
+    assert status == 0
+    # N=256 (1000-step minimum) and N=16384 (2560 steps) cannot train together: two cells
+    assert out.count("todo") == 2 and "2 cells: 0 cached, 2 to compute" in out
+    assert not any(tmp_path.iterdir())
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and "statmech-nn 0.1.0" in capsys.readouterr().out
