@@ -1,33 +1,44 @@
 """Calibration: simulation-based check that the posterior intervals mean what they say.
 
-Each replica draws a truth (p_c ~ U(0.45, 0.55), nu ~ U(0.8, 1.4)), simulates a small jittered
-data set (4 sizes x 10 control values) with noise drawn from the stated errors, and fits it.
-A calibrated 68 % interval covers the truth in 68 % of replicas; with 50 replicas the binomial
-standard deviation of the coverage is 6.6 %, so the accepted band 55-80 % (the issue's) is about
-+-2 sd, and the 95 % intervals must cover at least 85 % (3 sd below 95 %). Chains are short
-(n_tau = 20: at least 20 autocorrelation times kept) to keep the test near a minute.
+Each replica draws a truth (p_c ~ U(0.45, 0.55) and the form's exponents from the ranges
+below), simulates a small jittered data set (4 sizes x 10 control values) with noise drawn from
+the stated errors, and fits it. A calibrated 68 % interval covers the truth in 68 % of
+replicas; with 50 replicas the binomial standard deviation of the coverage is 6.6 %, so the
+accepted band 55-80 % (the issue's) is about +-2 sd, and the 95 % intervals must cover at least
+85 % (3 sd below 95 %). Chains are short (n_tau = 20: at least 20 autocorrelation times kept)
+to keep each form near a minute or two.
 """
 
 import warnings
 
 import numpy as np
+import pytest
 
 from statmech_nn.analysis.fss import collapse_dataset, fit_fss, summarize
 
 N_REPLICAS = 50
 
+#: form -> ranges of the truth drawn for each replica (p_c is always U(0.45, 0.55))
+TRUTH_RANGES = {
+    "second_order": {"nu": (0.8, 1.4)},
+    "bkt": {"sigma": (0.4, 1.0), "L0": (0.5, 2.0)},
+}
 
-def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time():
+
+@pytest.mark.parametrize("form", sorted(TRUTH_RANGES))
+def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time(form):
     truths = np.random.default_rng(12345)
-    hits68 = {"p_c": [], "nu": []}
-    hits95 = {"p_c": [], "nu": []}
+    names = ["p_c", *TRUTH_RANGES[form]]
+    hits68 = {name: [] for name in names}
+    hits95 = {name: [] for name in names}
     for r in range(N_REPLICAS):
-        truth = {"p_c": truths.uniform(0.45, 0.55), "nu": truths.uniform(0.8, 1.4)}
-        ds = collapse_dataset("second_order", truth, sizes=(8, 16, 32, 64), n_control=10, jitter=1.0,
+        truth = {"p_c": truths.uniform(0.45, 0.55),
+                 **{k: truths.uniform(*bounds) for k, bounds in TRUTH_RANGES[form].items()}}
+        ds = collapse_dataset(form, truth, sizes=(8, 16, 32, 64), n_control=10, jitter=1.0,
                               noise=0.02, seed=r)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s = summarize(fit_fss(ds, "y", err="y_err", size="L", control="p", form="second_order",
+            s = summarize(fit_fss(ds, "y", err="y_err", size="L", control="p", form=form,
                                   n_tau=20, n_walkers=24, seed=r))
         assert s["convergence"]["n_tau"] >= 20
         for name, value in truth.items():
