@@ -81,9 +81,9 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def parse_assignment(text: str, what: str) -> tuple[str, str]:
-    """Split ``key=value``; a one-line error otherwise."""
+def parse_assignment(text: str, what: str, form: str = "KEY=VALUE") -> tuple[str, str]:
+    """Split ``key=value`` (both non-empty); a one-line error naming ``form`` otherwise."""
     key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"{what} {text!r}: expected KEY=VALUE")
+    if not sep or not key.strip() or not value.strip():
+        raise ConfigError(f"{what} {text!r}: expected {form}")
     return key.strip(), value.strip()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..config import parse_assignment
 from ..errors import ConfigError
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
@@ -47,13 +48,7 @@ def register(subparsers) -> None:
 
 def parse_select(items: list[str]) -> dict[str, str]:
     """``["seed=0", "N=128"]`` -> ``{"seed": "0", "N": "128"}``."""
-    out = {}
-    for item in items:
-        dim, sep, value = item.partition("=")
-        if not sep or not dim or not value:
-            raise ConfigError(f"--select {item!r}: expected DIM=VALUE")
-        out[dim] = value
-    return out
+    return dict(parse_assignment(item, "--select", "DIM=VALUE") for item in items)
 
 
 def parse_priors(items: list[str], forms: list[str], registry) -> dict[str, dict[str, tuple[float, float]]]:

@@ -41,10 +41,10 @@ def build_config(args) -> SweepConfig:
     if args.device:
         config.device = args.device
     for item in args.grid:
-        dim, values = parse_assignment(item, "--grid")
+        dim, values = parse_assignment(item, "--grid", "DIM=V1,V2,...")
         config.grid[dim] = [parse_value(v) for v in values.split(",")]
     for item in args.set:
-        dotted, value = parse_assignment(item, "--set")
+        dotted, value = parse_assignment(item, "--set", "SECTION.KEY=VALUE")
         section, dot, key = dotted.partition(".")
         if not dot or not key:
             raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. training.epochs=5")
