@@ -24,7 +24,7 @@ from . import __version__
 from .cache import CellCache, cell_key, point_key
 from .experiment import Cell, Experiment
 from .progress import progress_bar
-from .schema import ordered_dims, provenance_attrs, set_coord_attrs
+from .schema import ordered_dims, provenance_attrs, set_coord_attrs, validate_dataset
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
     merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop_conflicts")
     merged = merged.reindex({d: list(v) for d, v in full_grid.items()})
     merged = set_coord_attrs(merged.transpose(*ordered_dims(merged.dims)))
+    validate_dataset(merged)
     merged.attrs = provenance_attrs(
         title=f"statmech_nn {experiment.name} sweep",
         source=f"statmech_nn {__version__}; experiment {experiment.name} {experiment.version}",
