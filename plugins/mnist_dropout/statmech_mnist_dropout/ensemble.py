@@ -44,13 +44,14 @@ def nonlinearity_(kind: str, z: torch.Tensor) -> torch.Tensor:
     return z.relu_() if kind == "relu" else z.tanh_()
 
 
-def activate_(kind: str, z: torch.Tensor, keep: torch.Tensor | None, a: torch.Tensor, d: torch.Tensor,
-              scratch: torch.Tensor) -> None:
-    """Write ``a = act(z) * keep`` and ``D = da/dz = act'(z) * keep`` into ``a`` and ``d``
-    (``scratch``: a bool buffer of ``z``'s shape)."""
+def activate_(kind: str, z: torch.Tensor, keep: torch.Tensor | None, a: torch.Tensor, d: torch.Tensor) -> None:
+    """Write ``a = act(z) * keep`` and ``D = da/dz = act'(z) * keep`` into ``a`` and ``d``.
+
+    ReLU: ``D = [z > 0] * keep`` (the comparison written straight into the float ``d``: a
+    bool intermediate costs two slow, unvectorised passes), ``a = z * D``.
+    """
     if kind == "relu":
-        torch.gt(z, 0, out=scratch)
-        d.copy_(scratch)
+        torch.gt(z, 0, out=d)
         if keep is not None:
             d.mul_(keep)
         torch.mul(z, d, out=a)
@@ -164,7 +165,6 @@ class Workspace:
     z: list[torch.Tensor]  # per hidden layer, (E, width, B)
     a: list[torch.Tensor]
     d: list[torch.Tensor]
-    scratch: torch.Tensor  # bool (E, width, B)
     logits: torch.Tensor  # (E, n_out, B)
     dlogits: torch.Tensor
     lse: torch.Tensor  # (E, 1, B)
@@ -186,7 +186,6 @@ class Workspace:
             x=torch.empty(g, batch, n_in, device=dev),
             z_first=z_first, z=[z_first.view(e, w, batch)] + [hidden() for _ in range(ens.depth - 1)],
             a=[hidden() for _ in range(ens.depth)], d=[hidden() for _ in range(ens.depth)],
-            scratch=torch.empty(e, w, batch, dtype=torch.bool, device=dev),
             logits=torch.empty(e, n_out, batch, device=dev), dlogits=torch.empty(e, n_out, batch, device=dev),
             lse=torch.empty(e, 1, batch, device=dev), dh=hidden(), dz=hidden(),
         )
@@ -196,10 +195,10 @@ def forward(ens: Ensemble, ws: Workspace, keeps: Sequence[torch.Tensor | None]) 
     """Logits ``ws.logits`` ``(E, n_out, B)`` of the input ``ws.x`` ``(G, B, n_in)`` with dropout
     multipliers ``keeps[l]``; keeps ``a`` and ``D`` of every hidden layer in ``ws``."""
     torch.baddbmm(ens.b_in, ens.w_in, ws.x.transpose(1, 2), out=ws.z_first)
-    activate_(ens.activation, ws.z[0], keeps[0], ws.a[0], ws.d[0], ws.scratch)
+    activate_(ens.activation, ws.z[0], keeps[0], ws.a[0], ws.d[0])
     for k, (wk, bk) in enumerate(zip(ens.w_hidden, ens.b_hidden)):
         torch.baddbmm(bk, wk, ws.a[k], out=ws.z[k + 1])
-        activate_(ens.activation, ws.z[k + 1], keeps[k + 1], ws.a[k + 1], ws.d[k + 1], ws.scratch)
+        activate_(ens.activation, ws.z[k + 1], keeps[k + 1], ws.a[k + 1], ws.d[k + 1])
     return torch.baddbmm(ens.b_out, ens.w_out, ws.a[-1], out=ws.logits)
 
 

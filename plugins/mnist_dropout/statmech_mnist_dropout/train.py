@@ -51,25 +51,27 @@ class MaskSampler:
 
     def __init__(self, rates: Sequence[float], generators: Sequence[torch.Generator | None],
                  depth: int, width: int, batch: int, device: str):
-        self.rates = [float(p) for p in rates]
-        self.generators = generators
-        self.active = [e for e, p in enumerate(self.rates) if p > 0]
-        n = len(self.rates)
+        rates = [float(p) for p in rates]
+        n = len(rates)
         self.uniforms = torch.zeros(depth, n, width, batch, device=device)
         self.keeps = torch.empty(depth, n, width, batch, device=device)
-        self.kept = torch.empty(n, width, batch, dtype=torch.bool, device=device)
-        self.threshold = torch.tensor(self.rates, device=device).view(n, 1, 1)
-        self.scale = torch.tensor([1.0 / (1.0 - p) for p in self.rates], device=device).view(n, 1, 1)
+        self.threshold = torch.tensor(rates, device=device).view(n, 1, 1)
+        self.scale = torch.tensor([1.0 / (1.0 - p) for p in rates], device=device).view(n, 1, 1)
+        # (generator, slice of ``uniforms``) of every draw of a step, in stream order
+        self.draws = [(generators[e], u[e]) for u in self.uniforms for e, p in enumerate(rates) if p > 0]
 
     def draw(self) -> list[torch.Tensor | None]:
-        """The masks of one step (``None`` for every layer when no network drops anything)."""
-        if not self.active:
+        """The masks of one step (``None`` for every layer when no network drops anything).
+
+        ``u.uniform_(0, 1)`` on a preallocated slice is what ``torch.rand(out=u)`` does, without
+        the per-call size handling; the thresholding runs once over all layers, written
+        straight into the float ``keeps`` (a bool intermediate costs two slow passes).
+        """
+        if not self.draws:
             return [None] * self.uniforms.shape[0]
-        for u, keep in zip(self.uniforms, self.keeps):
-            for e in self.active:
-                torch.rand(u.shape[1:], generator=self.generators[e], out=u[e])
-            torch.ge(u, self.threshold, out=self.kept)
-            keep.copy_(self.kept).mul_(self.scale)
+        for generator, u in self.draws:
+            u.uniform_(0.0, 1.0, generator=generator)
+        torch.ge(self.uniforms, self.threshold, out=self.keeps).mul_(self.scale)
         return list(self.keeps)
 
 
