@@ -45,3 +45,4 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_file(tmp_path):
     resumed, fresh = read_netcdf(tmp_path / "resumed.nc"), read_netcdf(tmp_path / "fresh.nc")
     xr.testing.assert_identical(resumed.drop_attrs(deep=False), fresh.drop_attrs(deep=False))
     assert resumed.attrs["config_sha256"] == fresh.attrs["config_sha256"]
+    assert resumed.attrs["history"].startswith("statmech-nn sweep --experiment percolation")

@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = _one_line_warnings
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for the files' history attribute
     try:
         return int(args.handler(args) or 0)
     except StatmechError as exc:

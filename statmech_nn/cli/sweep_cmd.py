@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..cache import CellCache
@@ -68,7 +67,7 @@ def run(args) -> int:
         data_root() / "results" / f"{experiment.name}-{sha256_of(sweep_config(experiment, full_grid))[:10]}.nc")
     check_writable(output)
     ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
-                   history="statmech-nn " + " ".join(sys.argv[1:]))
+                   history="statmech-nn " + " ".join(args.argv))
     write_netcdf(ds, output)
     print(f"wrote {output}")
     return 0
