@@ -11,7 +11,7 @@ import argparse
 
 import xarray as xr
 
-from .analyze_basic import add_fit_args, add_phase_args, fit_options, load, phase_options
+from .analyze_basic import add_fit_args, add_phase_args, fit_options, load, phase_options, select
 from .figures import add_figure_args, check_figure_path, save_figure
 
 
@@ -40,6 +40,14 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     return save_figure(fig, args)
 
 
+def run_alpha_scan(args: argparse.Namespace) -> int:
+    from ..io import read_netcdf
+    from ..plotting.window_scan import plot_window_scan
+
+    check_figure_path(args.output)
+    return save_figure(plot_window_scan(select(read_netcdf(args.file), args.select)), args)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     add_fit_args(p)
     add_phase_args(p)
@@ -47,7 +55,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def register_plot(subparsers) -> None:
-    """Add ``loss-vs-n`` and ``phase-diagram`` to the ``plot`` group."""
+    """Add ``loss-vs-n``, ``phase-diagram`` and ``alpha-scan`` to the ``plot`` group."""
     p = subparsers.add_parser("loss-vs-n", help="log-log VAR vs size, one panel per phase")
     _common(p)
     p.set_defaults(handler=run_loss_vs_n)
@@ -58,3 +66,10 @@ def register_plot(subparsers) -> None:
     p.add_argument("--x", default="p_eval", metavar="DIM", help="horizontal dim (default: p_eval)")
     p.add_argument("--y", default="p_train", metavar="DIM", help="vertical dim (default: p_train)")
     p.set_defaults(handler=run_phase_diagram)
+
+    p = subparsers.add_parser("alpha-scan", help="alpha vs fit window, from 'analyze powerlaw --scan ... -o'")
+    p.add_argument("file", metavar="SCAN.nc", help="window scan written by 'analyze powerlaw --scan MODE -o'")
+    p.add_argument("--select", action="append", default=[], metavar="DIM=VALUE",
+                   help="keep one coordinate value of a dim (repeatable), e.g. p_train=0")
+    add_figure_args(p)
+    p.set_defaults(handler=run_alpha_scan)
