@@ -15,7 +15,7 @@ from typing import Any
 
 import xarray as xr
 
-from .experiment import Experiment
+from .experiment import Experiment, cell_points
 from .schema import validate_dataset
 
 
@@ -29,8 +29,8 @@ def check_experiment(experiment_cls: type[Experiment], grid: Mapping[str, Any],
     experiment = experiment_cls(options)
     cells = experiment.plan(experiment.validate_grid(grid))
     assert cells, "plan() returned no cells"
-    covered = sum(_points(c) for c in cells)
-    expected = _points(experiment.validate_grid(grid))
+    covered = sum(cell_points(c) for c in cells)
+    expected = cell_points(experiment.validate_grid(grid))
     assert covered == expected, f"plan() cells cover {covered} grid points, the grid has {expected}"
     first = None
     for cell in cells:
@@ -44,9 +44,3 @@ def check_experiment(experiment_cls: type[Experiment], grid: Mapping[str, Any],
         first = ds if first is None else first
     return first
 
-
-def _points(cell: Mapping[str, Any]) -> int:
-    count = 1
-    for values in cell.values():
-        count *= len(values)
-    return count

@@ -36,20 +36,24 @@ COORD_DTYPES = {"p_train": np.float64, "p_eval": np.float64, "N": np.int64,
                 "width": np.int64, "depth": np.int64, "seed": np.int64}
 
 
-def check_canonical_coordinate(dim: str, value: Any) -> Any:
+def check_canonical_coordinate(dim: str, value: Any, maximum: int | None = None) -> Any:
     """Validate one value of a canonical dimension; return it with the canonical type.
 
     Rates ``p_*`` must be numbers in [0, 1); ``N``, ``width``, ``depth`` integers >= 1;
-    ``seed`` an integer >= 0. Raises a one-line :class:`ConfigError` otherwise.
+    ``seed`` an integer >= 0; an integer dimension also ``<= maximum`` when one is given (an
+    experiment's own limit, e.g. the size of its training set). Raises a one-line
+    :class:`ConfigError` otherwise.
     """
     if dim.startswith("p_"):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ConfigError(f"{dim} = {value!r}: expected a rate in [0, 1)")
+            raise ConfigError(f"{dim} = {value!r}: expected a number in [0, 1)")
         return float(value)
     if dim in ("N", "width", "depth", "seed"):
         low = 0 if dim == "seed" else 1
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ConfigError(f"{dim} = {value!r}: expected an integer >= {low}")
+        if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low
+                or (maximum is not None and value > maximum)):
+            accepted = f"an integer >= {low}" if maximum is None else f"an integer in [{low}, {maximum}]"
+            raise ConfigError(f"{dim} = {value!r}: expected {accepted}")
         return int(value)
     return value
 

@@ -55,14 +55,15 @@ def run(args) -> int:
     config = build_config(args)
     experiment = get_registry().experiment(config.experiment)(config.options, device=config.device or "cpu")
     cache = CellCache(Path(args.cache_dir) if args.cache_dir else data_root() / "cache")
-    full_grid, planned = plan_sweep(experiment, config.grid, cache)
     if args.dry_run:
+        _, planned = plan_sweep(experiment, config.grid, cache)
         for item in planned:
             cell = ", ".join(f"{d}={list(v) if len(v) > 1 else v[0]}" for d, v in item.cell.items())
             print(f"{item.status:<8} {cell}")
         n_cached = sum(p.todo is None for p in planned)
         print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute")
         return 0
+    full_grid = experiment.validate_grid(config.grid)
     output = Path(args.output) if args.output else (
         data_root() / "results" / f"{experiment.name}-{sha256_of(sweep_config(experiment, full_grid))[:10]}.nc")
     check_writable(output)

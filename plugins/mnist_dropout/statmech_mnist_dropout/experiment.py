@@ -24,13 +24,9 @@ import xarray as xr
 from statmech_nn.errors import ConfigError
 from statmech_nn.experiment import Cell, Experiment, ProgressCallback
 from statmech_nn.options import Option, non_negative, positive
-from statmech_nn.schema import set_coord_attrs
+from statmech_nn.schema import check_canonical_coordinate, set_coord_attrs
 
 N_TRAIN = 60_000
-
-
-def _rate(value: Any) -> bool:
-    return 0 <= value < 1
 
 
 MODEL = (
@@ -94,17 +90,8 @@ class MnistDropoutExperiment(Experiment):
     # -- grid ---------------------------------------------------------------------------
     @classmethod
     def check_coordinate(cls, dim: str, value: Any) -> Any:
-        if dim in ("p_train", "p_eval"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not _rate(value):
-                raise ConfigError(f"{dim} = {value!r}: expected a number in [0, 1)")
-            return float(value)
-        limits = {"N": (1, N_TRAIN), "width": (1, None), "depth": (1, None), "seed": (0, None)}
-        low, high = limits[dim]
-        if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low
-                or (high is not None and value > high)):
-            accepted = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
-            raise ConfigError(f"{dim} = {value!r}: expected {accepted}")
-        return int(value)
+        """The canonical checks, and ``N`` at most the 60,000 training images."""
+        return check_canonical_coordinate(dim, value, maximum=N_TRAIN if dim == "N" else None)
 
     def steps_for(self, n: int) -> int:
         """Optimiser steps of a network trained on ``n`` samples."""
