@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ class CellCache:
         key = pointer.read_text().strip()
         return key if self.contains(key) else None
 
-    def index_points(self, key: str, pkeys: list[str]) -> None:
+    def _index_points(self, key: str, pkeys: list[str]) -> None:
         """Record that cell ``key`` holds the points ``pkeys`` (atomic per pointer)."""
         for pkey in pkeys:
             pointer = self._pointer(pkey)
@@ -110,10 +111,16 @@ class CellCache:
             tmp.write_text(key + "\n")
             os.replace(tmp, pointer)
 
-    def store(self, key: str, ds: xr.Dataset) -> xr.Dataset:
-        """Write a cell atomically and return it as read back from disk (so that results are
-        byte-identical whether a cell was just computed or loaded from the cache)."""
+    def store(self, key: str, ds: xr.Dataset, point_keys: Sequence[str] = ()) -> xr.Dataset:
+        """Write a cell atomically, index its points, and return it as read back from disk (so
+        that results are byte-identical whether a cell was just computed or loaded).
+
+        Order: data file, point pointers, digest sidecar. The sidecar marks the entry complete,
+        and pointers count only once their cell is complete, so a crash at any moment leaves
+        either a complete, indexed entry or one that is recomputed.
+        """
         path = write_netcdf(ds, self.path(key))
+        self._index_points(key, list(point_keys))
         sidecar = self._sidecar(key)
         tmp = sidecar.with_suffix(".sha256.tmp")
         tmp.write_text(file_sha256(path) + "\n")

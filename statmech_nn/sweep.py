@@ -95,7 +95,6 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
                 bar.total += experiment.cell_cost(todo)
             if todo is not None:
                 pieces.insert(0, cache.load(todo_key) or _compute(experiment, todo, todo_key, cache, bar))
-                cache.index_points(todo_key, [point_key(identity, p) for p in cell_point_list(todo)])
             parts.append(_assemble(item.cell, pieces))
     merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop_conflicts")
     merged = merged.reindex({d: list(v) for d, v in full_grid.items()})
@@ -134,6 +133,7 @@ def _compute(experiment: Experiment, cell: Cell, key: str, cache: CellCache, bar
     for dim, values in cell.items():
         if dim not in result.coords or list(result[dim].values) != list(values):
             raise RuntimeError(f"experiment {experiment.name!r} returned coordinates that differ from its cell in {dim!r}")
-    stored = cache.store(key, result)
+    identity = experiment.result_identity()
+    stored = cache.store(key, result, [point_key(identity, p) for p in cell_point_list(cell)])
     advance(cost - reported)
     return stored
