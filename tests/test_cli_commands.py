@@ -34,3 +34,19 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and "statmech-nn 0.1.0" in capsys.readouterr().out
+
+
+def test_select_of_a_missing_value_names_what_is_there(tmp_path, capsys):
+    # one selection rule serves analyze powerlaw/phases, plot and analyze fss
+    from statmech_nn.io import write_netcdf
+    from statmech_nn.testing import synthetic_dataset
+
+    write_netcdf(synthetic_dataset(p_train=[0.0], p_eval=[0.0, 0.5], N=[256, 1024, 4096]), tmp_path / "s.nc")
+    for argv in (["analyze", "powerlaw", str(tmp_path / "s.nc"), "--select", "p_eval=0.3"],
+                 ["analyze", "fss", str(tmp_path / "s.nc"), "--var", "loss", "--average", "seed", "--size", "N",
+                  "--control", "p_eval", "--form", "bkt", "--select", "p_train=0.3"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "has no value 0.3: available values are" in err, err
+    assert main(["analyze", "powerlaw", str(tmp_path / "s.nc"), "--select", "p_eval=0.5", "--select",
+                 "p_train=0"]) == 0

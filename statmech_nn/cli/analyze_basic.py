@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..config import parse_assignment
 from ..errors import ConfigError
+from ..selection import select_values
 
 
 # -- shared argument helpers ---------------------------------------------------------------
@@ -59,26 +61,14 @@ def parse_window(text: str) -> tuple[float | None, float | None]:
     return bounds  # type: ignore[return-value]
 
 
+def parse_select(items: list[str]) -> dict[str, str]:
+    """``["seed=0", "N=128"]`` -> ``{"seed": "0", "N": "128"}``."""
+    return dict(parse_assignment(item, "--select", "DIM=VALUE") for item in items)
+
+
 def select(ds: xr.Dataset, items: list[str]) -> xr.Dataset:
-    """Apply ``--select DIM=VALUE`` items (exact match; floats to within 1e-9)."""
-    for item in items:
-        dim, sep, raw = item.partition("=")
-        if not sep or not dim:
-            raise ConfigError(f"--select {item!r}: expected DIM=VALUE, e.g. width=128")
-        if dim not in ds.dims or dim not in ds.coords:
-            raise ConfigError(f"--select {item!r}: no dimension {dim!r}; the dataset has "
-                              f"{', '.join(map(str, ds.dims)) or '(none)'}")
-        values = ds[dim].values
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"--select {item!r}: {raw!r} is not a number") from None
-        hits = np.flatnonzero(np.isclose(values.astype(float), value, rtol=0.0, atol=1e-9))
-        if len(hits) == 0:
-            raise ConfigError(f"--select {item!r}: {dim} has no value {raw}; it has "
-                              + ", ".join(f"{v:g}" for v in values))
-        ds = ds.isel({dim: int(hits[0])})
-    return ds
+    """Apply ``--select DIM=VALUE`` items (:func:`statmech_nn.selection.select_values`)."""
+    return select_values(ds, parse_select(items))
 
 
 def load(args: argparse.Namespace) -> xr.Dataset:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..config import parse_assignment
 from ..errors import ConfigError
+from .analyze_basic import parse_select
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
@@ -44,11 +44,6 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="OUT.nc", help="write the posterior to this NetCDF file")
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(handler=run)
-
-
-def parse_select(items: list[str]) -> dict[str, str]:
-    """``["seed=0", "N=128"]`` -> ``{"seed": "0", "N": "128"}``."""
-    return dict(parse_assignment(item, "--select", "DIM=VALUE") for item in items)
 
 
 def parse_priors(items: list[str], forms: list[str], registry) -> dict[str, dict[str, tuple[float, float]]]:

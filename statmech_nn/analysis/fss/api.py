@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from ...errors import ConfigError, DataError
+from ...selection import select_values
 from .compare import loso_elpd, rank_forms
 from .model import CollapseData, CollapseModel, Observable
 from .posterior import build_posterior, summarize
@@ -44,26 +45,6 @@ def _as_list(value, what: str) -> list[str]:
     if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
         return list(value)
     raise ConfigError(f"{what} = {value!r}: expected a variable name or a list of names")
-
-
-def _select(ds: xr.Dataset, select: Mapping[str, Any] | None) -> xr.Dataset:
-    for dim, value in dict(select or {}).items():
-        if dim not in ds.dims:
-            raise DataError(f"cannot select {dim}={value!r}: the dataset has no dimension {dim!r} "
-                            f"(dimensions: {', '.join(map(str, ds.dims))})")
-        coord = ds[dim].values
-        if np.issubdtype(coord.dtype, np.number):
-            try:
-                target = float(value)
-            except (TypeError, ValueError):
-                raise DataError(f"cannot select {dim}={value!r}: expected a number") from None
-            hits = np.flatnonzero(np.isclose(coord.astype(float), target, rtol=1e-9, atol=1e-12))
-        else:
-            hits = np.flatnonzero(coord.astype(str) == str(value))
-        if not hits.size:
-            raise DataError(f"cannot select {dim}={value!r}: available values are {coord.tolist()}")
-        ds = ds.isel({dim: int(hits[0])}, drop=True)
-    return ds
 
 
 def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, size: str, control: str):
@@ -128,7 +109,7 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
                           "(average=..., --average)")
     if errors and len(errors) != len(variables):
         raise ConfigError(f"{len(variables)} variable(s) but {len(errors)} error variable(s): give one error per variable")
-    ds = _select(data, select)
+    ds = select_values(data, select, drop=True)
     observables = []
     for j, name in enumerate(variables):
         c, s, y, e = _points(ds, name, errors[j] if errors else None, average, size, control)
