@@ -14,10 +14,12 @@ import xarray as xr
 from torch.nn import functional as F
 
 from statmech_mnist_dropout import bench
-from statmech_mnist_dropout.cell import CellSpec, MnistTensors, build_ensemble, build_schedule, network_generators
+from statmech_mnist_dropout.cell import (CellSpec, MnistTensors, build_ensemble, build_schedule, network_generators,
+                                         run, split_spec, train_part)
 from statmech_mnist_dropout.evaluate import EvalConfig, clean_scores, evaluate
 from statmech_mnist_dropout.experiment import MnistDropoutExperiment
 from statmech_mnist_dropout.mnist import load_mnist
+from statmech_mnist_dropout.parallel import run_side_by_side
 from statmech_mnist_dropout.subsets import batch_schedule, nested_order, subset
 from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, OptimizerConfig, train
 from statmech_nn.conformance import check_experiment
@@ -131,6 +133,54 @@ def test_batched_trainer_equals_per_network_reference(data):
             assert torch.allclose(b, rb, rtol=0, atol=2e-5)
         moved = max(float((w - w0).abs().max()) for (w, _), (w0, _) in zip(ens.network(e), init[e]))
         assert moved > 1e-3  # training really changed the weights (25 steps of ~lr each)
+
+
+
+# -- a cell's parts side by side ------------------------------------------------------------
+
+def test_split_spec_cuts_consecutive_network_blocks():
+    # Truth: concatenating the parts' per-network arrays must give the cell's network order
+    # (seed, N, p_train): parts are contiguous seed chunks, or N chunks when there is one seed.
+    spec = tiny_spec(seeds=(0, 1, 2), sizes=(64, 128))
+    parts = split_spec(spec, 2)
+    assert [p.seeds for p in parts] == [(0, 1), (2,)] and all(p.sizes == (64, 128) for p in parts)
+    assert sum((p.networks() for p in parts), []) == spec.networks()
+    one_seed = tiny_spec(seeds=(4,), sizes=(64, 128, 256))
+    assert [p.sizes for p in split_spec(one_seed, 5)] == [(64,), (128,), (256,)]
+    assert split_spec(tiny_spec(seeds=(0,), sizes=(64,)), 4) == [tiny_spec(seeds=(0,), sizes=(64,))]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parts_side_by_side_give_the_same_numbers(data, workers):
+    # Truth: parts share no state and every network's random streams are its own, so a cell
+    # run as parts in threads must give exactly (bit for bit) the numbers of one ensemble,
+    # and report the same total progress (network-steps).
+    spec = tiny_spec(seeds=(0, 1, 2), steps=30)
+    done = {1: [], workers: []}
+    one = run(spec, data, "cpu", done[1].append, workers=1)
+    split = run(spec, data, "cpu", done[workers].append, workers=workers)
+    for field in ("loss", "accuracy", "train_loss"):
+        assert np.array_equal(getattr(one, field), getattr(split, field)), field
+    assert sum(done[1]) == sum(done[workers]) == len(spec.networks()) * spec.steps
+    assert torch.get_num_threads() == 1  # the caller's thread count is restored
+
+
+def test_a_failing_part_stops_the_others(data):
+    # Truth: run_side_by_side sets the stop event when a job fails; the other job, a training
+    # run that would take 20,000 steps, must stop early (Cancelled) and the failure must reach
+    # the caller. Steps are reported every 100, so a stopped run reports far fewer than 20,000.
+    spec = tiny_spec(steps=20_000)
+    reported = []
+
+    def long_training(stop):
+        return train_part(spec, data, "cpu", reported.append, stop=stop)
+
+    def failing(stop):
+        raise ValueError("part failed")
+
+    with pytest.raises(ValueError, match="part failed"):
+        run_side_by_side([long_training, failing], threads=2)
+    assert sum(reported) < len(spec.networks()) * spec.steps
 
 
 # -- evaluation protocols -----------------------------------------------------------------

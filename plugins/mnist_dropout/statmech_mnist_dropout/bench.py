@@ -8,8 +8,10 @@ rate: :class:`~.experiment.MnistDropoutExperiment`), real MNIST, ``N = 60,000``.
 * naive: one model at a time, ``nn.Sequential(Linear, ReLU, Dropout, ..., Linear)`` +
   ``DataLoader(TensorDataset, shuffle=True)`` + ``torch.optim.Adam``; ``steps`` optimiser
   steps per network.
-* batched: one cell of ``n_networks`` networks (``p_train`` values x seeds,
-  :mod:`.cell`), ``steps`` optimiser steps per network.
+* batched: one cell of ``n_networks`` networks (``p_train`` values x seeds) trained as the
+  experiment trains it (:func:`.cell.run`: one part per core, side by side; set-up not
+  timed), ``steps`` optimiser steps per network; also timed as one
+  ensemble on all threads (``workers=1``), to show what the split buys.
 
 Training throughput is network-samples per second. FLOPs per network-sample are counted
 analytically over the matrix products, with ``M = 784 w + (depth-1) w^2 + 10 w``
@@ -18,9 +20,10 @@ layer but the first ``2 (M - 784 w)``; total ``6M - 1568 w`` (biases and element
 counted). The peak is the best fp32 ``torch.mm`` rate of two ``n x n`` matrices measured in
 the same process. Evaluation throughput is network-test-image evaluations per second at
 ``p_eval = 0.5``: naive = each network in train mode (``nn.Dropout``, per-sample masks) over a
-``DataLoader`` of the test set; batched = :func:`.evaluate.evaluate` with either protocol.
-Both ways get an untimed warm-up of a few steps first. Peak memory (``ru_maxrss``) is measured in a fresh subprocess that trains and evaluates a
-64-network cell at ``N = 60,000``.
+``DataLoader`` of the test set; batched = :func:`.evaluate.evaluate` on the trained parts side
+by side, with either protocol. Both ways get an untimed warm-up of a few steps first. Peak
+memory (``ru_maxrss``) is measured in a fresh subprocess that trains and evaluates a 64-network
+cell at ``N = 60,000``.
 """
 
 from __future__ import annotations
@@ -30,16 +33,18 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import torch
 from torch import nn
 
-from .cell import CellSpec, MnistTensors, build_ensemble, build_schedule, network_generators
+from .cell import CellSpec, MnistTensors, network_generators, prepare_part, split_spec
 from .evaluate import EvalConfig, evaluate
 from .experiment import MnistDropoutExperiment
 from .mnist import load_mnist
-from .train import PIXEL_SCALE, MaskSampler, OptimizerConfig, train
+from .parallel import default_workers, run_side_by_side
+from .train import PIXEL_SCALE, OptimizerConfig, train
 
 N_IN, N_OUT, N_TRAIN = 784, 10, 60_000
 MEMORY_LIMIT_MB = 4096
@@ -157,25 +162,36 @@ def naive_evaluate(models: list[nn.Module], x: torch.Tensor, y: torch.Tensor, n_
     return time.perf_counter() - start
 
 
-def batched_train(spec: CellSpec, data: MnistTensors, device: str):
-    """Seconds to train the cell's ensemble (setup excluded) and the trained ensemble."""
-    ens = build_ensemble(spec, N_IN, device)
-    schedule = build_schedule(spec, data.train_labels_np, device)
-    masks = MaskSampler([p for _, _, p in spec.networks()], network_generators("train_mask", spec, device),
-                        spec.depth, spec.width, spec.batch_size, device)
+def batched_train(spec: CellSpec, data: MnistTensors, device: str, workers: int | None = None):
+    """Seconds to train the cell as :func:`.cell.run` does (``workers`` parts side by side,
+    default :func:`.parallel.default_workers`; set-up excluded) and the trained
+    ``(part spec, ensemble)`` pairs."""
+    workers = default_workers(device) if workers is None else workers
+    parts = split_spec(spec, workers)
+    prepared = [prepare_part(part, data, device) for part in parts]
+
+    def job(part: CellSpec, ens, schedule, masks, stop):
+        train(ens, data.train_images, data.train_labels, schedule, masks, part.optimizer, stop=stop)
+        return ens
+
     _sync(device)
     start = time.perf_counter()
-    train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer)
+    trained = run_side_by_side([partial(job, part, *prep) for part, prep in zip(parts, prepared)], workers)
     _sync(device)
-    return time.perf_counter() - start, ens
+    return time.perf_counter() - start, list(zip(parts, trained))
 
 
-def batched_evaluate(spec: CellSpec, ens, data: MnistTensors, protocol: str, device: str) -> float:
-    config = replace(spec.evaluation, protocol=protocol)
-    gens = network_generators("eval_mask", spec, device)
+def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str, workers: int | None = None) -> float:
+    """Seconds to evaluate trained ``(part spec, ensemble)`` pairs side by side with ``protocol``."""
+    def job(part: CellSpec, ens, stop):
+        config = replace(part.evaluation, protocol=protocol)
+        return evaluate(ens, data.test_images, data.test_labels, part.p_eval, config,
+                        network_generators("eval_mask", part, device))
+
+    workers = default_workers(device) if workers is None else workers
     _sync(device)
     start = time.perf_counter()
-    evaluate(ens, data.test_images, data.test_labels, spec.p_eval, config, gens)
+    run_side_by_side([partial(job, part, ens) for part, ens in trained], workers)
     _sync(device)
     return time.perf_counter() - start
 
@@ -193,9 +209,9 @@ def memory_probe(device: str, steps: int) -> None:
     spec = default_spec(64, steps)  # masks are evaluated one at a time: 2 give the peak
     spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=2))
     data = MnistTensors.from_arrays(load_mnist(), device)
-    _, ens = batched_train(spec, data, device)
+    _, trained = batched_train(spec, data, device)
     for protocol in ("per_network", "per_sample"):
-        batched_evaluate(spec, ens, data, protocol, device)
+        batched_evaluate(trained, data, protocol, device)
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 
@@ -225,7 +241,8 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
     naive_train(warm_up, x_train, y_train, 1, device)
     batched_train(warm_up, data, device)
     naive_s, models = naive_train(spec, x_train, y_train, n_naive, device)
-    batched_s, ens = batched_train(spec, data, device)
+    batched_s, trained = batched_train(spec, data, device)
+    one_ensemble_s, _ = batched_train(spec, data, device, workers=1)
     naive_rate = n_naive * steps * spec.batch_size / naive_s
     batched_rate = len(spec.networks()) * steps * spec.batch_size / batched_s
     fps = flops_per_sample(spec.width, spec.depth)
@@ -233,7 +250,7 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
     naive_eval_s = naive_evaluate(models, x_test, y_test, eval_masks, device)
     naive_eval_rate = n_naive * eval_masks * n_test / naive_eval_s
     eval_rates = {protocol: len(spec.networks()) * eval_masks * n_test
-                  / batched_evaluate(spec, ens, data, protocol, device)
+                  / batched_evaluate(trained, data, protocol, device)
                   for protocol in ("per_network", "per_sample")}
     default_protocol = spec.evaluation.protocol
     result = {
@@ -248,6 +265,8 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
         "peak_flops": peak,
         "naive_samples_per_s": naive_rate,
         "batched_samples_per_s": batched_rate,
+        "batched_parts": len(trained),
+        "batched_one_ensemble_samples_per_s": batched_rate * batched_s / one_ensemble_s,
         "speedup_vs_naive": batched_rate / naive_rate,
         "naive_flops": naive_rate * fps,
         "achieved_flops": batched_rate * fps,
@@ -278,6 +297,9 @@ def format_report(result: dict) -> str:
         f"({result['naive_flops'] / 1e9:.1f} GFLOP/s, {result['naive_fraction_of_peak']:.2f} of peak)",
         f"train batched ({c['n_networks']}): {result['batched_samples_per_s']:12,.0f} samples/s  "
         f"({result['achieved_flops'] / 1e9:.1f} GFLOP/s, {result['fraction_of_peak']:.2f} of peak)",
+        f"  as one ensemble:  {result['batched_one_ensemble_samples_per_s']:12,.0f} samples/s  "
+        f"(parts side by side: {result['batched_parts']}, "
+        f"{result['batched_samples_per_s'] / result['batched_one_ensemble_samples_per_s']:.2f}x that)",
         f"train speedup:      {result['speedup_vs_naive']:8.2f}x",
         f"eval naive:         {result['eval_naive_samples_per_s']:12,.0f} images/s (per-sample dropout)",
         f"eval batched:       {result['eval_batched_per_network_samples_per_s']:12,.0f} images/s per_network, "

@@ -1,21 +1,25 @@
-"""Train and evaluate one cell: every (p_train, seed, N) network of one shape, as one ensemble.
+"""Train and evaluate one cell: every (p_train, seed, N) network of one shape, batched.
 
 Groups are the ``(seed, N)`` pairs (seed-major); each group holds one network per ``p_train``
 and all of a group's networks share the training subset and minibatch order (common random
-numbers, :mod:`.rng`). All networks of a cell train for the same number of steps.
+numbers, :mod:`.rng`). All networks of a cell train for the same number of steps. On the CPU
+a cell is cut into one part per core (:func:`split_spec`), each part one ensemble, and the
+parts run side by side (:mod:`.parallel`); on a GPU the cell is one ensemble.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
-from .ensemble import init_network, layer_sizes, stack_ensemble
+from .ensemble import Ensemble, init_network, layer_sizes, stack_ensemble
 from .evaluate import EvalConfig, clean_scores, evaluate
+from .parallel import default_workers, run_side_by_side, serialized
 from .rng import numpy_rng, rate_key, torch_generator
 from .subsets import batch_schedule, nested_order, subset
 from .train import MaskSampler, OptimizerConfig, train
@@ -106,18 +110,61 @@ def network_generators(role: str, spec: CellSpec, device: str) -> list[torch.Gen
             for s, n, p in spec.networks()]
 
 
-def run(spec: CellSpec, data: MnistTensors, device: str,
-        progress: Callable[[int], None] | None = None) -> CellResult:
-    """Train the cell's ensemble and evaluate it at every ``p_eval``."""
-    shape = (len(spec.seeds), len(spec.sizes), len(spec.p_train))
+def split_spec(spec: CellSpec, parts: int) -> list[CellSpec]:
+    """At most ``parts`` sub-cells whose networks are consecutive blocks of the cell's network
+    order (:meth:`CellSpec.networks`): contiguous chunks of its seeds, or of its ``N`` when it
+    has one seed. Concatenating per-network arrays of the sub-cells gives the cell's."""
+    axis = "seeds" if len(spec.seeds) > 1 else "sizes"
+    values = getattr(spec, axis)
+    chunks = np.array_split(np.arange(len(values)), max(1, min(parts, len(values))))
+    return [replace(spec, **{axis: tuple(values[i] for i in chunk)}) for chunk in chunks]
+
+
+def prepare_part(spec: CellSpec, data: MnistTensors, device: str) -> tuple[Ensemble, torch.Tensor, MaskSampler]:
+    """The initial ensemble, minibatch schedule and training-mask sampler of ``spec``."""
     ens = build_ensemble(spec, data.train_images.shape[1], device)
     schedule = build_schedule(spec, data.train_labels_np, device)
     masks = MaskSampler([p for _, _, p in spec.networks()], network_generators("train_mask", spec, device),
                         spec.depth, spec.width, spec.batch_size, device)
-    train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer, progress)
+    return ens, schedule, masks
+
+
+def train_part(spec: CellSpec, data: MnistTensors, device: str, progress: Callable[[int], None] | None = None,
+               stop: threading.Event | None = None) -> Ensemble:
+    """The trained ensemble of ``spec``; ``progress`` counts network-steps."""
+    ens, schedule, masks = prepare_part(spec, data, device)
+    n_nets = len(spec.networks())
+    steps_done = None if progress is None else (lambda k: progress(k * n_nets))
+    train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer, steps_done, stop=stop)
+    return ens
+
+
+def score_part(spec: CellSpec, ens, data: MnistTensors, device: str) -> tuple[np.ndarray, ...]:
+    """Per-network test loss and accuracy ``(E, n_p_eval, n_masks)`` and training loss ``(E,)``."""
     loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
                          network_generators("eval_mask", spec, device))
     rows = [torch.from_numpy(r).to(device) for r in group_subsets(spec, data.train_labels_np)]
     train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows)
+    return loss, acc, train_loss
+
+
+def run(spec: CellSpec, data: MnistTensors, device: str,
+        progress: Callable[[int], None] | None = None, workers: int | None = None) -> CellResult:
+    """Train the cell's networks and evaluate them at every ``p_eval``; ``progress`` counts
+    network-steps.
+
+    The cell is split into ``workers`` parts (default :func:`~.parallel.default_workers`) that
+    run side by side (:mod:`.parallel`); the numbers do not depend on the split.
+    """
+    workers = default_workers(device) if workers is None else workers
+    parts = split_spec(spec, workers)
+    progress = serialized(progress)
+
+    def job(part: CellSpec) -> Callable[[threading.Event], tuple[np.ndarray, ...]]:
+        return lambda stop: score_part(part, train_part(part, data, device, progress, stop), data, device)
+
+    per_part = run_side_by_side([job(part) for part in parts], workers)
+    loss, acc, train_loss = (np.concatenate(arrays) for arrays in zip(*per_part))
+    shape = (len(spec.seeds), len(spec.sizes), len(spec.p_train))
     tail = (len(spec.p_eval), spec.evaluation.n_masks)
     return CellResult(loss.reshape(*shape, *tail), acc.reshape(*shape, *tail), train_loss.reshape(shape))

@@ -183,9 +183,7 @@ class MnistDropoutExperiment(Experiment):
         if len(cell["width"]) != 1 or len(cell["depth"]) != 1:
             raise ConfigError("a cell holds one width and one depth: use plan() to split the grid")
         spec = self.cell_spec(cell)
-        n_nets = len(spec.networks())
-        advance = None if progress is None else (lambda k: progress(k * n_nets))
-        return cell_dataset(cell, run(spec, self.data(), self.device, advance), spec.evaluation.n_masks)
+        return cell_dataset(cell, run(spec, self.data(), self.device, progress), spec.evaluation.n_masks)
 
 
 def cell_dataset(cell: Cell, result, n_masks: int) -> xr.Dataset:

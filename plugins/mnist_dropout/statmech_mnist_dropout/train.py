@@ -13,6 +13,7 @@ step), ``keep = [u >= p_e] / (1 - p_e)``. Networks with ``p_e = 0`` draw nothing
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import torch
 from statmech_nn.errors import ConfigError
 
 from .ensemble import Ensemble, Workspace, attach_grads, backward, cross_entropy, forward
+from .parallel import Cancelled
 
 OPTIMIZERS = ("adam", "sgd")
 PIXEL_SCALE = 1.0 / 255.0
@@ -77,12 +79,14 @@ class MaskSampler:
 
 def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: torch.Tensor,
           masks: MaskSampler, optimizer: OptimizerConfig,
-          progress: Callable[[int], None] | None = None, progress_every: int = 100) -> torch.Tensor:
+          progress: Callable[[int], None] | None = None, progress_every: int = 100,
+          stop: threading.Event | None = None) -> torch.Tensor:
     """Train ``ens`` in place; return the per-step training losses ``(steps, E)``.
 
     ``images`` ``(n, n_in)`` uint8 and ``labels`` ``(n,)`` int64 live on the device;
     ``schedule`` ``(G, steps, B)`` holds each group's minibatch indices. ``progress(k)`` is
-    called with the number of steps done since its previous call.
+    called with the number of steps done since its previous call. Raises
+    :class:`~.parallel.Cancelled` at the first step at which ``stop`` is set.
     """
     n_groups, steps, batch = schedule.shape
     per_group = ens.per_group
@@ -92,6 +96,8 @@ def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: t
     ws = Workspace.allocate(ens, batch)
     with torch.no_grad():
         for step in range(steps):
+            if stop is not None and stop.is_set():
+                raise Cancelled(f"training stopped at step {step} of {steps}")
             idx = schedule[:, step]
             torch.index_select(images, 0, idx.reshape(-1), out=ws.x_bytes.view(-1, images.shape[1]))
             ws.x.copy_(ws.x_bytes).mul_(PIXEL_SCALE)
