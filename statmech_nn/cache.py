@@ -10,11 +10,13 @@ reported, deleted and recomputed -- never trusted.
 A point index (``<root>/points/<key[:2]>/<key>``, keyed like cells but by one grid point)
 names the cell file holding each finished point, so that a grid planned into different cells
 (an extended grid) still finds the points computed before.
+
+``<root>/artifacts`` holds what experiments keep to reuse across cells, such as trained weights
+(:mod:`statmech_nn.artifacts`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from collections.abc import Sequence
@@ -23,6 +25,8 @@ from typing import Any
 
 import xarray as xr
 
+from .artifacts import ArtifactStore
+from .digest import digest_problem, write_digest
 from .errors import DataError
 from .experiment import Cell
 from .io import read_netcdf, write_netcdf
@@ -39,19 +43,17 @@ def point_key(identity: dict[str, Any], point: dict[str, Any]) -> str:
     return sha256_of({"identity": identity, "point": point})
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class CellCache:
     """Finished cells under ``root``; see the module docstring for the layout."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
+
+    @property
+    def artifacts(self) -> ArtifactStore:
+        """The store beside the cells for what experiments reuse across cells
+        (:class:`~statmech_nn.artifacts.ArtifactStore`, ``<root>/artifacts``)."""
+        return ArtifactStore(self.root / "artifacts")
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.nc"
@@ -68,7 +70,7 @@ class CellCache:
         path, sidecar = self.path(key), self._sidecar(key)
         if not path.exists() and not sidecar.exists():
             return None
-        problem = self._problem(path, sidecar)
+        problem = digest_problem(path, sidecar)
         if problem is None:
             try:
                 return read_netcdf(path)
@@ -77,18 +79,6 @@ class CellCache:
         warnings.warn(f"cache entry {path.name} is corrupt ({problem}); recomputing it", RuntimeWarning, stacklevel=2)
         path.unlink(missing_ok=True)
         sidecar.unlink(missing_ok=True)
-        return None
-
-    @staticmethod
-    def _problem(path: Path, sidecar: Path) -> str | None:
-        if not path.exists():
-            return "data file missing"
-        if not sidecar.exists():
-            return "digest file missing: the write was interrupted"
-        recorded = sidecar.read_text().strip()
-        actual = file_sha256(path)
-        if recorded != actual:
-            return f"sha256 {actual[:12]}... does not match the recorded {recorded[:12]}..."
         return None
 
     def _pointer(self, pkey: str) -> Path:
@@ -121,8 +111,5 @@ class CellCache:
         """
         path = write_netcdf(ds, self.path(key))
         self._index_points(key, list(point_keys))
-        sidecar = self._sidecar(key)
-        tmp = sidecar.with_suffix(".sha256.tmp")
-        tmp.write_text(file_sha256(path) + "\n")
-        os.replace(tmp, sidecar)
+        write_digest(path, self._sidecar(key))
         return read_netcdf(path)

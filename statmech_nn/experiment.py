@@ -14,6 +14,10 @@ Contract for subclasses:
 * ``default_grid``: a small grid that runs in minutes on a laptop (used by the quick-start).
 * :meth:`plan` and :meth:`run_cell`; ``run_cell(cell)`` returns a dataset whose coordinates are
   exactly the cell's values (a cell is ``{dim: tuple_of_values}``, a sub-grid).
+* Optional: :attr:`Experiment.artifacts`, set by the sweep runner to its cache's
+  :class:`~statmech_nn.artifacts.ArtifactStore` (``None`` outside a sweep), where ``run_cell``
+  may keep intermediates to reuse in later cells (trained weights, say). Reuse must give the
+  numbers the cell would give without it (up to the float rounding of another batching).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from .artifacts import ArtifactStore
 from .errors import ConfigError
 from .options import Option, resolve_options
 from .schema import check_canonical_coordinate
@@ -43,6 +48,8 @@ class Experiment:
     options_spec: ClassVar[Mapping[str, Sequence[Option]]] = {}
     default_grid: ClassVar[Mapping[str, Sequence[Any]]] = {}
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    #: where run_cell may keep intermediates for later cells (set by the sweep runner)
+    artifacts: ArtifactStore | None = None
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
         self.options = resolve_options(self.options_spec, options)

@@ -85,6 +85,7 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
     """Compute (or load) every cell of ``grid`` and return the merged, attributed dataset."""
     full_grid, planned = plan_sweep(experiment, grid, cache)
     identity = experiment.result_identity()
+    experiment.artifacts = cache.artifacts
     parts: list[xr.Dataset] = []
     with progress_bar(sum(p.cost for p in planned), f"{experiment.name} sweep", enabled=progress) as bar:
         for item in planned:

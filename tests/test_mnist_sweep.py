@@ -1,9 +1,10 @@
 """The reference experiment through the sweep runner: extending a grid along p_eval (which the
 plugin evaluates together with every other p_eval of a network) computes only the new points,
-and they equal a fresh run's."""
+from the stored trained networks, and they equal a fresh run's."""
 
 import xarray as xr
 
+from statmech_mnist_dropout import cell
 from statmech_mnist_dropout.experiment import MnistDropoutExperiment
 from statmech_nn.cache import CellCache
 from statmech_nn.sweep import plan_sweep, run_sweep
@@ -12,15 +13,49 @@ OPTIONS = {"training": {"min_steps": 30, "epochs": 1.0}, "evaluation": {"n_masks
 GRID = {"p_train": [0.0, 0.5], "p_eval": [0.0, 0.5], "N": [128], "width": [16], "depth": [1], "seed": [0]}
 
 
-def test_extending_p_eval_reuses_finished_points(tmp_path):
+def counting_training(monkeypatch) -> list:
+    """Record every call of the real trainer of a cell part (a spy: it still trains)."""
+    calls = []
+    real = cell.train_part
+
+    def spy(part, *args, **kwargs):
+        calls.append(part)
+        return real(part, *args, **kwargs)
+
+    monkeypatch.setattr(cell, "train_part", spy)
+    return calls
+
+
+def test_extending_p_eval_reuses_finished_points(tmp_path, monkeypatch):
     cache = CellCache(tmp_path / "cache")
+    trained = counting_training(monkeypatch)
     small = run_sweep(MnistDropoutExperiment(OPTIONS), GRID, cache, progress=False)
+    assert trained  # the first sweep trains
     extended_grid = {**GRID, "p_eval": [0.0, 0.5, 0.9]}
     _, planned = plan_sweep(MnistDropoutExperiment(OPTIONS), extended_grid, cache)
     assert [p.todo["p_eval"] for p in planned] == [(0.9,)]  # only the new p_eval is computed
+    trained.clear()
     extended = run_sweep(MnistDropoutExperiment(OPTIONS), extended_grid, cache, progress=False)
+    assert trained == []  # ... from the stored networks: nothing is trained again
     fresh = run_sweep(MnistDropoutExperiment(OPTIONS), extended_grid, CellCache(tmp_path / "fresh"), progress=False)
     xr.testing.assert_identical(extended["loss"].sel(p_eval=[0.0, 0.5]), small["loss"])
     # the retrained networks are the same networks (every random stream derives from the
     # point's own coordinates), so the new points equal those of an uninterrupted fresh run
     xr.testing.assert_identical(extended.drop_attrs(deep=False), fresh.drop_attrs(deep=False))
+
+
+def test_new_evaluation_options_reuse_trained_networks_but_new_training_options_do_not(tmp_path, monkeypatch):
+    # Truth: the stored networks are keyed by what training depends on (weights.py), not by
+    # the evaluation options; a changed learning rate must train anew.
+    cache = CellCache(tmp_path / "cache")
+    trained = counting_training(monkeypatch)
+    run_sweep(MnistDropoutExperiment(OPTIONS), GRID, cache, progress=False)
+    trained.clear()
+    more_masks = {**OPTIONS, "evaluation": {"n_masks": 5}}
+    with_store = run_sweep(MnistDropoutExperiment(more_masks), GRID, cache, progress=False)
+    assert trained == []
+    without = run_sweep(MnistDropoutExperiment(more_masks), GRID, CellCache(tmp_path / "fresh"), progress=False)
+    xr.testing.assert_identical(with_store.drop_attrs(deep=False), without.drop_attrs(deep=False))
+    run_sweep(MnistDropoutExperiment({**OPTIONS, "training": {**OPTIONS["training"], "lr": 2e-3}}), GRID, cache,
+              progress=False)
+    assert trained

@@ -13,6 +13,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ from .parallel import default_workers, run_side_by_side, serialized
 from .rng import numpy_rng, rate_key, torch_generator
 from .subsets import batch_schedule, nested_order, subset
 from .train import MaskSampler, OptimizerConfig, train
+
+if TYPE_CHECKING:
+    from .weights import TrainedNetworks
 
 N_CLASSES = 10
 
@@ -149,19 +153,30 @@ def score_part(spec: CellSpec, ens, data: MnistTensors, device: str) -> tuple[np
 
 
 def run(spec: CellSpec, data: MnistTensors, device: str,
-        progress: Callable[[int], None] | None = None, workers: int | None = None) -> CellResult:
+        progress: Callable[[int], None] | None = None, workers: int | None = None,
+        trained: TrainedNetworks | None = None) -> CellResult:
     """Train the cell's networks and evaluate them at every ``p_eval``; ``progress`` counts
     network-steps.
 
     The cell is split into ``workers`` parts (default :func:`~.parallel.default_workers`) that
-    run side by side (:mod:`.parallel`); the numbers do not depend on the split.
+    run side by side (:mod:`.parallel`); the numbers do not depend on the split. With
+    ``trained`` (:mod:`.weights`), a part whose networks are all stored is not trained again,
+    and every part that is trained is stored.
     """
     workers = default_workers(device) if workers is None else workers
     parts = split_spec(spec, workers)
     progress = serialized(progress)
 
+    def trained_part(part: CellSpec, stop: threading.Event) -> Ensemble:
+        ens = None if trained is None else trained.load(part, device)
+        if ens is None:
+            ens = train_part(part, data, device, progress, stop)
+            if trained is not None:
+                trained.save(part, ens)
+        return ens
+
     def job(part: CellSpec) -> Callable[[threading.Event], tuple[np.ndarray, ...]]:
-        return lambda stop: score_part(part, train_part(part, data, device, progress, stop), data, device)
+        return lambda stop: score_part(part, trained_part(part, stop), data, device)
 
     per_part = run_side_by_side([job(part) for part in parts], workers)
     loss, acc, train_loss = (np.concatenate(arrays) for arrays in zip(*per_part))

@@ -127,6 +127,13 @@ class MnistDropoutExperiment(Experiment):
         return len(cell["p_train"]) * len(cell["seed"]) * len(cell["N"]) * self.steps_for(cell["N"][0])
 
     # -- identity -----------------------------------------------------------------------
+    def training_identity(self) -> dict[str, Any]:
+        """Everything besides a network's coordinates that its trained weights depend on (the
+        key of :mod:`.weights`): not the evaluation options, nor ``max_networks``."""
+        training = {k: v for k, v in self.options["training"].items() if k != "max_networks"}
+        return {"experiment": self.name, "version": self.version, "device": self.device,
+                "model": self.options["model"], "training": training, "data": self.options["data"]}
+
     def provenance(self) -> dict[str, Any]:
         import torch
 
@@ -179,11 +186,14 @@ class MnistDropoutExperiment(Experiment):
 
     def run_cell(self, cell: Cell, progress: ProgressCallback = None) -> xr.Dataset:
         from .cell import run
+        from .weights import TrainedNetworks
 
         if len(cell["width"]) != 1 or len(cell["depth"]) != 1:
             raise ConfigError("a cell holds one width and one depth: use plan() to split the grid")
         spec = self.cell_spec(cell)
-        return cell_dataset(cell, run(spec, self.data(), self.device, progress), spec.evaluation.n_masks)
+        trained = None if self.artifacts is None else TrainedNetworks(self.artifacts, self.training_identity())
+        return cell_dataset(cell, run(spec, self.data(), self.device, progress, trained=trained),
+                            spec.evaluation.n_masks)
 
 
 def cell_dataset(cell: Cell, result, n_masks: int) -> xr.Dataset:

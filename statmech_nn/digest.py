@@ -1,0 +1,40 @@
+"""SHA-256 sidecars: how a stored file proves it is complete and unaltered.
+
+A data file ``X`` is accompanied by a sidecar holding its SHA-256, written atomically *after*
+the data file. A file without a sidecar was being written when the process stopped; a file
+whose digest differs from the sidecar's was truncated or altered. Either is never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_digest(path: Path, sidecar: Path) -> None:
+    """Record ``path``'s SHA-256 in ``sidecar`` (atomically: temporary file, then rename)."""
+    tmp = sidecar.with_name(sidecar.name + ".tmp")
+    tmp.write_text(file_sha256(path) + "\n")
+    os.replace(tmp, sidecar)
+
+
+def digest_problem(path: Path, sidecar: Path) -> str | None:
+    """What is wrong with ``path`` against its ``sidecar`` (one phrase), or ``None`` if nothing."""
+    if not path.exists():
+        return "data file missing"
+    if not sidecar.exists():
+        return "digest file missing: the write was interrupted"
+    recorded = sidecar.read_text().strip()
+    actual = file_sha256(path)
+    if recorded != actual:
+        return f"sha256 {actual[:12]}... does not match the recorded {recorded[:12]}..."
+    return None
