@@ -143,7 +143,7 @@ def train_part(spec: CellSpec, data: MnistTensors, device: str, progress: Callab
     return ens
 
 
-def score_part(spec: CellSpec, ens, data: MnistTensors, device: str) -> tuple[np.ndarray, ...]:
+def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str) -> tuple[np.ndarray, ...]:
     """Per-network test loss and accuracy ``(E, n_p_eval, n_masks)`` and training loss ``(E,)``."""
     loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
                          network_generators("eval_mask", spec, device))
