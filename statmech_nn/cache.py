@@ -18,6 +18,7 @@ names the cell file holding each finished point, so that a grid planned into dif
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 import xarray as xr
 
 from .artifacts import ArtifactStore
+from .datasets import data_root
 from .digest import digest_problem, write_digest
 from .errors import DataError
 from .experiment import Cell
@@ -43,6 +45,16 @@ def point_key(identity: dict[str, Any], point: dict[str, Any]) -> str:
     return sha256_of({"identity": identity, "point": point})
 
 
+def default_cache_root(explicit: str | os.PathLike | None = None) -> Path:
+    """``explicit``, else ``<data root>/cache`` (:func:`statmech_nn.datasets.data_root`)."""
+    return Path(explicit) if explicit else data_root() / "cache"
+
+
+def _files_and_bytes(root: Path) -> tuple[int, int]:
+    sizes = [p.stat().st_size for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
+    return len(sizes), sum(sizes)
+
+
 class CellCache:
     """Finished cells under ``root``; see the module docstring for the layout."""
 
@@ -54,6 +66,18 @@ class CellCache:
         """The store beside the cells for what experiments reuse across cells
         (:class:`~statmech_nn.artifacts.ArtifactStore`, ``<root>/artifacts``)."""
         return ArtifactStore(self.root / "artifacts")
+
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """``(files, bytes)`` of the cells (with their digests), the point index and the artifacts."""
+        everything = _files_and_bytes(self.root)
+        points = _files_and_bytes(self.root / "points")
+        artifacts = _files_and_bytes(self.artifacts.root)
+        cells = (everything[0] - points[0] - artifacts[0], everything[1] - points[1] - artifacts[1])
+        return {"cells": cells, "points": points, "artifacts": artifacts}
+
+    def clear_artifacts(self) -> None:
+        """Delete the artifacts (cells stay; what they held is recomputed when next needed)."""
+        shutil.rmtree(self.artifacts.root, ignore_errors=True)
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.nc"

@@ -1,6 +1,7 @@
-"""Commands a user types first: `data fetch`, `sweep --dry-run`, `--version`."""
+"""Commands a user types first: `data fetch`, `sweep --dry-run`, `cache`, `--version`."""
 
 import pytest
+import xarray as xr
 
 from statmech_nn.cli import main
 
@@ -50,3 +51,25 @@ def test_select_of_a_missing_value_names_what_is_there(tmp_path, capsys):
         assert len(err.splitlines()) == 1 and "has no value 0.3: available values are" in err, err
     assert main(["analyze", "powerlaw", str(tmp_path / "s.nc"), "--select", "p_eval=0.5", "--select",
                  "p_train=0"]) == 0
+
+
+def test_cache_info_and_clearing_artifacts_keeps_cells(tmp_path, capsys):
+    # Truth: a real (tiny) MNIST sweep stores its cell and its trained networks (2 networks:
+    # an .npz and a digest each); clearing artifacts deletes exactly those, and the same sweep
+    # afterwards is served from the kept cell (equal file, nothing retrained or lost).
+    sweep = ["sweep", "--grid", "p_train=0,0.5", "--grid", "p_eval=0,0.5", "--grid", "N=128", "--grid", "seed=0",
+             "--grid", "width=16", "--grid", "depth=1", "--set", "training.budget=steps", "--set", "training.steps=30",
+             "--set", "evaluation.n_masks=2", "--cache-dir", str(tmp_path / "c"), "--no-progress"]
+    assert main([*sweep, "-o", str(tmp_path / "a.nc")]) == 0
+    capsys.readouterr()
+    assert main(["cache", "info", "--cache-dir", str(tmp_path / "c")]) == 0
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines["artifacts"][1] == "4" and lines["cells"][1] == "2"
+    assert main(["cache", "clear-artifacts", "--cache-dir", str(tmp_path / "c")]) == 0
+    assert "deleted 4 artifact files" in capsys.readouterr().out
+    assert not (tmp_path / "c" / "artifacts").exists()
+    assert main([*sweep, "-o", str(tmp_path / "b.nc")]) == 0
+    assert not (tmp_path / "c" / "artifacts").exists()  # served from the cell: no training
+    assert (tmp_path / "a.nc").exists() and (tmp_path / "b.nc").exists()
+    a, b = xr.open_dataset(tmp_path / "a.nc"), xr.open_dataset(tmp_path / "b.nc")
+    xr.testing.assert_identical(a.drop_attrs(deep=False), b.drop_attrs(deep=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..cache import CellCache
+from ..cache import CellCache, default_cache_root
 from ..config import SweepConfig, load_config, parse_assignment, parse_value
 from ..datasets import data_root
 from ..errors import ConfigError
@@ -54,7 +54,7 @@ def build_config(args) -> SweepConfig:
 def run(args) -> int:
     config = build_config(args)
     experiment = get_registry().experiment(config.experiment)(config.options, device=config.device or "cpu")
-    cache = CellCache(Path(args.cache_dir) if args.cache_dir else data_root() / "cache")
+    cache = CellCache(default_cache_root(args.cache_dir))
     if args.dry_run:
         _, planned = plan_sweep(experiment, config.grid, cache)
         for item in planned:
