@@ -181,17 +181,16 @@ def batched_train(spec: CellSpec, data: MnistTensors, device: str, workers: int 
     return time.perf_counter() - start, list(zip(parts, trained))
 
 
-def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str, workers: int | None = None) -> float:
+def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str) -> float:
     """Seconds to evaluate trained ``(part spec, ensemble)`` pairs side by side with ``protocol``."""
     def job(part: CellSpec, ens, stop):
         config = replace(part.evaluation, protocol=protocol)
         return evaluate(ens, data.test_images, data.test_labels, part.p_eval, config,
                         network_generators("eval_mask", part, device))
 
-    workers = default_workers(device) if workers is None else workers
     _sync(device)
     start = time.perf_counter()
-    run_side_by_side([partial(job, part, ens) for part, ens in trained], workers)
+    run_side_by_side([partial(job, part, ens) for part, ens in trained], default_workers(device))
     _sync(device)
     return time.perf_counter() - start
 
@@ -245,6 +244,7 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
     one_ensemble_s, _ = batched_train(spec, data, device, workers=1)
     naive_rate = n_naive * steps * spec.batch_size / naive_s
     batched_rate = len(spec.networks()) * steps * spec.batch_size / batched_s
+    one_ensemble_rate = len(spec.networks()) * steps * spec.batch_size / one_ensemble_s
     fps = flops_per_sample(spec.width, spec.depth)
 
     naive_eval_s = naive_evaluate(models, x_test, y_test, eval_masks, device)
@@ -266,7 +266,7 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
         "naive_samples_per_s": naive_rate,
         "batched_samples_per_s": batched_rate,
         "batched_parts": len(trained),
-        "batched_one_ensemble_samples_per_s": batched_rate * batched_s / one_ensemble_s,
+        "batched_one_ensemble_samples_per_s": one_ensemble_rate,
         "speedup_vs_naive": batched_rate / naive_rate,
         "naive_flops": naive_rate * fps,
         "achieved_flops": batched_rate * fps,
