@@ -14,14 +14,14 @@ altered entry is reported, deleted and treated as absent -- never trusted.
 from __future__ import annotations
 
 import os
-import tempfile
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from .digest import digest_problem, write_digest
+from .digest import read_verified, write_digest
+from .errors import DataError
+from .io import write_atomically
 
 
 class ArtifactStore:
@@ -40,31 +40,21 @@ class ArtifactStore:
         """Store ``arrays`` under ``key`` (data file atomically, then its digest)."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        write_digest(path, self._sidecar(key))
+
+        write_digest(write_atomically(path, write), self._sidecar(key))
 
     def load(self, key: str) -> dict[str, np.ndarray] | None:
         """The arrays stored under ``key``, or ``None`` if absent or corrupt (then deleted)."""
-        path, sidecar = self.path(key), self._sidecar(key)
-        if not path.exists() and not sidecar.exists():
-            return None
-        problem = digest_problem(path, sidecar)
-        if problem is None:
-            try:
-                with np.load(path, allow_pickle=False) as stored:
-                    return {name: stored[name] for name in stored.files}
-            except (OSError, ValueError) as exc:
-                problem = str(exc).splitlines()[0]
-        warnings.warn(f"artifact {path.name} is corrupt ({problem}); recomputing it", RuntimeWarning, stacklevel=2)
-        path.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
-        return None
+        return read_verified(self.path(key), self._sidecar(key), _read_npz, "artifact")
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path.name} as npz: {str(exc).splitlines()[0]}") from None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,7 @@ import xarray as xr
 
 from .artifacts import ArtifactStore
 from .datasets import data_root
-from .digest import digest_problem, write_digest
-from .errors import DataError
+from .digest import read_verified, write_digest
 from .experiment import Cell
 from .io import read_netcdf, write_netcdf
 from .schema import sha256_of
@@ -91,19 +89,7 @@ class CellCache:
 
     def load(self, key: str) -> xr.Dataset | None:
         """The cached cell, or ``None`` if absent or corrupt (a corrupt entry is deleted)."""
-        path, sidecar = self.path(key), self._sidecar(key)
-        if not path.exists() and not sidecar.exists():
-            return None
-        problem = digest_problem(path, sidecar)
-        if problem is None:
-            try:
-                return read_netcdf(path)
-            except DataError as exc:
-                problem = str(exc)
-        warnings.warn(f"cache entry {path.name} is corrupt ({problem}); recomputing it", RuntimeWarning, stacklevel=2)
-        path.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
-        return None
+        return read_verified(self.path(key), self._sidecar(key), read_netcdf, "cache entry")
 
     def _pointer(self, pkey: str) -> Path:
         return self.root / "points" / pkey[:2] / pkey

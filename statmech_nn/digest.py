@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+from .errors import DataError
+
+T = TypeVar("T")
 
 
 def file_sha256(path: Path) -> str:
@@ -37,4 +44,22 @@ def digest_problem(path: Path, sidecar: Path) -> str | None:
     actual = file_sha256(path)
     if recorded != actual:
         return f"sha256 {actual[:12]}... does not match the recorded {recorded[:12]}..."
+    return None
+
+
+def read_verified(path: Path, sidecar: Path, read: Callable[[Path], T], label: str) -> T | None:
+    """``read(path)`` if ``path`` matches its ``sidecar``; ``None`` if neither exists. A damaged
+    entry (digest mismatch, missing half, or ``read`` raising :class:`DataError`) is reported as
+    a ``RuntimeWarning`` naming ``label``, deleted, and read as ``None`` -- never trusted."""
+    if not path.exists() and not sidecar.exists():
+        return None
+    problem = digest_problem(path, sidecar)
+    if problem is None:
+        try:
+            return read(path)
+        except DataError as exc:
+            problem = str(exc)
+    warnings.warn(f"{label} {path.name} is corrupt ({problem}); recomputing it", RuntimeWarning, stacklevel=3)
+    path.unlink(missing_ok=True)
+    sidecar.unlink(missing_ok=True)
     return None

@@ -1,6 +1,6 @@
 """NetCDF input/output with atomic writes and one-line errors.
 
-``write_netcdf`` writes to a temporary file in the destination directory and renames it into
+``write_netcdf`` (through :func:`write_atomically`, which every stored file uses) writes to a temporary file in the destination directory and renames it into
 place (``os.replace`` is atomic on POSIX), so a reader never sees a half-written file and an
 interrupted write never destroys an earlier good one.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import xarray as xr
@@ -31,14 +32,14 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
-def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
-    """Write a Dataset (or a DataTree, one NetCDF group per node) to ``path`` atomically, in
-    NETCDF4 format, and return the path."""
-    path = check_writable(path)
+def write_atomically(path: Path, write: Callable[[str], object]) -> Path:
+    """``write(tmp)`` fills a temporary file beside ``path``, which is then fsynced and renamed
+    onto ``path`` (``os.replace``, atomic on POSIX). On any failure the temporary file is
+    removed and ``path`` is left as it was. Returns ``path``."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, format="NETCDF4", engine="netcdf4")
+        write(tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -46,6 +47,12 @@ def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
+    """Write a Dataset (or a DataTree, one NetCDF group per node) to ``path`` atomically, in
+    NETCDF4 format, and return the path."""
+    return write_atomically(check_writable(path), lambda tmp: ds.to_netcdf(tmp, format="NETCDF4", engine="netcdf4"))
 
 
 def read_netcdf(path: str | os.PathLike) -> xr.Dataset:

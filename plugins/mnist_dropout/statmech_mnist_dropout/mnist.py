@@ -40,6 +40,7 @@ import numpy as np
 
 from statmech_nn.datasets import DataSource, data_root
 from statmech_nn.errors import ConfigError, DataError
+from statmech_nn.io import write_atomically
 
 #: SHA-256 of the four uncompressed IDX files (identical to the files published by LeCun et
 #: al.; their md5 agree with independently published lists, see docs/mnist_data.md).
@@ -211,19 +212,12 @@ def _encode_idx(array: np.ndarray) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory + ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the data from other users
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically (:func:`statmech_nn.io.write_atomically`)."""
+    def write(tmp: str) -> None:
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the data from other users
+        Path(tmp).write_bytes(data)
+
+    write_atomically(path, write)
 
 
 def _torchvision_wanted(explicit: bool | None) -> bool:
