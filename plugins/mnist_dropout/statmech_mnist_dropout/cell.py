@@ -83,12 +83,13 @@ def train_part(spec: CellSpec, data: MnistTensors, device: str, progress: Callab
     return ens
 
 
-def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str) -> tuple[np.ndarray, ...]:
+def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str,
+               stop: threading.Event | None = None) -> tuple[np.ndarray, ...]:
     """Per-network test loss and accuracy ``(E, n_p_eval, n_masks)`` and training loss ``(E,)``."""
     loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
-                         network_generators("eval_mask", spec, device))
+                         network_generators("eval_mask", spec, device), stop)
     rows = [torch.from_numpy(r).to(device) for r in group_subsets(spec, data.train_labels_np)]
-    train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows)
+    train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows, stop=stop)
     return loss, acc, train_loss
 
 
@@ -116,7 +117,7 @@ def run(spec: CellSpec, data: MnistTensors, device: str,
         return ens
 
     def job(part: CellSpec) -> Callable[[threading.Event], tuple[np.ndarray, ...]]:
-        return lambda stop: score_part(part, trained_part(part, stop), data, device)
+        return lambda stop: score_part(part, trained_part(part, stop), data, device, stop)
 
     per_part = run_side_by_side([job(part) for part in parts], workers)
     loss, acc, train_loss = (np.concatenate(arrays) for arrays in zip(*per_part))

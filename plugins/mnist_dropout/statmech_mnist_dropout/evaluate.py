@@ -22,21 +22,25 @@ realisation costs only the deeper layers' products. ``p_eval = 0`` is evaluated 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from .ensemble import Ensemble, nonlinearity_
+from .parallel import check_stop
 from .spec import EvalConfig
 from .train import PIXEL_SCALE
 
 def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals: Sequence[float],
-             config: EvalConfig, generators: Sequence[torch.Generator]) -> tuple[np.ndarray, np.ndarray]:
+             config: EvalConfig, generators: Sequence[torch.Generator],
+             stop: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean test cross-entropy and accuracy, each ``(E, len(p_evals), n_masks)`` float64.
 
     ``images`` ``(n, n_in)`` uint8 and ``labels`` ``(n,)`` on the device; ``generators[e]``
     draws network ``e``'s evaluation uniforms (per realisation, hidden layer by hidden layer).
+    Raises :class:`~.parallel.Cancelled` at the first realisation at which ``stop`` is set.
     """
     n_masks = config.n_masks
     loss = np.empty((ens.n_networks, len(p_evals), n_masks))
@@ -49,6 +53,7 @@ def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals:
             h1 = _first_hidden(ens, g, x)
             gens = generators[nets]
             for k in range(n_masks):
+                check_stop(stop, f"evaluation at mask {k} of {n_masks}")
                 uniforms = _draw_uniforms(gens, ens.depth, ens.width, h1.shape[-1], config.protocol, x.device)
                 for i, p in enumerate(p_evals):
                     if p == 0 and k > 0:  # deterministic: same value for every realisation
@@ -62,8 +67,8 @@ def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals:
     return loss, acc
 
 
-def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor,
-                 rows: Sequence[torch.Tensor], chunk: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, rows: Sequence[torch.Tensor],
+                 chunk: int = 10_000, stop: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cross-entropy and accuracy ``(E,)`` with dropout off, each group ``g`` on its own images
     ``images[rows[g]]`` (e.g. its training subset), in chunks of ``chunk`` images."""
     loss = np.zeros(ens.n_networks)
@@ -73,6 +78,7 @@ def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor,
         for g, idx in enumerate(rows):
             nets = slice(g * per, (g + 1) * per)
             for start in range(0, len(idx), chunk):
+                check_stop(stop, "training-set scores")
                 part = idx[start:start + chunk]
                 x = images[part].to(torch.float32).mul_(PIXEL_SCALE).T
                 logits = _deeper_layers(ens, nets, _first_hidden(ens, g, x), None, "per_network")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .ensemble import Ensemble, Workspace, attach_grads, backward, cross_entropy, forward
-from .parallel import Cancelled
+from .parallel import check_stop
 from .spec import OptimizerConfig
 
 PIXEL_SCALE = 1.0 / 255.0
@@ -80,8 +80,7 @@ def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: t
     ws = Workspace.allocate(ens, batch)
     with torch.no_grad():
         for step in range(steps):
-            if stop is not None and stop.is_set():
-                raise Cancelled(f"training stopped at step {step} of {steps}")
+            check_stop(stop, f"training at step {step} of {steps}")
             idx = schedule[:, step]
             torch.index_select(images, 0, idx.reshape(-1), out=ws.x_bytes.view(-1, images.shape[1]))
             ws.x.copy_(ws.x_bytes).mul_(PIXEL_SCALE)
