@@ -146,17 +146,22 @@ class MnistDropoutExperiment(Experiment):
                 "eval_protocol": self.options["evaluation"]["protocol"]}
 
     # -- benchmark ----------------------------------------------------------------------
-    def benchmark(self, quick: bool = False, log: Callable[[str], Any] = print) -> dict[str, Any]:
+    def benchmark(self, quick: bool = False, log: Callable[[str], Any] = print,
+                  networks: tuple[int, ...] = (64,)) -> dict[str, Any]:
         """``statmech-nn bench``: naive vs batched training and evaluation on the default
-        configuration (:mod:`.bench`); logs the report, returns the numbers (JSON-safe).
-        ``quick``: 20 instead of 200 steps per network, 2 evaluation masks, no peak-memory
-        subprocess."""
+        configuration (:mod:`.bench`), for cells of ``networks`` networks (the first also for
+        evaluation, mask draws and memory); logs the report, returns the numbers (JSON-safe).
+        ``quick``: 20 instead of 200 steps per network, 2 evaluation masks, 2 repetitions, no
+        peak-memory subprocess."""
         from .bench import format_report, run_benchmark
 
-        spec = replace(self.cell_spec(self.benchmark_cell(64)), steps=20 if quick else 200)
+        if not networks or any(int(n) < 1 for n in networks):
+            raise ConfigError(f"networks = {networks}: expected network counts >= 1, e.g. 64,256,1024")
+        specs = [replace(self.cell_spec(self.benchmark_cell(int(n))), steps=20 if quick else 200) for n in networks]
         if quick:
-            spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=2))
-        result = run_benchmark(spec, device=self.device, memory=not quick)
+            specs = [replace(s, evaluation=replace(s.evaluation, n_masks=2)) for s in specs]
+        result = run_benchmark(specs[0], device=self.device, memory=not quick, scaling_specs=specs[1:],
+                               repeats=2 if quick else 3)
         log(format_report(result))
         return result
 

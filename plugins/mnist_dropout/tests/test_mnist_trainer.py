@@ -361,13 +361,26 @@ def test_bench_quick_returns_the_cli_fields():
     # MnistDropoutExperiment.benchmark returns as one JSON line; it must be JSON-safe and hold
     # the target fields, measured on the experiment's default configuration. Quick run (20
     # steps): checks the plumbing and the configuration, not the speed.
+    # The scaling table has one row per requested network count, each with medians and
+    # spreads of the alternating repetitions; the mask-draw comparison times both generators.
     lines = []
-    result = MnistDropoutExperiment().benchmark(quick=True, log=lines.append)
+    result = MnistDropoutExperiment().benchmark(quick=True, log=lines.append, networks=(64, 16))
     last = json.loads(json.dumps(result))
     assert last["config"]["width"] == 128 and last["config"]["depth"] == 2
     assert last["config"]["batch_size"] == 64 and last["config"]["optimizer"] == "adam"
     assert last["config"]["n_networks"] == 64
     for key in ("speedup_vs_naive", "fraction_of_peak", "naive_samples_per_s", "batched_samples_per_s",
-                "eval_speedup_vs_naive", "peak_flops"):
+                "eval_speedup_vs_naive", "peak_flops", "mask_draw_speedup_vs_mt19937"):
         assert last[key] > 0
-    assert "speedup" in lines[0]
+    assert [row["n_networks"] for row in last["scaling"]] == [64, 16]
+    for row in last["scaling"]:
+        assert row["batched_samples_per_s"]["n"] == 2 and row["batched_samples_per_s"]["median"] > 0
+    assert set(last["mask_draw_s"]) == {"philox", "mt19937"}
+    assert all("spread" in w for w in last["warnings"])
+    assert "speedup" in lines[0] and "scaling" in lines[0]
+
+
+def test_summary_of_repetitions():
+    # Truth: median of (1, 2, 4) is 2; spread (max - min) / median = 1.5.
+    s = bench.summary([4.0, 1.0, 2.0])
+    assert (s["median"], s["min"], s["max"], s["spread"], s["n"]) == (2.0, 1.0, 4.0, 1.5, 3)
