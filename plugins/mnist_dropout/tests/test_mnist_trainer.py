@@ -384,3 +384,22 @@ def test_summary_of_repetitions():
     # Truth: median of (1, 2, 4) is 2; spread (max - min) / median = 1.5.
     s = bench.summary([4.0, 1.0, 2.0])
     assert (s["median"], s["min"], s["max"], s["spread"], s["n"]) == (2.0, 1.0, 4.0, 1.5, 3)
+
+
+def test_graph_step_path_gives_the_eager_numbers(data):
+    # Truth: the CUDA-graph step reads its step number from a device tensor (schedule column
+    # by index_select, mask counter from the tensor) but runs the same kernels in the same
+    # order as the eager step. graph=True on the CPU runs exactly that path without capture:
+    # losses and weights must be bit-identical to the eager run (with both mask paths).
+    spec = tiny_spec(steps=12)
+    schedule = build_schedule(spec, data.train_labels_np, "cpu")
+    rates = [p for *_, p in spec.networks()]
+    runs = []
+    for graph in (False, True):
+        ens = build_ensemble(spec, 784, "cpu")
+        masks = MaskSampler(rates, network_keys("train_mask", spec), spec.depth, spec.width, spec.batch_size, "cpu",
+                            backend="torch" if graph else None)  # the graph run: the GPU's mask path
+        curve = train(ens, data.train_images, data.train_labels, schedule, masks, OptimizerConfig(), graph=graph)
+        runs.append((curve, ens.parameters()))
+    assert torch.equal(runs[0][0], runs[1][0])
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
