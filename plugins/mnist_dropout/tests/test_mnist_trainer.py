@@ -17,7 +17,7 @@ from statmech_mnist_dropout import bench
 from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_keys, run, split_spec, train_part
 from statmech_mnist_dropout.evaluate import clean_scores, evaluate
 from statmech_mnist_dropout.masks import MaskRows, uniforms
-from statmech_mnist_dropout.experiment import MnistDropoutExperiment
+from statmech_mnist_dropout.experiment import MnistDropoutExperiment, networks_in_budget
 from statmech_mnist_dropout.mnist import load_mnist
 from statmech_mnist_dropout.parallel import run_side_by_side
 from statmech_mnist_dropout.spec import CellSpec, EvalConfig, MnistTensors, OptimizerConfig
@@ -315,6 +315,34 @@ def test_plan_groups_equal_budgets_and_respects_max_networks():
                     points.add(key)
         assert cell["p_eval"] == (0.0, 0.5)
     assert len(points) == 3 * 3 * 2 * 3
+
+
+def test_gpu_budget_plans_several_cells_as_one_ensemble():
+    # The GPU planner's code path, run on the CPU: with the limit a memory budget gives, the
+    # networks of one shape and step count that max_networks would cut into several cells
+    # are one cell; every grid point still lies in exactly one cell.
+    ex = MnistDropoutExperiment({"training": {"max_networks": 4}})
+    grid = ex.validate_grid({"p_train": [0, 0.5], "p_eval": [0, 0.5], "N": [256, 2048, 16384],
+                             "width": [128], "depth": [2], "seed": [0, 1, 2, 3]})
+    assert ex.ensemble_limit(grid) == 4  # the CPU keeps max_networks
+    small = ex.plan(grid)
+    limit = networks_in_budget(2**30, 128, 2, 64, ex.steps_for(16384), 2, "per_network")
+    big = ex.plan_with_limit(grid, limit)
+    assert len(small) == 6 and len(big) == 2  # steps 1000 (N 256, 2048) and 2560 (N 16384)
+    assert sorted(len(c["N"]) * len(c["seed"]) * len(c["p_train"]) for c in big) == [8, 16]
+
+
+def test_memory_model_of_the_budget():
+    # Truth: the model is linear in the networks: a budget that holds the evaluation and k
+    # networks holds k, twice that spare room holds 2k; a budget below one network still
+    # plans one. The default network's parameters, gradients and Adam moments alone are
+    # 16 * 118,282 B = 1.9 MB, so 1 GiB holds fewer than 2**30 / 1.9 MB = 567 of them.
+    one = networks_in_budget(2**30, 128, 2, 64, 1000, 8, "per_network")
+    assert 100 < one < 2**30 / (16 * 118_282)
+    spare = networks_in_budget(2 * 2**30, 128, 2, 64, 1000, 8, "per_network")
+    assert spare >= 2 * one
+    assert networks_in_budget(1e6, 128, 2, 64, 1000, 8, "per_sample") == 1
+    assert networks_in_budget(2**30, 128, 2, 64, 1000, 8, "per_sample") < one  # bigger evaluation
 
 
 # -- physics ------------------------------------------------------------------------------
