@@ -9,7 +9,7 @@ import argparse
 import json
 
 from ..errors import DataError
-from .figures import add_figure_args, check_figure_path, save_figure
+from .common import add_figure_args, check_figure_path, save_figure
 
 
 def _load(args: argparse.Namespace):

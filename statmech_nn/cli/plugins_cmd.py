@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 from ..plugins import BLOCK_ENV, get_registry
+from .common import add_json, emit_json
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("plugins", help="list plugins and what they register",
                               description=f"List plugins. Block plugins by name with {BLOCK_ENV}=a,b.")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(p, "one JSON list of the plugins")
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
     infos = get_registry().plugins()
     if args.json:
-        print(json.dumps([vars(i) for i in infos]))
+        emit_json([vars(i) for i in infos])
         return 0
     for info in infos:
         status = f"FAILED: {info.error}" if info.error else ""
