@@ -22,6 +22,7 @@ import xarray as xr
 
 from . import __version__
 from .cache import CellCache, cell_key, point_key
+from .errors import PluginError
 from .experiment import Cell, Experiment
 from .progress import progress_bar
 from .schema import ordered_dims, provenance_attrs, set_coord_attrs, validate_dataset
@@ -133,7 +134,7 @@ def _compute(experiment: Experiment, cell: Cell, key: str, cache: CellCache, bar
     result = experiment.run_cell(cell, advance)
     for dim, values in cell.items():
         if dim not in result.coords or list(result[dim].values) != list(values):
-            raise RuntimeError(f"experiment {experiment.name!r} returned coordinates that differ from its cell in {dim!r}")
+            raise PluginError(f"experiment {experiment.name!r} returned coordinates that differ from its cell in {dim!r}")
     identity = experiment.result_identity()
     stored = cache.store(key, result, [point_key(identity, p) for p in cell_point_list(cell)])
     advance(cost - reported)

@@ -9,7 +9,7 @@ Layers, from the inside out:
   weights ``1 / err``, started from the log-space solution.
 * :func:`fit_curves` -- every curve of an array ``(..., n_sizes)``, by either method.
 * :func:`fit_powerlaw` -- the xarray wrapper: mean over seeds and errors
-  (:mod:`statmech_nn.analysis.weights`), fit window, output Dataset over the remaining dims.
+  (:mod:`statmech_nn.analysis.standard_errors`), fit window, output Dataset over the remaining dims.
 * :func:`window_scan` -- ``alpha`` as a function of the fit window (sliding or growing).
 
 Standard errors. The covariance is first computed from the given errors alone
@@ -37,7 +37,7 @@ import xarray as xr
 from ..errors import ConfigError, DataError
 from ._options import check_option_names
 from .base import Analyzer
-from .weights import DEFAULT_REL_FLOOR, mean_and_error
+from .standard_errors import DEFAULT_REL_FLOOR, mean_and_error
 
 METHODS = ("lmfit", "loglinear")
 STDERR_SCALES = ("inflate", "errors", "residuals")
@@ -214,7 +214,7 @@ def fit_powerlaw(
 ) -> xr.Dataset:
     """Fit ``var ~ amplitude * size_dim**alpha`` at every point of the other dims.
 
-    Seeds are averaged and errors assigned by :func:`~statmech_nn.analysis.weights.mean_and_error`
+    Seeds are averaged and errors assigned by :func:`~statmech_nn.analysis.standard_errors.mean_and_error`
     (``err_pool="size"``: relative errors pooled along ``size_dim``; ``"none"``: per point);
     NaN cells (a partial sweep) are left out of their curve. Returns a Dataset of
     :data:`FIT_FIELDS` over the remaining dims; attrs record var, size_dim, window
