@@ -83,7 +83,17 @@ def sweep_config(experiment: Experiment, grid: Mapping[str, tuple]) -> dict[str,
 
 def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache, *,
               progress: bool | None = None, history: str = "") -> xr.Dataset:
-    """Compute (or load) every cell of ``grid`` and return the merged, attributed dataset."""
+    """Compute (or load) every cell of ``grid`` and return the merged, attributed dataset.
+
+    ``experiment``: an instance (options and device set); ``grid``: values per dimension (a
+    value or a list; missing dims take the experiment's ``default_grid``), validated by
+    :meth:`Experiment.validate_grid`; ``cache``: where finished cells are stored and found
+    (resume and reuse, module docstring); ``progress``: a progress bar (None: only on a
+    terminal); ``history``: the CF ``history`` attribute (default: the command line). The result
+    follows ``docs/data_model.md``; its ``config_sha256`` hashes everything that determines it.
+    Raises :class:`~statmech_nn.errors.ConfigError` for a bad grid before any work, and
+    :class:`~statmech_nn.errors.PluginError` when the experiment breaks its contract.
+    """
     full_grid, planned = plan_sweep(experiment, grid, cache)
     identity = experiment.result_identity()
     experiment.artifacts = cache.artifacts

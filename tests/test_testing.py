@@ -36,3 +36,10 @@ def test_assertions():
     assert_same_numbers(ds, ds.assign_attrs(history="another command"))
     with pytest.raises(AssertionError):
         assert_same_numbers(ds, ds.assign(loss=ds.loss * 1.0000001))
+
+
+def test_a_sweep_reports_a_contract_breach_as_the_toolkits_plugin_error(tmp_path):
+    from statmech_nn import CellCache, PluginError, run_sweep
+
+    with pytest.raises(PluginError, match="'toy_wrong_coordinates' returned coordinates that differ from its cell in 'N'"):
+        run_sweep(_WrongCoordinates(), {"N": [10]}, CellCache(tmp_path), progress=False)

@@ -151,8 +151,23 @@ def classify_phases(
     amentia_alpha_tol: float = 0.02,
     **fit_options: Any,
 ) -> xr.Dataset:
-    """Fit ``var`` with :func:`~statmech_nn.analysis.powerlaw.fit_powerlaw` (``fit_options``:
-    size_dim, window, method, ...), classify every point and estimate the boundary.
+    """Fit ``var`` with :func:`~statmech_nn.analysis.powerlaw.fit_powerlaw`, classify every
+    point (module table) and estimate the eumentia-dementia boundary.
+
+    Parameters:
+
+    * ``data``, ``var``: as for :func:`~statmech_nn.analysis.powerlaw.fit_powerlaw`.
+    * ``control_dim``: the dimension along which the boundary (the sign change of ``alpha``) is
+      sought; None skips the boundary.
+    * ``z``: ``alpha`` counts as nonzero when ``|alpha| > z * alpha_stderr``.
+    * ``n_classes``: classes of the task (``K``); chance is ``ln K`` in loss, ``1/K`` in accuracy.
+    * ``loss_var``, ``loss_tol``: the loss variable and how close to ``ln K`` (nat) it must be
+      at the largest size for amentia; ``loss_var=None`` drops this indicator.
+    * ``accuracy_var``, ``accuracy_tol``: likewise for the accuracy and ``1/K``.
+    * ``amentia_alpha_tol``: at chance, ``|alpha|`` below this also counts as not learning
+      (0: the strict rule).
+    * ``fit_options``: passed to ``fit_powerlaw`` (``size_dim``, ``window``, ``method``,
+      ``stderr_scale``, ``seed_dim``, ``err_pool``, ``rel_err_floor``).
 
     Returns the fit's variables plus ``phase`` (int8, CF flags), ``loss_at_max_size`` /
     ``accuracy_at_max_size`` (seed means at the largest fitted size, where present) and, when
