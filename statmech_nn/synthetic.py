@@ -3,7 +3,8 @@
 
 :func:`synthetic_dataset` builds an MNIST-like sweep that satisfies the dataset contract
 (``docs/data_model.md``): dims ``p_train, p_eval, N, seed``; variables ``loss``, ``loss_std``,
-``accuracy``, ``accuracy_std`` and ``train_loss`` with CF attributes; ``n_masks`` as a global
+``accuracy``, ``accuracy_std`` and ``train_loss`` with CF attributes (cross-entropies
+dimensionless, ``units = "1"``, "in nats" in their long_name, as the MNIST sweep writes them); ``n_masks`` as a global
 attribute. Its test loss is an exact power law in ``N`` whose exponent is known everywhere
 (:class:`SyntheticTruth`):
 
@@ -116,16 +117,16 @@ def synthetic_dataset(
     dims = ("p_train", "p_eval", "N", "seed")
     ds = xr.Dataset(
         {
-            "loss": (dims, loss, {"long_name": "test cross-entropy", "units": "nat"}),
+            "loss": (dims, loss, {"long_name": "test cross-entropy in nats", "units": "1"}),
             "loss_std": (dims, rel_noise * math.sqrt(n_masks) * loss_true,
-                         {"long_name": "spread of test cross-entropy over evaluation masks",
-                          "units": "nat"}),
+                         {"long_name": "spread of test cross-entropy in nats over evaluation masks",
+                          "units": "1"}),
             "accuracy": (dims, accuracy, {"long_name": "test accuracy", "units": "1"}),
             "accuracy_std": (dims, np.full(shape, acc_noise * math.sqrt(n_masks)),
                              {"long_name": "spread of test accuracy over evaluation masks",
                               "units": "1"}),
             "train_loss": (("p_train", "N", "seed"), train_loss,
-                           {"long_name": "final training cross-entropy", "units": "nat"}),
+                           {"long_name": "final training cross-entropy in nats", "units": "1"}),
         },
         coords={"p_train": list(p_train), "p_eval": list(p_eval), "N": list(N),
                 "seed": np.arange(n_seeds)},

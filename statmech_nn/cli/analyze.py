@@ -38,7 +38,7 @@ def run_powerlaw(args: argparse.Namespace) -> int:
     print_table(rows, human(args))
     return finish(args, result, {
         "analyzer": result.attrs["analyzer"], "file": args.file, "var": args.var,
-        "size_dim": args.size, "results": rows})
+        "size_dim": args.size, "results": rows}, ds)
 
 
 # -- phases ----------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def run_phases(args: argparse.Namespace) -> int:
         print_table(boundary, human(args))
     return finish(args, result, {
         "analyzer": "phases", "file": args.file, "var": args.var, "results": rows,
-        "boundary": boundary})
+        "boundary": boundary}, ds)
 
 
 def register(subparsers) -> None:

@@ -140,19 +140,28 @@ def _fmt(value: Any) -> str:
 
 
 # -- output ------------------------------------------------------------------------------------
-def finish(args: argparse.Namespace, result: xr.Dataset, summary: dict[str, Any]) -> int:
-    """Write ``-o`` if given, print the JSON summary if ``--json``; exit status 0."""
+def finish(args: argparse.Namespace, result: xr.Dataset, summary: dict[str, Any], source: xr.Dataset) -> int:
+    """Write ``-o`` if given (CF attributes and provenance from ``source``, the input, by
+    :func:`statmech_nn.schema.cf_output`), print the JSON summary if ``--json``; exit status 0."""
     if args.output is not None:
         from ..io import write_netcdf
-        from ..schema import netcdf_safe_attrs
+        from ..schema import cf_output
 
-        result = result.copy()
-        result.attrs = netcdf_safe_attrs(result.attrs)
+        analyzer = result.attrs.get("analyzer", args.command)
+        result = cf_output(result, title=f"statmech_nn {analyzer} analysis of {Path(args.file).name}",
+                           history=command_line(args), inputs=[source])
         write_netcdf(result, args.output)
         say(args, f"wrote {args.output}")
     if args.json:
         emit_json({**summary, "output": args.output})
     return 0
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command as typed (for the ``history`` attribute of the files it writes)."""
+    from . import PROG
+
+    return " ".join([PROG, *getattr(args, "argv", [])])
 
 
 def save_figure(fig, args: argparse.Namespace) -> int:
