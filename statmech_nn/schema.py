@@ -8,14 +8,13 @@ variable carries ``long_name`` and ``units``, and global attributes record prove
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from .digest import canonical_json, sha256_of
 from .errors import ConfigError, DataError
 
 #: The canonical dimensions of the reference study, in canonical order.
@@ -56,16 +55,6 @@ def check_canonical_coordinate(dim: str, value: Any, maximum: int | None = None)
             raise ConfigError(f"{dim} = {value!r}: expected {accepted}")
         return int(value)
     return value
-
-
-def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no whitespace: the same configuration gives the same bytes."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def sha256_of(obj: Any) -> str:
-    """SHA-256 (hex) of :func:`canonical_json` of ``obj``."""
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
 def ordered_dims(dims: Any) -> list[str]:
