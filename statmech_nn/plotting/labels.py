@@ -37,13 +37,16 @@ def format_value(value: Any) -> str:
 
 
 def slice_title(data: Any, point: Mapping[str, Any] | None = None) -> str:
-    """``"p_train = 0, width = 32, depth = 4"``: the values of ``point`` and of every size-1
-    dim/scalar coordinate of ``data`` that is a dim of the figure's slice (what a figure
-    states about the slice it shows). Empty when nothing is fixed."""
+    """``"p_train = 0, width = 32, depth = 4"``: the values of ``point`` (first, in its order),
+    then of every scalar or size-1 dim coordinate of ``data`` (canonical order): what a figure
+    states about the slice it shows. Empty when nothing is fixed."""
     fixed: dict[str, Any] = {}
     coords = getattr(data, "coords", {})
     for name, coord in coords.items():
         if coord.ndim == 0 or (coord.ndim == 1 and coord.size == 1 and coord.dims == (name,)):
             fixed[str(name)] = coord.values.reshape(-1)[0]
-    fixed.update(point or {})
-    return ", ".join(f"{d} = {format_value(v)}" for d, v in fixed.items())
+    from ..schema import ordered_dims
+
+    point = dict(point or {})
+    rest = {d: fixed[d] for d in ordered_dims(fixed) if d not in point}
+    return ", ".join(f"{d} = {format_value(v)}" for d, v in {**point, **rest}.items())

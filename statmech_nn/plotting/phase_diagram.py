@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from ..analysis.phases import AMENTIA, CRITICAL, UNCLASSIFIED
 from ..errors import DataError
+from ..schema import ordered_dims
 from ._phase_style import PHASE_STYLE
 from .labels import axis_label, slice_title
 
@@ -52,13 +53,14 @@ def _check(result: xr.Dataset) -> None:
 
 
 def facet_dims(result: xr.Dataset, x: str, y: str) -> list[str]:
-    """Dims of ``alpha`` beyond ``x`` and ``y`` with more than one value."""
+    """Dims of ``alpha`` beyond ``x`` and ``y`` with more than one value, in canonical order
+    (``width`` before ``depth``: columns, then rows)."""
     alpha = result["alpha"].squeeze(drop=True)
     for dim in (x, y):
         if dim not in alpha.dims:
             raise DataError(f"a phase diagram needs alpha over ({x}, {y}); it has dims "
                             f"({', '.join(f'{d}={alpha.sizes[d]}' for d in alpha.dims)})")
-    return [d for d in alpha.dims if d not in (x, y)]
+    return ordered_dims(d for d in alpha.dims if d not in (x, y))
 
 
 def alpha_norm(alpha: xr.DataArray) -> TwoSlopeNorm:
@@ -204,7 +206,9 @@ def _draw_boundary(ax: Axes, result: xr.Dataset, x: str, y: str) -> None:
     ok = np.isfinite(b)
     if not ok.any():
         return
-    style = {"fmt": "s-", "color": "black", "ms": 4, "capsize": 2, "label": "boundary (alpha = 0)"}
+    # not clipped: a boundary point on the first or last measured rate sits on the frame
+    style = {"fmt": "s-", "color": "black", "ms": 5, "capsize": 3, "label": "boundary (alpha = 0)",
+             "clip_on": False, "zorder": 4}
     if control == x:
         bars = ax.errorbar(b[ok], at[ok], xerr=stderr[ok], **style)
     else:
