@@ -22,6 +22,7 @@ import xarray as xr
 
 from . import __version__
 from .cache import CellCache, cell_key, point_key
+from .errors import PluginError
 from .experiment import Cell, Experiment
 from .progress import progress_bar
 from .schema import ordered_dims, provenance_attrs, set_coord_attrs, validate_dataset
@@ -82,7 +83,17 @@ def sweep_config(experiment: Experiment, grid: Mapping[str, tuple]) -> dict[str,
 
 def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache, *,
               progress: bool | None = None, history: str = "") -> xr.Dataset:
-    """Compute (or load) every cell of ``grid`` and return the merged, attributed dataset."""
+    """Compute (or load) every cell of ``grid`` and return the merged, attributed dataset.
+
+    ``experiment``: an instance (options and device set); ``grid``: values per dimension (a
+    value or a list; missing dims take the experiment's ``default_grid``), validated by
+    :meth:`Experiment.validate_grid`; ``cache``: where finished cells are stored and found
+    (resume and reuse, module docstring); ``progress``: a progress bar (None: only on a
+    terminal); ``history``: the CF ``history`` attribute (default: the command line). The result
+    follows ``docs/data_model.md``; its ``config_sha256`` hashes everything that determines it.
+    Raises :class:`~statmech_nn.errors.ConfigError` for a bad grid before any work, and
+    :class:`~statmech_nn.errors.PluginError` when the experiment breaks its contract.
+    """
     full_grid, planned = plan_sweep(experiment, grid, cache)
     identity = experiment.result_identity()
     experiment.artifacts = cache.artifacts
@@ -133,7 +144,7 @@ def _compute(experiment: Experiment, cell: Cell, key: str, cache: CellCache, bar
     result = experiment.run_cell(cell, advance)
     for dim, values in cell.items():
         if dim not in result.coords or list(result[dim].values) != list(values):
-            raise RuntimeError(f"experiment {experiment.name!r} returned coordinates that differ from its cell in {dim!r}")
+            raise PluginError(f"experiment {experiment.name!r} returned coordinates that differ from its cell in {dim!r}")
     identity = experiment.result_identity()
     stored = cache.store(key, result, [point_key(identity, p) for p in cell_point_list(cell)])
     advance(cost - reported)

@@ -1,7 +1,9 @@
 """The ``statmech-nn`` command line.
 
-Each sub-command lives in its own module exposing ``register(subparsers)``; handlers return an
-exit status. Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
+Each command lives in its own module exposing ``register(subparsers)`` (``analyze`` and ``plot``
+register their whole group); handlers return an exit status. The options, loading, tables and
+output every command shares are in :mod:`statmech_nn.cli.common`, with the ``--json`` rule (stdout
+carries only the JSON document; tables and messages go to stderr). Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
 status 2; usage errors likewise. Ctrl-C exits 130 after saying that finished work is kept.
 """
 

@@ -10,8 +10,7 @@ from ..datasets import data_root
 from ..errors import ConfigError
 from ..io import check_writable, write_netcdf
 from ..plugins import get_registry
-from ..schema import sha256_of
-from ..sweep import plan_sweep, run_sweep, sweep_config
+from ..sweep import plan_sweep, run_sweep
 
 
 def register(subparsers) -> None:
@@ -63,12 +62,14 @@ def run(args) -> int:
         n_cached = sum(p.todo is None for p in planned)
         print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute")
         return 0
-    full_grid = experiment.validate_grid(config.grid)
-    output = Path(args.output) if args.output else (
-        data_root() / "results" / f"{experiment.name}-{sha256_of(sweep_config(experiment, full_grid))[:10]}.nc")
-    check_writable(output)
+    # the default name carries the hash of the validated configuration, which run_sweep records
+    # in the file; before any work only the folder is checked (with a stand-in name)
+    results = data_root() / "results"
+    check_writable(Path(args.output) if args.output else results / f"{experiment.name}.nc")
     ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
                    history="statmech-nn " + " ".join(args.argv))
+    output = Path(args.output) if args.output else (
+        results / f"{experiment.name}-{ds.attrs['config_sha256'][:10]}.nc")
     write_netcdf(ds, output)
     print(f"wrote {output}")
     return 0

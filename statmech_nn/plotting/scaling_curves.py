@@ -1,7 +1,7 @@
 """Log-log curves of a variable (the test loss) against size, one panel per phase.
 
 Each curve is one point of the non-size dims: the seed mean with the error bars the fit used
-(:func:`statmech_nn.analysis.weights.mean_and_error` with the fit's ``err_pool`` and
+(:func:`statmech_nn.analysis.standard_errors.mean_and_error` with the fit's ``err_pool`` and
 ``rel_err_floor``), and the fitted power law ``amplitude * N**alpha`` over the fit window.
 Curves are coloured by ``colour_dim`` (default ``p_eval``, viridis, with a legend) when it is
 a dim of the result, else by phase. Data marker lines carry ``gid="data"``, fit lines
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..analysis.phases import classify_phases
-from ..analysis.weights import mean_and_error
+from ..analysis.standard_errors import mean_and_error
 from ..errors import DataError
 from ._phase_style import PHASE_STYLE
 from .labels import axis_label, format_value, slice_title

@@ -9,81 +9,21 @@ parts run side by side (:mod:`.parallel`); on a GPU the cell is one ensemble.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from .ensemble import Ensemble, init_network, layer_sizes, stack_ensemble
-from .evaluate import EvalConfig, clean_scores, evaluate
+from .evaluate import clean_scores, evaluate
 from .parallel import default_workers, run_side_by_side, serialized
 from .rng import numpy_rng, rate_key, torch_generator
+from .spec import N_CLASSES, CellResult, CellSpec, MnistTensors
 from .subsets import batch_schedule, nested_order, subset
-from .train import MaskSampler, OptimizerConfig, train
-
-if TYPE_CHECKING:
-    from .weights import TrainedNetworks
-
-N_CLASSES = 10
-
-
-@dataclass(frozen=True)
-class MnistTensors:
-    """MNIST resident on one device: images flattened to ``(n, 784)`` uint8, labels int64."""
-
-    train_images: torch.Tensor
-    train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
-    train_labels_np: np.ndarray
-
-    @classmethod
-    def from_arrays(cls, arrays, device: str) -> "MnistTensors":
-        def flat(images: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(images.reshape(len(images), -1))).to(device)
-
-        return cls(flat(arrays.train_images), torch.from_numpy(arrays.train_labels).to(device),
-                   flat(arrays.test_images), torch.from_numpy(arrays.test_labels).to(device),
-                   np.asarray(arrays.train_labels))
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """The networks of a cell and how they are trained and evaluated."""
-
-    p_train: tuple[float, ...]
-    seeds: tuple[int, ...]
-    sizes: tuple[int, ...]  # N
-    width: int
-    depth: int
-    steps: int
-    batch_size: int
-    p_eval: tuple[float, ...]
-    activation: str = "relu"
-    init: str = "torch"
-    balanced: bool = True
-    optimizer: OptimizerConfig = OptimizerConfig()
-    evaluation: EvalConfig = EvalConfig()
-
-    def networks(self) -> list[tuple[int, int, float]]:
-        """``(seed, N, p_train)`` of network ``e``, in ensemble order."""
-        return [(s, n, p) for s, n in self.groups() for p in self.p_train]
-
-    def groups(self) -> list[tuple[int, int]]:
-        return list(itertools.product(self.seeds, self.sizes))
-
-
-@dataclass(frozen=True)
-class CellResult:
-    """Arrays over ``(seed, N, p_train[, p_eval, mask])``."""
-
-    loss: np.ndarray  # (S, nN, P, n_p_eval, n_masks)
-    accuracy: np.ndarray
-    train_loss: np.ndarray  # (S, nN, P): final loss on the own training subset, dropout off
+from .train import MaskSampler, train
+from .weights import TrainedNetworks
 
 
 def build_ensemble(spec: CellSpec, n_in: int, device: str):

@@ -23,30 +23,13 @@ realisation costs only the deeper layers' products. ``p_eval = 0`` is evaluated 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from statmech_nn.errors import ConfigError
-
 from .ensemble import Ensemble, nonlinearity_
+from .spec import EvalConfig
 from .train import PIXEL_SCALE
-
-PROTOCOLS = ("per_network", "per_sample")
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    protocol: str = "per_network"
-    n_masks: int = 20
-    rescale: bool = True
-
-    def __post_init__(self):
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"evaluation.protocol = {self.protocol!r}: expected one of "
-                              + ", ".join(map(repr, PROTOCOLS)))
-
 
 def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals: Sequence[float],
              config: EvalConfig, generators: Sequence[torch.Generator]) -> tuple[np.ndarray, np.ndarray]:

@@ -15,37 +15,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import torch
 
-from statmech_nn.errors import ConfigError
-
 from .ensemble import Ensemble, Workspace, attach_grads, backward, cross_entropy, forward
 from .parallel import Cancelled
+from .spec import OptimizerConfig
 
-OPTIMIZERS = ("adam", "sgd")
 PIXEL_SCALE = 1.0 / 255.0
 
 
-@dataclass(frozen=True)
-class OptimizerConfig:
-    """``adam``: ``torch.optim.Adam(lr, betas=(beta1, beta2), eps)``; ``sgd``:
-    ``torch.optim.SGD(lr, momentum)``."""
-
-    name: str = "adam"
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    momentum: float = 0.9
-
-    def build(self, params: Sequence[torch.Tensor]) -> torch.optim.Optimizer:
-        if self.name == "adam":
-            return torch.optim.Adam(params, lr=self.lr, betas=(self.beta1, self.beta2), eps=self.eps, fused=True)
-        if self.name == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, fused=True)
-        raise ConfigError(f"training.optimizer = {self.name!r}: expected one of {', '.join(map(repr, OPTIMIZERS))}")
+def build_optimizer(config: OptimizerConfig, params: Sequence[torch.Tensor]) -> torch.optim.Optimizer:
+    """The fused ``torch.optim`` optimiser of ``config`` over ``params``."""
+    if config.name == "adam":
+        return torch.optim.Adam(params, lr=config.lr, betas=(config.beta1, config.beta2), eps=config.eps, fused=True)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, fused=True)
 
 
 class MaskSampler:
@@ -91,7 +75,7 @@ def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: t
     n_groups, steps, batch = schedule.shape
     per_group = ens.per_group
     attach_grads(ens)
-    opt = optimizer.build(ens.parameters())
+    opt = build_optimizer(optimizer, ens.parameters())
     losses = torch.empty(steps, ens.n_networks, device=images.device)
     ws = Workspace.allocate(ens, batch)
     with torch.no_grad():

@@ -14,14 +14,14 @@ import xarray as xr
 from torch.nn import functional as F
 
 from statmech_mnist_dropout import bench
-from statmech_mnist_dropout.cell import (CellSpec, MnistTensors, build_ensemble, build_schedule, network_generators,
-                                         run, split_spec, train_part)
-from statmech_mnist_dropout.evaluate import EvalConfig, clean_scores, evaluate
+from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_generators, run, split_spec, train_part
+from statmech_mnist_dropout.evaluate import clean_scores, evaluate
 from statmech_mnist_dropout.experiment import MnistDropoutExperiment
 from statmech_mnist_dropout.mnist import load_mnist
 from statmech_mnist_dropout.parallel import run_side_by_side
+from statmech_mnist_dropout.spec import CellSpec, EvalConfig, MnistTensors, OptimizerConfig
 from statmech_mnist_dropout.subsets import batch_schedule, nested_order, subset
-from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, OptimizerConfig, train
+from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, train
 from statmech_nn.conformance import check_experiment
 from statmech_nn.errors import ConfigError
 
@@ -329,6 +329,7 @@ def test_fixed_epochs_loss_falls_with_n_unpruned_and_rises_pruned():
     assert (loss.sel(p_eval=0.9, N=4096) > loss.sel(p_eval=0.9, N=256)).all()
 
 
+@pytest.mark.slow
 def test_full_training_set_reaches_97_percent():
     # Truth: a 784-128-128-10 ReLU network trained with Adam on all 60,000 images reaches
     # >= 97% test accuracy (LeCun et al. list ~97-98% for such MLPs). Default budget: 10
@@ -349,6 +350,7 @@ def test_flop_count_of_the_default_network():
     assert bench.flops_per_sample(128, 2) == 507392
 
 
+@pytest.mark.slow
 def test_bench_quick_returns_the_cli_fields():
     # Truth: the CLI contract -- `statmech-nn bench --json` prints the dict that
     # MnistDropoutExperiment.benchmark returns as one JSON line; it must be JSON-safe and hold
