@@ -30,12 +30,11 @@ import xarray as xr
 from ..analysis.phases import AMENTIA, PHASES
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
-from ..schema import canonical_json, sha256_of
+from ..schema import canonical_json, cf_output, sha256_of
 from ..selection import select_values
 from . import fss_adapter
 from .config import Study
 from .layout import StudyLayout
-from .provenance import study_attrs
 
 STEP_KEY = "study_step_sha256"
 STATS = ("median", "lo68", "hi68")
@@ -63,7 +62,16 @@ class StudyAnalyses:
         for extra in self.study.extras:
             self.extra(extra.name, extra.grid, extra.options)
 
-    def _step(self, path, key_parts: Any, title: str, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
+    def _output(self, result: xr.Dataset, title: str, inputs: list[xr.Dataset]) -> xr.Dataset:
+        """``result`` with the study's configuration (``config_json``, ``config_sha256``) and the
+        CF and provenance attributes of :func:`statmech_nn.schema.cf_output`."""
+        result = result.copy()
+        result.attrs.update(config_json=canonical_json(self.study.resolved()), config_sha256=self.study.sha256,
+                            study_step=title)
+        return cf_output(result, title=f"statmech_nn study: {title}", history=self.history, inputs=inputs)
+
+    def _step(self, path, key_parts: Any, title: str, compute: Callable[[], xr.Dataset],
+              inputs: list[xr.Dataset]) -> xr.Dataset:
         key = sha256_of(key_parts)
         if path.exists():
             try:
@@ -74,11 +82,7 @@ class StudyAnalyses:
                 self.log(f"{title}: done before ({path.relative_to(self.layout.root)})")
                 return old
         self.log(f"{title}: computing")
-        result = compute()
-        result.attrs.update(study_attrs(title=f"statmech_nn study: {title}", config=self.study.resolved(),
-                                        history=self.history, study_step=title,
-                                        **{k: v for k, v in result.attrs.items()
-                                           if k not in ("title", "history", "config_json", "config_sha256")}))
+        result = self._output(compute(), title, inputs)
         result.attrs[STEP_KEY] = key
         write_netcdf(result, path)
         self.log(f"{title}: wrote {path.relative_to(self.layout.root)}")
@@ -96,7 +100,7 @@ class StudyAnalyses:
         options = {**self._fit_options(), "control_dim": self.study.analysis["control"], **self.study.phases}
         key = {"step": "phases", "input": data.attrs.get("config_sha256"), "options": options}
         return self._step(self.layout.phases, key, "phases",
-                          lambda: self.registry.analyzer("phases")().run(data, **options))
+                          lambda: self.registry.analyzer("phases")().run(data, **options), [data])
 
     def window_scan(self) -> xr.Dataset | None:
         data = self.sweeps[self.study.analysis_grid]
@@ -107,13 +111,13 @@ class StudyAnalyses:
             return None
         key = {"step": "window_scan", "input": data.attrs.get("config_sha256"), "options": options}
         return self._step(self.layout.scan, key, "window scan",
-                          lambda: self.registry.analyzer("powerlaw_scan")().run(data, **options))
+                          lambda: self.registry.analyzer("powerlaw_scan")().run(data, **options), [data])
 
     def extra(self, name: str, grid: str, options: dict[str, Any]) -> xr.Dataset:
         data = self.sweeps[grid]
         key = {"step": "extra", "analyzer": name, "input": data.attrs.get("config_sha256"), "options": options}
         return self._step(self.layout.extra(name), key, f"analyzer {name}",
-                          lambda: self.registry.analyzer(name)().run(data, **options))
+                          lambda: self.registry.analyzer(name)().run(data, **options), [data])
 
     # -- finite-size scaling -------------------------------------------------------------------
     def slices(self, phases: xr.Dataset) -> list[dict[str, Any]]:
@@ -145,9 +149,8 @@ class StudyAnalyses:
         if not rows:
             self.log("finite-size scaling: no slice with a boundary and enough sizes")
             return None
-        ds = comparison_dataset(rows, fss["forms"])
-        ds.attrs.update(study_attrs(title="statmech_nn study: finite-size-scaling comparisons",
-                                    config=self.study.resolved(), history=self.history))
+        ds = self._output(comparison_dataset(rows, fss["forms"]), "finite-size-scaling comparisons",
+                          [self.sweeps[g] for g in self.study.fss_grids])
         write_netcdf(ds, self.layout.comparisons)
         return read_netcdf(self.layout.comparisons)
 
@@ -198,9 +201,8 @@ class StudyAnalyses:
             ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
                                           forms=fss["forms"], fit_a=fit_a, **settings)
             for form, post in ranking.posteriors.items():
-                post.attrs.update(study_attrs(
-                    title=f"statmech_nn study: FSS posterior, {form}, {name}", config=self.study.resolved(),
-                    history=self.history, **{k: v for k, v in post.attrs.items() if k != "title"}))
+                post = self._output(post, f"FSS posterior, {form}, {name}",
+                                    [self.sweeps[g] for g in self.study.fss_grids])
                 post.attrs.update({STEP_KEY: key, "study_comparison": name, "study_slice_json": canonical_json(point),
                                    "study_fit_a": int(fit_a), "study_preferred": ranking.preferred,
                                    "study_delta_score": ranking.delta, "study_delta_se": ranking.delta_se,
@@ -216,9 +218,9 @@ class StudyAnalyses:
 
     # -- robustness ------------------------------------------------------------------------------
     def robustness(self, phases: xr.Dataset, comparisons: xr.Dataset | None) -> xr.Dataset:
-        ds = robustness_dataset(phases, comparisons, self.study.analysis["control"], self.study.fss["fit_a"][0])
-        ds.attrs.update(study_attrs(title="statmech_nn study: robustness across slices",
-                                    config=self.study.resolved(), history=self.history))
+        ds = self._output(robustness_dataset(phases, comparisons, self.study.analysis["control"],
+                                             self.study.fss["fit_a"][0]),
+                          "robustness across slices", [phases] + ([] if comparisons is None else [comparisons]))
         write_netcdf(ds, self.layout.robustness)
         return read_netcdf(self.layout.robustness)
 

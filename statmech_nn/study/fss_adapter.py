@@ -37,3 +37,17 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
     messages = list(dict.fromkeys(str(w.message) for w in caught))
     return Ranking(str(result.preferred), float(result.delta), float(result.delta_se),
                    dict(result.results), messages)
+
+
+def collapse_figure(posterior: xr.Dataset, registry):
+    """The collapse plot of a stored posterior (its form looked up in ``registry``, so a
+    plugin's form draws too)."""
+    from ..plotting.collapse import plot_collapse
+
+    return plot_collapse(posterior, registry.scaling_form(posterior.attrs["form"]))
+
+
+def corner_figure(posterior: xr.Dataset):
+    from ..plotting.corner import plot_corner
+
+    return plot_corner(posterior)

@@ -54,8 +54,7 @@ def core_figures(study: Study, data: xr.Dataset, phases: xr.Dataset, scan: xr.Da
 def fss_figures(comparisons: list[dict[str, Any]], posteriors: dict[tuple[str, str], xr.Dataset],
                 registry) -> dict[str, FigureList]:
     """Per comparison id: the collapse and the corner plot of each form."""
-    from ...plotting.collapse import plot_collapse
-    from ...plotting.corner import plot_corner
+    from ..fss_adapter import collapse_figure, corner_figure
 
     out: dict[str, FigureList] = {}
     for comp in comparisons:
@@ -65,7 +64,7 @@ def fss_figures(comparisons: list[dict[str, Any]], posteriors: dict[tuple[str, s
         for form in comp["forms"]:
             post = posteriors[(comp["id"], form)]
             items.append((f"collapse_{comp['id']}_{form}", f"Collapse, {form} ({where}).",
-                          plot_collapse(post, registry=registry)))
-            items.append((f"corner_{comp['id']}_{form}", f"Posterior, {form} ({where}).", plot_corner(post)))
+                          collapse_figure(post, registry)))
+            items.append((f"corner_{comp['id']}_{form}", f"Posterior, {form} ({where}).", corner_figure(post)))
         out[comp["id"]] = items
     return out

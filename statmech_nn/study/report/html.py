@@ -131,7 +131,7 @@ def _figures(items) -> str:
 
 
 def _provenance(p: dict[str, Any]) -> str:
-    versions = ", ".join(f"{html.escape(k)} {html.escape(v)}" for k, v in p["package_versions"].items())
+    versions = html.escape(p["software_versions"])
     files = table(["file", "configuration hash", "created", "git commit"],
                   [[html.escape(f), f"<code>{html.escape(i['config_sha256'][:16])}</code>", html.escape(i["date_created"]),
                     f"<code>{html.escape(i['git_commit'][:10])}</code>"] for f, i in p["files"].items()],

@@ -15,8 +15,8 @@ import xarray as xr
 
 from ...analysis.base import json_number
 from ...analysis.phases import PHASES
+from ...schema import git_commit, software_versions
 from ..config import Study
-from ..provenance import git_commit, package_versions
 
 
 def _value(x: Any) -> Any:
@@ -129,7 +129,7 @@ def study_section(study: Study) -> dict[str, Any]:
 
 def provenance(files: dict[str, xr.Dataset]) -> dict[str, Any]:
     """Hashes and dates of every file read, the package versions and the git commit."""
-    return {"package_versions": package_versions(), "git_commit": git_commit(),
+    return {"software_versions": software_versions(), "git_commit": git_commit(),
             "files": {path: {"config_sha256": ds.attrs.get("config_sha256", ""),
                              "date_created": ds.attrs.get("date_created", ""),
                              "git_commit": ds.attrs.get("git_commit", "")}
