@@ -254,6 +254,12 @@ def _estimates(post: xr.Dataset, params: list[str]) -> np.ndarray:
     return out
 
 
+def _error_scale(post: xr.Dataset) -> float:
+    """Median of the fitted error scale (the first, for a joint fit), NaN when not fitted."""
+    names = [str(p) for p in post["param"].values if str(p).startswith("err_scale")]
+    return float(post["summary"].sel(param=names[0], stat="median")) if names else float("nan")
+
+
 def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Dataset:
     """One entry per comparison: ranking, control window and every form's estimates."""
     params: list[str] = []
@@ -287,6 +293,9 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
                      {"long_name": "points in the fit", "units": "1"}),
         "score": (("comparison", "form"), [[float(r["posteriors"][f].attrs["score"]) for f in forms] for r in rows],
                   {"long_name": "leave-one-size-out log predictive density", "units": "nat"}),
+        "error_scale": (("comparison", "form"), [[_error_scale(r["posteriors"][f]) for f in forms] for r in rows],
+                        {"long_name": "posterior median of the error scale (1: the seed errors explain the scatter)",
+                         "units": "1"}),
         "converged": (("comparison", "form"),
                       np.array([[int(r["posteriors"][f].attrs["converged"]) for f in forms] for r in rows], np.int8),
                       {"long_name": "1: chains longer than n_tau autocorrelation times", "units": "1"}),

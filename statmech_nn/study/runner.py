@@ -33,14 +33,11 @@ def stderr_log(message: str) -> None:
     print(f"[study {now}] {message}", file=sys.stderr, flush=True)
 
 
-def executor_kwargs(study: Study) -> dict[str, Any]:
-    """Keyword arguments of :func:`statmech_nn.sweep.run_sweep` for the study's ``[executor]``.
-
-    The one place that maps the executor section onto the sweep runner: ``kind = "local"``
-    runs cells in this process. (A distributed executor adds its kind to
-    :data:`statmech_nn.study.config.EXECUTOR_KINDS` and its client here.)
-    """
-    return {}
+def sweep_kwargs(client: Any = None) -> dict[str, Any]:
+    """Extra keyword arguments of :func:`statmech_nn.sweep.run_sweep`: the Dask ``client`` of the
+    command's executor options when one is given (cells then run as Dask tasks), none for the
+    serial run in this process. The one place the study hands its executor to the sweep runner."""
+    return {} if client is None else {"client": client}
 
 
 def prepare_directory(study: Study, out: Path) -> StudyLayout:
@@ -55,7 +52,7 @@ def prepare_directory(study: Study, out: Path) -> StudyLayout:
 
 
 def run_sweeps(study: Study, layout: StudyLayout, cache: CellCache, *, progress: bool | None,
-               history: str, log: Callable[[str], None], registry=None) -> dict[str, xr.Dataset]:
+               history: str, log: Callable[[str], None], registry=None, client: Any = None) -> dict[str, xr.Dataset]:
     """Each grid into ``sweeps/<grid>.nc`` (reused when its configuration hash matches)."""
     experiment = study.experiment(registry)
     sweeps = {}
@@ -74,7 +71,7 @@ def run_sweeps(study: Study, layout: StudyLayout, cache: CellCache, *, progress:
         _, planned = plan_sweep(experiment, grid, cache)
         todo = sum(p.todo is not None for p in planned)
         log(f"sweep {name}: {len(planned)} cells, {len(planned) - todo} cached, {todo} to compute")
-        ds = run_sweep(experiment, grid, cache, progress=progress, history=history, **executor_kwargs(study))
+        ds = run_sweep(experiment, grid, cache, progress=progress, history=history, **sweep_kwargs(client))
         write_netcdf(ds, path)
         log(f"sweep {name}: wrote {path.relative_to(layout.root)}")
         sweeps[name] = read_netcdf(path)
@@ -82,14 +79,17 @@ def run_sweeps(study: Study, layout: StudyLayout, cache: CellCache, *, progress:
 
 
 def run_study(study: Study, out: str | Path, cache: CellCache, *, progress: bool | None = None,
-              history: str = "", log: Callable[[str], None] = stderr_log, registry=None) -> StudyLayout:
-    """Run the whole study into ``out`` and write its report; returns the layout."""
+              history: str = "", log: Callable[[str], None] = stderr_log, registry=None,
+              client: Any = None) -> StudyLayout:
+    """Run the whole study into ``out`` and write its report; returns the layout. ``client``: a
+    Dask client for the sweeps' cells (None: here, serially)."""
     from .report import build_report
 
     layout = prepare_directory(study, Path(out))
     log(f"study {study.title or study.path}: {len(study.grids)} grid(s), experiment "
         f"{study.experiment_name} on {study.device}")
-    sweeps = run_sweeps(study, layout, cache, progress=progress, history=history, log=log, registry=registry)
+    sweeps = run_sweeps(study, layout, cache, progress=progress, history=history, log=log, registry=registry,
+                        client=client)
     StudyAnalyses(study, layout, sweeps, log=log, history=history, registry=registry).run()
     build_report(layout.root, registry=registry)
     log(f"report: {layout.report}")

@@ -22,7 +22,8 @@ th,td{border:1px solid #d0d0d0;padding:.25em .55em;text-align:right;vertical-ali
 th{background:#f1f1f1}td.text,th.text{text-align:left}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #e3e3e3}
 figcaption{font-size:.9em;color:#444;margin-top:.3em}.warn li{color:#8a4b00}
-.muted{color:#666;font-size:.9em}code{font-size:.92em}dl{display:grid;grid-template-columns:max-content auto;
+.muted{color:#666;font-size:.9em}.row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
+.row figure{margin:.5em 0;max-width:48%}code{font-size:.92em}dl{display:grid;grid-template-columns:max-content auto;
 gap:.15em 1em}dt{font-weight:600}dd{margin:0}
 """
 
@@ -99,8 +100,10 @@ def _comparisons(comps: list[dict[str, Any]]) -> str:
         cells = [where, fmt(c["fit_a"]), f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
                  fmt(c["n_points"]), f"<b>{html.escape(c['preferred'])}</b>", pm(c["delta_score"], c["delta_se"])]
         for f in forms:
-            params = c["forms"][f]["params"]
-            cells.append("<br>".join(f"{html.escape(p)} = {interval(e)}" for p, e in params.items()))
+            info = c["forms"][f]
+            lines = [f"{html.escape(p)} = {interval(e)}" for p, e in info["params"].items()]
+            lines.append(f"error scale {fmt(info['error_scale'])}" + ("" if info["converged"] else " (not converged)"))
+            cells.append("<br>".join(lines))
         rows.append(cells)
     return table(["slice", "fitted a", "control window", "points", "preferred", "score difference [nat]",
                   *[f"{f}: median [68 %]" for f in forms]], rows, text_cols={0, 4, *range(6, 6 + len(forms))})
@@ -126,8 +129,9 @@ def _robustness(r: dict[str, Any]) -> str:
                  text_cols={len(dims) + 3, len(dims) + 5})
 
 
-def _figures(items) -> str:
-    return "".join(figure(k, c, f) for k, c, f in items)
+def _figures(items, *, row: bool = False) -> str:
+    inner = "".join(figure(k, c, f) for k, c, f in items)
+    return f"<div class='row'>{inner}</div>" if row else inner
 
 
 def _provenance(p: dict[str, Any]) -> str:
@@ -163,7 +167,7 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
         where = ", ".join(f"{d} = {fmt(v)}" for d, v in comp["slice"].items()) + (", fitted a" if comp["fit_a"] else "")
         parts.append(f"<h3>{html.escape(where)}: {html.escape(comp['preferred'])} preferred by "
                      f"{pm(comp['delta_score'], comp['delta_se'])} nat</h3>")
-        parts.append(_figures(figures["fss"].get(comp["id"], [])))
+        parts.append(_figures(figures["fss"].get(comp["id"], []), row=True))
     parts.append("<h2>Robustness across shapes</h2>" + _robustness(summary["robustness"]))
     for name, info in summary["analyzers"].items():
         parts.append(f"<h2>Analyzer {html.escape(name)}</h2>")

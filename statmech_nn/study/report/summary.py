@@ -79,6 +79,7 @@ def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, 
             params = {str(p): {s: _value(est.sel(param=p, stat=s).values) for s in ds["stat"].values}
                       for p in ds["param"].values if np.isfinite(est.sel(param=p, stat="median").values)}
             forms[str(form)] = {"score": _value(row["score"].sel(form=form).values),
+                                "error_scale": _value(row["error_scale"].sel(form=form).values),
                                 "converged": bool(row["converged"].sel(form=form).values),
                                 "params": params,
                                 "posterior_file": str(row["posterior_files"].sel(form=form).values)}
