@@ -207,7 +207,8 @@ def _draw_boundary(ax: Axes, result: xr.Dataset, x: str, y: str) -> None:
     if not ok.any():
         return
     # not clipped: a boundary point on the first or last measured rate sits on the frame
-    style = {"fmt": "s-", "color": "black", "ms": 5, "capsize": 3, "label": "boundary (alpha = 0)",
+    # dotted between rows: the boundary is measured at the grid's rows only
+    style = {"fmt": "s:", "color": "black", "ms": 5, "capsize": 3, "label": "boundary (alpha = 0)",
              "clip_on": False, "zorder": 4}
     if control == x:
         bars = ax.errorbar(b[ok], at[ok], xerr=stderr[ok], **style)

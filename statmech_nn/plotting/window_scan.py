@@ -45,7 +45,11 @@ def plot_window_scan(scan: xr.Dataset, *, ax=None) -> Figure:
     size_dim = scan.attrs.get("size_dim", "N")
     ax.set_xlabel(f"centre of the fit window, sqrt({size_dim}_min {size_dim}_max)")
     ax.set_ylabel(f"power-law exponent alpha of {scan.attrs.get('var', 'y')}")
-    ax.set_title(f"alpha vs {scan.attrs.get('scan_mode', '')} fit window".replace("  ", " "))
+    from .labels import slice_title
+
+    where = slice_title(scan.drop_vars(["window_min", "window_max"], errors="ignore"))
+    ax.set_title((f"alpha vs {scan.attrs.get('scan_mode', '')} fit window".replace("  ", " ")
+                  + (f"\n{where}" if where else "")), fontsize="medium")
     if len(combos) > 1:
         ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig

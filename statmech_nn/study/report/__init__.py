@@ -28,7 +28,16 @@ def _read(path: Path) -> xr.Dataset | None:
 
 
 def build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
-    """Write ``summary.json`` and ``report.html`` into ``root``; return the summary."""
+    """Write ``summary.json`` and ``report.html`` into ``root``; return the summary. A file that
+    lacks what the report reads (written by another version) is a one-line DataError."""
+    try:
+        return _build_report(root, registry=registry)
+    except KeyError as exc:
+        raise DataError(f"{str(root)!r}: a study file lacks {exc}: it was written by another version of "
+                        "statmech_nn; rerun 'statmech-nn study' on the same directory to update it") from None
+
+
+def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
     from ...plugins import get_registry
 
     registry = registry or get_registry()

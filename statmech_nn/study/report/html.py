@@ -75,12 +75,22 @@ def _config(study: dict[str, Any]) -> str:
     plan = {"analysis": study["analysis"], "phase thresholds": study["phases"], "window scan": study["scan"],
             "finite-size scaling": study["fss"], "experiment options": study["options"],
             "executor": study["executor"]}
-    items = "".join(f"<dt>{html.escape(k)}</dt><dd><code>{html.escape(json.dumps(v, sort_keys=True))}</code></dd>"
-                    for k, v in plan.items())
+    items = "".join(f"<dt>{html.escape(k)}</dt><dd>{_settings(v)}</dd>" for k, v in plan.items())
     extras = ", ".join(html.escape(e["name"]) for e in study["analyzers"]) or "none"
     return (f"<h2>Configuration</h2><p>Experiment <b>{html.escape(study['experiment'])}</b> on "
             f"<b>{html.escape(study['device'])}</b>; configuration hash <code>{study['config_sha256'][:16]}</code>; "
             f"further analyzers: {extras}.</p>{grids}<dl>{items}</dl>")
+
+
+def _settings(values: dict[str, Any]) -> str:
+    """``key = value`` pairs (a nested table's keys as ``section.key``), values as JSON."""
+    flat: list[tuple[str, Any]] = []
+    for key, value in sorted(values.items()):
+        if isinstance(value, dict) and value:
+            flat += [(f"{key}.{k}", v) for k, v in sorted(value.items())]
+        else:
+            flat.append((key, value))
+    return "; ".join(f"<code>{html.escape(k)} = {html.escape(json.dumps(v))}</code>" for k, v in flat)
 
 
 def _boundaries(b: dict[str, Any]) -> str:
@@ -104,9 +114,11 @@ def _comparisons(comps: list[dict[str, Any]]) -> str:
             lines = [f"{html.escape(p)} = {interval(e)}" for p, e in info["params"].items()]
             lines.append(f"error scale {fmt(info['error_scale'])}" + ("" if info["converged"] else " (not converged)"))
             cells.append("<br>".join(lines))
+        cells.append(fmt(len(c["warnings"])))
         rows.append(cells)
     return table(["slice", "fitted a", "control window", "points", "preferred", "score difference [nat]",
-                  *[f"{f}: median [68 %]" for f in forms]], rows, text_cols={0, 4, *range(6, 6 + len(forms))})
+                  *[f"{f}: median [68 %]" for f in forms], "warnings"], rows,
+                 text_cols={0, 4, *range(6, 6 + len(forms))})
 
 
 def _robustness(r: dict[str, Any]) -> str:
