@@ -9,7 +9,7 @@ import argparse
 import json
 
 from ..errors import DataError
-from .figures import add_figure_args, check_figure_path, save_figure
+from .common import add_figure_args, check_figure_path, save_figure
 
 
 def _load(args: argparse.Namespace):
@@ -36,9 +36,12 @@ def _load(args: argparse.Namespace):
 
 def run_collapse(args: argparse.Namespace) -> int:
     from ..plotting.collapse import plot_collapse
+    from ..plugins import get_registry
 
     check_figure_path(args.output)
-    return save_figure(plot_collapse(_load(args)), args)
+    posterior = _load(args)
+    form = get_registry().scaling_form(posterior.attrs["form"])
+    return save_figure(plot_collapse(posterior, form), args)
 
 
 def run_corner(args: argparse.Namespace) -> int:
