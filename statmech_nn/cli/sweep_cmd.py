@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", help="cell cache directory (default: <data>/cache)")
     p.add_argument("--dry-run", action="store_true", help="list the cells and what is cached; compute nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, on_interrupt="finished cells are kept (run the same command to resume)")
 
 
 def build_config(args) -> SweepConfig:
