@@ -128,3 +128,18 @@ def test_analyzer_is_registered_and_checks_option_names():
     analyzer = get_registry().analyzer("fss")()
     with pytest.raises(ConfigError, match="unknown option 'walkers' for analyzer 'fss'"):
         analyzer.run(_grid(), var="y", err="y_err", size="L", control="p", walkers=8)
+
+
+def test_form_names_resolve_only_among_built_ins():
+    # truth: the numerics accept a form object or a built-in name (BUILTIN_FORMS); a plugin's name
+    # is an error naming the built-ins -- the caller resolves it through the registry once
+    from statmech_nn.analysis.fss.forms import BUILTIN_FORMS, as_form
+
+    assert isinstance(as_form("bkt"), BKT) and isinstance(as_form(SecondOrder), SecondOrder)
+    form = BKT()
+    assert as_form(form) is form
+    assert set(BUILTIN_FORMS) == {"second_order", "bkt"}
+    with pytest.raises(ConfigError, match="unknown scaling form 'corrected'.*second_order, bkt"):
+        as_form("corrected")
+    with pytest.raises(ConfigError, match="expected a ScalingForm"):
+        as_form(3)

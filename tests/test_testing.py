@@ -38,8 +38,9 @@ def test_assertions():
         assert_same_numbers(ds, ds.assign(loss=ds.loss * 1.0000001))
 
 
-def test_a_sweep_reports_a_contract_breach_as_the_toolkits_plugin_error(tmp_path):
-    from statmech_nn import CellCache, PluginError, run_sweep
+def test_a_sweep_reports_a_contract_breach_as_the_toolkits_own_error(tmp_path):
+    # the executor raises PluginError for the breach; the sweep reports it for its cell (CellError)
+    from statmech_nn import CellCache, StatmechError, run_sweep
 
-    with pytest.raises(PluginError, match="'toy_wrong_coordinates' returned coordinates that differ from its cell in 'N'"):
+    with pytest.raises(StatmechError, match="'toy_wrong_coordinates' returned coordinates that differ from its cell in 'N'"):
         run_sweep(_WrongCoordinates(), {"N": [10]}, CellCache(tmp_path), progress=False)

@@ -33,11 +33,12 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import analyze, bench_cmd, cache_cmd, data_cmd, plot, plugins_cmd, sweep_cmd
+    from . import report_cmd, study_cmd
 
     parser = OneLineParser(prog=PROG, description="Statistical physics of phase transitions in trained neural networks.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser)
-    for module in (sweep_cmd, analyze, plot, bench_cmd, data_cmd, cache_cmd, plugins_cmd):
+    for module in (sweep_cmd, analyze, plot, bench_cmd, data_cmd, cache_cmd, plugins_cmd, study_cmd, report_cmd):
         module.register(sub)
     return parser
 

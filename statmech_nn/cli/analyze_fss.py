@@ -46,9 +46,11 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def parse_priors(items: list[str], forms: list[str], registry) -> dict[str, dict[str, tuple[float, float]]]:
-    """``[FORM:]NAME=LO,HI`` -> ``{form: {name: (lo, hi)}}``; without FORM, every form with NAME."""
-    out: dict[str, dict[str, tuple[float, float]]] = {f: {} for f in forms}
+def parse_priors(items: list[str], forms: list) -> dict[str, dict[str, tuple[float, float]]]:
+    """``[FORM:]NAME=LO,HI`` -> ``{form name: {name: (lo, hi)}}``; without FORM, every form with
+    NAME. ``forms``: the fitted :class:`~statmech_nn.analysis.fss.ScalingForm` objects."""
+    params = {f.name: f.params for f in forms}
+    out: dict[str, dict[str, tuple[float, float]]] = {f.name: {} for f in forms}
     for item in items:
         head, sep, box = item.partition("=")
         form, colon, name = head.rpartition(":")
@@ -60,10 +62,10 @@ def parse_priors(items: list[str], forms: list[str], registry) -> dict[str, dict
             raise ConfigError(f"--prior {item!r}: expected [FORM:]NAME=LO,HI")
         if colon:
             if form not in out:
-                raise ConfigError(f"--prior {item!r}: form {form!r} is not fitted (expected one of {', '.join(forms)})")
+                raise ConfigError(f"--prior {item!r}: form {form!r} is not fitted (expected one of {', '.join(out)})")
             targets = [form]
         else:
-            targets = [f for f in forms if name in GENERIC_PARAMS or name in registry.scaling_form(f).params]
+            targets = [f for f in out if name in GENERIC_PARAMS or name in params[f]]
             if not targets:
                 raise ConfigError(f"--prior {item!r}: no fitted form has a parameter {name!r}")
         for target in targets:
@@ -89,24 +91,22 @@ def run(args) -> int:
     from ..plugins import get_registry
 
     registry = get_registry()
-    forms = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
-    for form in forms:
-        registry.scaling_form(form)
+    names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
+    forms = [registry.scaling_form(name)() for name in names]     # names become objects here, once
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
     if args.output:
         check_writable(args.output)
-    priors = parse_priors(args.prior, forms, registry)
+    priors = parse_priors(args.prior, forms)
     data = read_netcdf(args.file)
     options = dict(var=args.var, err=args.err, average=args.average, size=args.size, control=args.control,
                    select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,
                    min_overlap=args.min_overlap, error_floor=args.error_floor, n_samples=args.n_samples,
-                   n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed,
-                   registry=registry)
+                   n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed)
     if args.compare:
         comparison = compare_forms(data, forms=forms, priors=priors, **options)
         summary = comparison.summary()
-        for name in forms:
+        for name in names:
             say(args, _table(summary["forms"][name]))
         say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
@@ -116,7 +116,7 @@ def run(args) -> int:
             tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
             write_netcdf(tree, args.output)
     else:
-        posterior = fit_fss(data, form=forms[0], priors=priors[forms[0]], **options)
+        posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         say(args, _table(summary))
         if args.output:

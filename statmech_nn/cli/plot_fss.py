@@ -36,9 +36,12 @@ def _load(args: argparse.Namespace):
 
 def run_collapse(args: argparse.Namespace) -> int:
     from ..plotting.collapse import plot_collapse
+    from ..plugins import get_registry
 
     check_figure_path(args.output)
-    return save_figure(plot_collapse(_load(args)), args)
+    posterior = _load(args)
+    form = get_registry().scaling_form(posterior.attrs["form"])
+    return save_figure(plot_collapse(posterior, form), args)
 
 
 def run_corner(args: argparse.Namespace) -> int:

@@ -15,6 +15,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from ..analysis.fss.forms import ScalingForm, as_form
+from ..errors import ConfigError
 from .labels import axis_label
 
 
@@ -22,11 +24,15 @@ def _median(posterior: xr.Dataset, name: str) -> float:
     return float(posterior["summary"].sel(param=name, stat="median"))
 
 
-def plot_collapse(posterior: xr.Dataset, *, registry=None) -> Figure:
-    """Figure with one row per variable: raw curves (left), collapse at the median (right)."""
-    from ..analysis.fss.resolve import resolve_form
+def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None) -> Figure:
+    """Figure with one row per variable: raw curves (left), collapse at the median (right).
 
-    form = resolve_form(posterior.attrs["form"], registry)
+    ``form``: the fitted form's object; needed only for a plugin's form (a built-in one is
+    found from the posterior's ``form`` attribute).
+    """
+    form = as_form(posterior.attrs["form"] if form is None else form)
+    if form.name != posterior.attrs["form"]:
+        raise ConfigError(f"form {form.name!r} given for a posterior of form {posterior.attrs['form']!r}")
     variables = json.loads(posterior.attrs["variables"])
     var_attrs = json.loads(posterior.attrs.get("variable_attrs_json", "{}"))
     params = [str(p) for p in posterior["param"].values]

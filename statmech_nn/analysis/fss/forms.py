@@ -15,7 +15,10 @@ add more (e.g. a correction to scaling). Built in:
 * :class:`BKT` (``"bkt"``): ``x = (p - p_c) ln(L/L0)**(1/sigma)``
   (``xi ~ exp(b / |p - p_c|**sigma)``); needs ``0 < L0 < min L``.
 
-Third parties register more through the ``register_scaling_forms`` hook. All methods are
+Third parties register more through the ``register_scaling_forms`` hook; the command line
+looks a registered name up once and hands the form *object* down. The numerics take a form
+object, or the name of a built-in form (:data:`BUILTIN_FORMS`, through :func:`as_form`): they
+never reach up to the plugin registry. All methods are
 vectorised: ``control`` and ``size`` have shape ``(n,)``; each entry of ``theta`` has shape
 ``(W, 1)`` (one row per walker), and results broadcast to ``(W, n)``.
 """
@@ -26,6 +29,8 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
+
+from ...errors import ConfigError
 
 Theta = Mapping[str, np.ndarray]
 
@@ -118,3 +123,27 @@ class BKT(ScalingForm):
 
     def valid(self, size, theta):
         return np.all(theta["L0"] < np.min(size), axis=-1)
+
+
+#: the built-in forms by name (the table :func:`as_form` reads; plugins' forms come as objects)
+BUILTIN_FORMS: dict[str, type[ScalingForm]] = {form.name: form for form in (SecondOrder, BKT)}
+
+
+def as_form(form: ScalingForm | type[ScalingForm] | str) -> ScalingForm:
+    """A :class:`ScalingForm` instance from an instance, a subclass, or a built-in name.
+
+    A name outside :data:`BUILTIN_FORMS` (a plugin's form) is an error here: resolve it where
+    the name comes in (``statmech_nn.plugins.get_registry().scaling_form(name)``) and pass the
+    class or instance.
+    """
+    if isinstance(form, ScalingForm):
+        return form
+    if isinstance(form, type) and issubclass(form, ScalingForm):
+        return form()
+    if isinstance(form, str):
+        if form in BUILTIN_FORMS:
+            return BUILTIN_FORMS[form]()
+        raise ConfigError(f"unknown scaling form {form!r}: the built-in forms are {', '.join(BUILTIN_FORMS)}; "
+                          "pass a plugin's form as an object (registry.scaling_form(name))")
+    raise ConfigError(f"form = {form!r}: expected a ScalingForm subclass or instance, or a built-in form name "
+                      f"({', '.join(BUILTIN_FORMS)})")

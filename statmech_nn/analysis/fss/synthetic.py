@@ -29,8 +29,7 @@ import numpy as np
 import xarray as xr
 
 from ...errors import ConfigError
-from .forms import ScalingForm
-from .resolve import resolve_form
+from .forms import ScalingForm, as_form
 
 DEFAULT_PARAMS = {"second_order": {"p_c": 0.5, "nu": 1.0}, "bkt": {"p_c": 0.5, "sigma": 0.5, "L0": 1.0}}
 
@@ -45,9 +44,24 @@ def collapse_dataset(form: str | ScalingForm | type = "second_order", params: Ma
                      a: float = 0.0, noise: float = 0.01, window: str = "scaled",
                      x_range: tuple[float, float] = (-3.0, 3.0), control_range: tuple[float, float] = (0.3, 0.7),
                      jitter: float = 0.0, scaling_function: Callable[[np.ndarray], np.ndarray] = logistic,
-                     layout: str = "grid", seed: int = 0, registry=None) -> xr.Dataset:
-    """Synthetic ``y`` and ``y_err`` over control ``p`` and size ``L`` (see the module docstring)."""
-    form = resolve_form(form, registry)
+                     layout: str = "grid", seed: int = 0) -> xr.Dataset:
+    """Synthetic ``y`` and ``y_err`` over control ``p`` and size ``L`` (see the module docstring).
+
+    Parameters:
+
+    * ``form``: a :class:`ScalingForm` instance or subclass, or a built-in name.
+    * ``params``: the true form parameters ``{name: value}`` (default: :data:`DEFAULT_PARAMS`
+      of a built-in form).
+    * ``sizes``: the system sizes ``L``; ``n_control``: control values per size.
+    * ``a``: true y-exponent (``y = L^-a f(x)``); ``noise``: relative error scale (``err`` above).
+    * ``window``: ``"scaled"`` (same ``x`` range per size, ``x_range``) or ``"fixed"`` (same
+      control values per size, ``control_range``).
+    * ``jitter``: random shift of the control values, in grid spacings (non-rectangular grid).
+    * ``scaling_function``: the true ``f`` (default :func:`logistic`).
+    * ``layout``: ``"grid"`` (dims ``p, L`` with NaN holes) or ``"points"`` (dim ``point``).
+    * ``seed``: the random seed (same arguments, same numbers).
+    """
+    form = as_form(form)
     if params is None:
         if form.name not in DEFAULT_PARAMS:
             raise ConfigError(f"give params for scaling form {form.name!r}: expected values for {', '.join(form.params)}")
