@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from ..errors import ConfigError
-from .common import emit_json, parse_select, say
+from .common import command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
@@ -89,6 +89,7 @@ def run(args) -> int:
     from ..analysis.fss import compare_forms, fit_fss, summarize
     from ..io import check_writable, read_netcdf, write_netcdf
     from ..plugins import get_registry
+    from ..schema import cf_output
 
     registry = get_registry()
     names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
@@ -114,13 +115,15 @@ def run(args) -> int:
             root = xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
                 {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)})
             tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
-            write_netcdf(tree, args.output)
+            write_netcdf(cf_output(tree, title=f"statmech_nn finite-size-scaling comparison of {args.file}",
+                                   history=command_line(args), inputs=[data]), args.output)
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         say(args, _table(summary))
         if args.output:
-            write_netcdf(posterior, args.output)
+            write_netcdf(cf_output(posterior, title=f"statmech_nn finite-size-scaling posterior of {args.file}",
+                                   history=command_line(args), inputs=[data]), args.output)
     if args.json:
         emit_json(summary, allow_nan=True)
     return 0
