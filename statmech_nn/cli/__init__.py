@@ -13,6 +13,8 @@ whole or not at all.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -64,5 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point. A reader that stops early (``statmech-nn ... --json | head``)
+    closes the pipe: that ends the command quietly, with the shell's status for SIGPIPE (141),
+    instead of a BrokenPipeError traceback."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        status = 128 + signal.SIGPIPE
+    sys.exit(status)
