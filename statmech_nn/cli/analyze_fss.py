@@ -13,14 +13,14 @@ import json
 from typing import Any
 
 from ..errors import ConfigError
-from .common import emit_json, parse_select, say
+from .common import add_input, add_json, add_output, command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("fss", help="finite-size-scaling collapse: posterior of p_c and exponents")
-    p.add_argument("file", metavar="FILE.nc", help="NetCDF dataset")
+    add_input(p, "FILE.nc", "NetCDF dataset")
     p.add_argument("--var", action="append", required=True, metavar="Y",
                    help="observable (repeat for a joint fit sharing p_c and exponents)")
     p.add_argument("--err", action="append", metavar="YERR", help="standard error of each --var, in order")
@@ -30,7 +30,6 @@ def register(subparsers) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--form", metavar="NAME", help="scaling form (e.g. second_order, bkt)")
     group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
-    p.add_argument("--select", action="append", default=[], metavar="DIM=VALUE", help="fix another dimension")
     p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
     p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
     p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
@@ -41,8 +40,8 @@ def register(subparsers) -> None:
     p.add_argument("--n-tau", type=float, default=50.0, help="chain length in autocorrelation times (default 50)")
     p.add_argument("--max-steps", type=int, default=20000, help="cap on emcee steps (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output", metavar="OUT.nc", help="write the posterior to this NetCDF file")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_output(p, help="write the posterior to this NetCDF file")
+    add_json(p, "one JSON object")
     p.set_defaults(handler=run)
 
 
@@ -89,6 +88,7 @@ def run(args) -> int:
     from ..analysis.fss import compare_forms, fit_fss, summarize
     from ..io import check_writable, read_netcdf, write_netcdf
     from ..plugins import get_registry
+    from ..schema import cf_output
 
     registry = get_registry()
     names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
@@ -114,13 +114,15 @@ def run(args) -> int:
             root = xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
                 {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)})
             tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
-            write_netcdf(tree, args.output)
+            write_netcdf(cf_output(tree, title=f"statmech_nn finite-size-scaling comparison of {args.file}",
+                                   history=command_line(args), inputs=[data]), args.output)
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         say(args, _table(summary))
         if args.output:
-            write_netcdf(posterior, args.output)
+            write_netcdf(cf_output(posterior, title=f"statmech_nn finite-size-scaling posterior of {args.file}",
+                                   history=command_line(args), inputs=[data]), args.output)
     if args.json:
         emit_json(summary, allow_nan=True)
     return 0
