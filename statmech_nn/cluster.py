@@ -78,6 +78,26 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None,
         yield None
         return
     distributed = _distributed()
+    with _quiet_dask_logs():
+        yield from _connect(distributed, workers, scheduler, scheduler_file, cuda)
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Dask logs connection losses and worker deaths with tracebacks; the sweep reports them
+    itself in one line, so only critical Dask messages are shown while a client is open."""
+    names = ["distributed", *(n for n in logging.root.manager.loggerDict if n.startswith("distributed."))]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _connect(distributed, workers, scheduler, scheduler_file, cuda) -> Iterator[Any]:
     if workers is not None:
         with local_cluster(workers, gpus=visible_gpus() if cuda else 0) as cluster, \
                 distributed.Client(cluster) as client:
