@@ -60,7 +60,7 @@ def local_cluster(n_workers: int, *, gpus: int = 0) -> Any:
             options["resources"] = {GPU_RESOURCE: 1}
             options["env"] = {"CUDA_VISIBLE_DEVICES": str(i % gpus)}
         workers[f"statmech-{i}"] = {"cls": distributed.Nanny, "options": options}
-    scheduler = {"cls": distributed.Scheduler, "options": {"host": "127.0.0.1", "dashboard": False}}
+    scheduler = {"cls": distributed.Scheduler, "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": ":0"}}
     return distributed.SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR,
                                    name="statmech-nn")
 
