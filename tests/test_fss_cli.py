@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from statmech_nn.analysis.fss import collapse_dataset
+from statmech_nn.analysis.fss.layout import read_posterior
 from statmech_nn.cli import main
 from statmech_nn.plotting.collapse import plot_collapse
 from statmech_nn.plotting.corner import plot_corner
@@ -41,8 +41,7 @@ def cli_fit(data_file):
 
 @pytest.fixture(scope="module")
 def posterior(cli_fit):
-    with xr.open_dataset(cli_fit[1]) as ds:
-        return ds.load()
+    return read_posterior(cli_fit[1])
 
 
 def _last_json(capsys):
@@ -72,8 +71,7 @@ def test_compare_json(data_file, tmp_path, capsys):
     assert result["preferred"] == "bkt"
     assert set(result["forms"]) == {"second_order", "bkt"}
     assert all(isinstance(f["score"], float) for f in result["forms"].values())
-    with xr.open_dataset(out, group="second_order") as group:
-        assert group.attrs["form"] == "second_order"
+    assert read_posterior(out, "second_order").attrs["form"] == "second_order"
     assert main(["plot", "corner", str(out), "--group", "second_order", "-o", str(tmp_path / "c.png")]) == 0
     assert main(["plot", "corner", str(out), "-o", str(tmp_path / "c.png")]) == 2
     assert "choose one with --group" in capsys.readouterr().err

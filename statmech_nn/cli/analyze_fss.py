@@ -87,6 +87,7 @@ def run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
+    from ..analysis.fss.layout import to_inference_tree
     from ..io import check_writable, read_netcdf, write_netcdf
     from ..plugins import get_registry
 
@@ -111,16 +112,17 @@ def run(args) -> int:
         print(f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
         if args.output:
-            root = xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
-                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)})
-            tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
-            write_netcdf(tree, args.output)
+            root = xr.DataTree(xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
+                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)}))
+            for name, posterior in comparison.results.items():
+                root[name] = to_inference_tree(posterior)
+            write_netcdf(root, args.output)
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         print(_table(summary))
         if args.output:
-            write_netcdf(posterior, args.output)
+            write_netcdf(to_inference_tree(posterior), args.output)
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     return 0

@@ -28,15 +28,11 @@ import xarray as xr
 
 from ...errors import ConfigError, DataError
 from ...selection import select_values
-from .compare import loso_elpd, rank_forms
+from .compare import held_out_loglik, rank_forms
 from .forms import ScalingForm, as_form
 from .model import CollapseData, CollapseModel, Observable
 from .posterior import build_posterior, summarize
 from .sampler import SamplerSettings, sample_posterior
-
-#: most posterior draws used for the leave-one-size-out score
-SCORE_DRAWS = 400
-
 
 def _as_list(value, what: str) -> list[str]:
     if value is None:
@@ -160,9 +156,9 @@ def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: Fi
                           min_overlap=options.min_overlap)
     start_vector = None if options.start is None else model.to_vector(_complete_start(model, options.start))
     result = sample_posterior(model, options.settings, start_vector)
-    flat = result.chain.reshape(-1, model.ndim)
-    draws = flat[np.linspace(0, len(flat) - 1, min(SCORE_DRAWS, len(flat))).astype(int)]
-    return build_posterior(model, result, loso_elpd(model, draws), {**dict(record or {}), "form": form.name})
+    n_chains, n_draws = result.chain.shape[:2]
+    held_out = held_out_loglik(model, result.chain.reshape(-1, model.ndim)).reshape(n_chains, n_draws, -1)
+    return build_posterior(model, result, held_out, {**dict(record or {}), "form": form.name})
 
 
 def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[str, float]:
