@@ -10,6 +10,7 @@ in the root's attribute ``comparison_json``).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from ..errors import ConfigError
@@ -84,6 +85,17 @@ def _table(summary: dict[str, Any]) -> str:
 
 
 def run(args) -> int:
+    """Run the fit or comparison. Ctrl-C stops it with nothing written: an FSS posterior has no
+    partial result worth keeping (the output file is written only once everything is done)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("statmech-nn: interrupted; nothing was written (analyze fss keeps no partial results: "
+              "run the command again to start over)", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
