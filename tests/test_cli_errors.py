@@ -75,3 +75,19 @@ def test_usage_errors_are_one_line(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--no-such-flag" in err
+
+
+def test_scan_points_without_scan_is_said(capsys, tmp_path):
+    from statmech_nn.io import write_netcdf
+    from statmech_nn.testing import synthetic_dataset
+
+    write_netcdf(synthetic_dataset(p_train=(0.0,), p_eval=(0.5,)), tmp_path / "in.nc")
+    assert_one_line_error(*run_cli(capsys, "analyze", "powerlaw", str(tmp_path / "in.nc"), "--scan-points", "5"),
+                          "--scan-points 5", "--scan")
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_non_finite_option_is_one_line(capsys, value):
+    # before: OverflowError traceback from ceil(inf * N / batch_size) deep in the trainer
+    assert_one_line_error(*run_cli(capsys, "sweep", "--set", f"training.epochs={value}", "--dry-run"),
+                          f"training.epochs = {value}", "finite")

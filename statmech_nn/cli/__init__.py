@@ -1,7 +1,9 @@
 """The ``statmech-nn`` command line.
 
-Each sub-command lives in its own module exposing ``register(subparsers)``; handlers return an
-exit status. Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
+Each command lives in its own module exposing ``register(subparsers)`` (``analyze`` and ``plot``
+register their whole group); handlers return an exit status. The options, loading, tables and
+output every command shares are in :mod:`statmech_nn.cli.common`, with the ``--json`` rule (stdout
+carries only the JSON document; tables and messages go to stderr). Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
 status 2; usage errors likewise. Ctrl-C exits 130 after saying that finished work is kept.
 """
 
@@ -27,11 +29,12 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from . import analyze, bench_cmd, cache_cmd, data_cmd, plot, plugins_cmd, sweep_cmd
+    from . import report_cmd, study_cmd
 
     parser = OneLineParser(prog=PROG, description="Statistical physics of phase transitions in trained neural networks.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser)
-    for module in (sweep_cmd, analyze, plot, bench_cmd, data_cmd, cache_cmd, plugins_cmd):
+    for module in (sweep_cmd, analyze, plot, bench_cmd, data_cmd, cache_cmd, plugins_cmd, study_cmd, report_cmd):
         module.register(sub)
     return parser
 

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from ..errors import ConfigError
-from .analyze_basic import parse_select
+from .common import emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
@@ -120,8 +120,8 @@ def _run(args) -> int:
         comparison = compare_forms(data, forms=forms, priors=priors, **options)
         summary = comparison.summary()
         for name in names:
-            print(_table(summary["forms"][name]))
-        print(f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
+            say(args, _table(summary["forms"][name]))
+        say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
         if args.output:
             root = xr.DataTree(xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
@@ -132,9 +132,9 @@ def _run(args) -> int:
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
-        print(_table(summary))
+        say(args, _table(summary))
         if args.output:
             write_netcdf(to_inference_tree(posterior), args.output)
     if args.json:
-        print(json.dumps(summary, sort_keys=True))
+        emit_json(summary, allow_nan=True)
     return 0

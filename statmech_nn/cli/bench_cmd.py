@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from ..config import DEFAULT_EXPERIMENT
 from ..errors import PluginError
 from ..plugins import get_registry
+from .common import add_json, emit_json, say
 
 
 def register(subparsers) -> None:
@@ -14,7 +13,7 @@ def register(subparsers) -> None:
     p.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="experiment plugin (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--quick", action="store_true", help="fewer steps: a smoke run, numbers less precise")
-    p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
+    add_json(p, "one JSON object of the results")
     p.set_defaults(handler=run)
 
 
@@ -23,7 +22,7 @@ def run(args) -> int:
     if not hasattr(experiment_cls, "benchmark"):
         raise PluginError(f"experiment {args.experiment!r} has no benchmark")
     experiment = experiment_cls(device=args.device)
-    report = experiment.benchmark(quick=args.quick, log=print)
+    report = experiment.benchmark(quick=args.quick, log=lambda text: say(args, text))
     if args.json:
-        print(json.dumps(report))
+        emit_json(report, allow_nan=True)
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from .figures import add_figure_args, check_figure_path, save_figure
+from .common import add_figure_args, check_figure_path, save_figure
 
 
 def _load(args: argparse.Namespace):

@@ -28,6 +28,7 @@ cell at ``N = 60,000``.
 
 from __future__ import annotations
 
+import pickle
 import resource
 import subprocess
 import sys
@@ -39,47 +40,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cell import CellSpec, MnistTensors, network_generators, prepare_part, split_spec
-from .evaluate import EvalConfig, evaluate
-from .experiment import MnistDropoutExperiment
+from .cell import network_keys, prepare_part, split_spec
+from .evaluate import evaluate
 from .mnist import load_mnist
 from .parallel import default_workers, run_side_by_side
-from .train import PIXEL_SCALE, OptimizerConfig, train
+from .spec import N_CLASSES, N_IN, CellSpec, MnistTensors
+from .train import PIXEL_SCALE, train
 
-N_IN, N_OUT, N_TRAIN = 784, 10, 60_000
 MEMORY_LIMIT_MB = 4096
-BENCH_P_EVAL = 0.5
 WARM_UP_STEPS = 10
 
 
 def flops_per_sample(width: int, depth: int) -> int:
     """Matmul FLOPs of one training sample (forward + backward), see the module docstring."""
-    macs = N_IN * width + (depth - 1) * width * width + width * N_OUT
+    macs = N_IN * width + (depth - 1) * width * width + width * N_CLASSES
     return 6 * macs - 2 * N_IN * width
 
 
 def eval_flops_per_sample(width: int, depth: int, first_layer_shared: bool) -> int:
     """Matmul FLOPs of one test-image evaluation (forward only; first layer optional)."""
-    macs = (depth - 1) * width * width + width * N_OUT + (0 if first_layer_shared else N_IN * width)
+    macs = (depth - 1) * width * width + width * N_CLASSES + (0 if first_layer_shared else N_IN * width)
     return 2 * macs
-
-
-def default_spec(n_networks: int, steps: int) -> CellSpec:
-    """The experiment's default configuration as a cell of ``n_networks`` at N = 60,000:
-    8 ``p_train`` values (0, 0.1, ..., 0.7) x ``n_networks / 8`` seeds."""
-    ex = MnistDropoutExperiment()
-    t = ex.options["training"]
-    per_group = min(8, n_networks)
-    seeds = tuple(range(max(1, n_networks // per_group)))
-    return CellSpec(
-        p_train=tuple(round(0.1 * j, 1) for j in range(per_group)), seeds=seeds, sizes=(N_TRAIN,),
-        width=ex.default_grid["width"][0], depth=ex.default_grid["depth"][0], steps=steps,
-        batch_size=t["batch_size"], p_eval=(BENCH_P_EVAL,),
-        activation=ex.options["model"]["activation"], init=ex.options["model"]["init"],
-        optimizer=OptimizerConfig(name=t["optimizer"], lr=t["lr"], momentum=t["momentum"]),
-        evaluation=EvalConfig(protocol=ex.options["evaluation"]["protocol"],
-                              n_masks=ex.options["evaluation"]["n_masks"]),
-    )
 
 
 def _sync(device: str) -> None:
@@ -110,7 +91,7 @@ def naive_model(width: int, depth: int, p: float) -> nn.Sequential:
     for _ in range(depth):
         layers += [nn.Linear(fan_in, width), nn.ReLU(), nn.Dropout(p)]
         fan_in = width
-    return nn.Sequential(*layers, nn.Linear(fan_in, N_OUT))
+    return nn.Sequential(*layers, nn.Linear(fan_in, N_CLASSES))
 
 
 def naive_train(spec: CellSpec, x: torch.Tensor, y: torch.Tensor, n_networks: int, device: str) -> tuple[float, list[nn.Module]]:
@@ -141,13 +122,14 @@ def naive_train(spec: CellSpec, x: torch.Tensor, y: torch.Tensor, n_networks: in
     return elapsed, models
 
 
-def naive_evaluate(models: list[nn.Module], x: torch.Tensor, y: torch.Tensor, n_masks: int, device: str) -> float:
-    """Seconds to evaluate every model ``n_masks`` times in train mode (per-sample dropout)."""
+def naive_evaluate(models: list[nn.Module], x: torch.Tensor, y: torch.Tensor, n_masks: int, p_eval: float,
+                   device: str) -> float:
+    """Seconds to evaluate every model ``n_masks`` times in train mode (per-sample dropout ``p_eval``)."""
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=1000)
     for model in models:
         for module in model:
             if isinstance(module, nn.Dropout):
-                module.p = BENCH_P_EVAL
+                module.p = p_eval
         model.train()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     _sync(device)
@@ -186,7 +168,7 @@ def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str) ->
     def job(part: CellSpec, ens, stop):
         config = replace(part.evaluation, protocol=protocol)
         return evaluate(ens, data.test_images, data.test_labels, part.p_eval, config,
-                        network_generators("eval_mask", part, device))
+                        network_keys("eval_mask", part))
 
     _sync(device)
     start = time.perf_counter()
@@ -195,18 +177,19 @@ def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str) ->
     return time.perf_counter() - start
 
 
-def peak_memory_mb(device: str, steps: int = 20) -> float:
-    """``ru_maxrss`` (MiB) of a fresh process training + evaluating a 64-network N=60,000 cell."""
-    code = ("import torch; from statmech_mnist_dropout.bench import memory_probe; "
-            f"torch.set_num_threads({torch.get_num_threads()}); memory_probe({device!r}, {steps})")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(done.stdout.strip().splitlines()[-1])
+def peak_memory_mb(spec: CellSpec, device: str, steps: int = 20) -> float:
+    """``ru_maxrss`` (MiB) of a fresh process training (``steps`` steps) and evaluating the
+    cell ``spec`` (handed over pickled on stdin)."""
+    code = ("import pickle, sys, torch; from statmech_mnist_dropout.bench import memory_probe; "
+            f"torch.set_num_threads({torch.get_num_threads()}); memory_probe(pickle.load(sys.stdin.buffer), {device!r})")
+    # masks are evaluated one at a time: 2 give the peak
+    probe = replace(spec, steps=steps, evaluation=replace(spec.evaluation, n_masks=2))
+    done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(probe), capture_output=True, check=True)
+    return float(done.stdout.decode().strip().splitlines()[-1])
 
 
-def memory_probe(device: str, steps: int) -> None:
+def memory_probe(spec: CellSpec, device: str) -> None:
     """Body of :func:`peak_memory_mb`'s subprocess: prints its own peak RSS in MiB."""
-    spec = default_spec(64, steps)  # masks are evaluated one at a time: 2 give the peak
-    spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=2))
     data = MnistTensors.from_arrays(load_mnist(), device)
     _, trained = batched_train(spec, data, device)
     for protocol in ("per_network", "per_sample"):
@@ -214,25 +197,24 @@ def memory_probe(device: str, steps: int) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 
-def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n_naive: int = 2,
-                  eval_masks: int | None = None, memory: bool = True, threads: int | None = None) -> dict:
-    """Run both ways on the default configuration; return the measured numbers (JSON-safe).
+def run_benchmark(spec: CellSpec, device: str = "cpu", n_naive: int = 2, memory: bool = True,
+                  threads: int | None = None) -> dict:
+    """Run both ways on the cell ``spec`` (one ``N``, one ``p_eval``; built by the experiment
+    from its options); return the measured numbers (JSON-safe).
 
-    ``threads`` sets ``torch.set_num_threads`` for the whole process (default: torch's own);
-    ``eval_masks`` defaults to the experiment's ``n_masks``. Both ways get an untimed warm-up.
+    ``threads`` sets ``torch.set_num_threads`` for the whole process (default: torch's own).
+    Both ways get an untimed warm-up.
     """
     if threads is not None:
         torch.set_num_threads(threads)
-    spec = default_spec(n_networks, steps)
-    if eval_masks is not None:
-        spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=eval_masks))
-    eval_masks = spec.evaluation.n_masks
+    steps, eval_masks, (n_train,), (p_eval,) = spec.steps, spec.evaluation.n_masks, spec.sizes, spec.p_eval
     arrays = load_mnist()
     data = MnistTensors.from_arrays(arrays, device)
-    x_train = torch.from_numpy(arrays.train_images.reshape(N_TRAIN, -1).astype(np.float32) * np.float32(PIXEL_SCALE))
+    x_train = torch.from_numpy(arrays.train_images[:n_train].reshape(n_train, -1).astype(np.float32)
+                               * np.float32(PIXEL_SCALE))
     x_test = torch.from_numpy(arrays.test_images.reshape(len(arrays.test_images), -1).astype(np.float32)
                               * np.float32(PIXEL_SCALE))
-    y_train, y_test = torch.from_numpy(arrays.train_labels), torch.from_numpy(arrays.test_labels)
+    y_train, y_test = torch.from_numpy(arrays.train_labels[:n_train]), torch.from_numpy(arrays.test_labels)
     n_test = len(y_test)
 
     peak = measure_peak(device)
@@ -247,7 +229,7 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
     one_ensemble_rate = len(spec.networks()) * steps * spec.batch_size / one_ensemble_s
     fps = flops_per_sample(spec.width, spec.depth)
 
-    naive_eval_s = naive_evaluate(models, x_test, y_test, eval_masks, device)
+    naive_eval_s = naive_evaluate(models, x_test, y_test, eval_masks, p_eval, device)
     naive_eval_rate = n_naive * eval_masks * n_test / naive_eval_s
     eval_rates = {protocol: len(spec.networks()) * eval_masks * n_test
                   / batched_evaluate(trained, data, protocol, device)
@@ -258,9 +240,9 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "config": {"width": spec.width, "depth": spec.depth, "batch_size": spec.batch_size,
-                   "optimizer": spec.optimizer.name, "lr": spec.optimizer.lr, "N": N_TRAIN,
+                   "optimizer": spec.optimizer.name, "lr": spec.optimizer.lr, "N": n_train,
                    "steps_per_network": steps, "n_networks": len(spec.networks()), "n_naive": n_naive,
-                   "eval_masks": eval_masks, "p_eval": BENCH_P_EVAL},
+                   "eval_masks": eval_masks, "p_eval": p_eval},
         "flops_per_sample": fps,
         "peak_flops": peak,
         "naive_samples_per_s": naive_rate,
@@ -280,7 +262,7 @@ def run_benchmark(device: str = "cpu", steps: int = 200, n_networks: int = 64, n
         "eval_protocol": default_protocol,
     }
     if memory:
-        result["peak_rss_mb_64_networks_N60000"] = peak_memory_mb(device)
+        result["peak_rss_mb_64_networks_N60000"] = peak_memory_mb(spec, device)
         result["memory_limit_mb"] = MEMORY_LIMIT_MB
     return result
 

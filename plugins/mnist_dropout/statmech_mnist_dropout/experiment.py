@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from statmech_nn.experiment import Cell, Experiment, ProgressCallback
 from statmech_nn.options import Option, non_negative, positive
 from statmech_nn.schema import check_canonical_coordinate, set_coord_attrs
 
-N_TRAIN = 60_000
+from .spec import N_TRAIN, CellResult, CellSpec, EvalConfig, MnistTensors, OptimizerConfig
 
 
 MODEL = (
@@ -70,7 +71,7 @@ class MnistDropoutExperiment(Experiment):
     """The reference experiment (see the module docstring)."""
 
     name = "mnist_dropout"
-    version = "1"
+    version = "2"  # 2: dropout masks from Philox-4x32-10 (masks.py) instead of per-network mt19937
     dims = ("p_train", "p_eval", "N", "width", "depth", "seed")
     options_spec = {"model": MODEL, "training": TRAINING, "evaluation": EVALUATION, "data": DATA}
     default_grid = {
@@ -85,6 +86,8 @@ class MnistDropoutExperiment(Experiment):
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
         super().__init__(options, device=device)
+        if device == "cuda":
+            _require_cuda()
         self._data = None
 
     # -- grid ---------------------------------------------------------------------------
@@ -150,18 +153,24 @@ class MnistDropoutExperiment(Experiment):
         subprocess."""
         from .bench import format_report, run_benchmark
 
-        result = run_benchmark(device=self.device, steps=20 if quick else 200, memory=not quick,
-                               eval_masks=2 if quick else None)
+        spec = replace(self.cell_spec(self.benchmark_cell(64)), steps=20 if quick else 200)
+        if quick:
+            spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=2))
+        result = run_benchmark(spec, device=self.device, memory=not quick)
         log(format_report(result))
         return result
 
-    # -- work ---------------------------------------------------------------------------
-    def cell_spec(self, cell: Cell):
-        """The :class:`~.cell.CellSpec` of ``cell`` (all its ``N`` share one step count)."""
-        from .cell import CellSpec
-        from .evaluate import EvalConfig
-        from .train import OptimizerConfig
+    def benchmark_cell(self, n_networks: int) -> Cell:
+        """The benchmark's cell: the default shape at N = 60,000, ``p_train`` 0, 0.1, ..., 0.7
+        (fewer when ``n_networks < 8``) x ``n_networks / 8`` seeds, ``p_eval`` 0.5."""
+        per_group = min(8, n_networks)
+        return {"p_train": tuple(round(0.1 * j, 1) for j in range(per_group)), "p_eval": (0.5,),
+                "N": (N_TRAIN,), "width": self.default_grid["width"][:1], "depth": self.default_grid["depth"][:1],
+                "seed": tuple(range(max(1, n_networks // per_group)))}
 
+    # -- work ---------------------------------------------------------------------------
+    def cell_spec(self, cell: Cell) -> CellSpec:
+        """The :class:`~.spec.CellSpec` of ``cell`` (all its ``N`` share one step count)."""
         steps = {self.steps_for(n) for n in cell["N"]}
         if len(steps) != 1:
             raise ConfigError(f"cell N = {cell['N']} mixes step counts {sorted(steps)}: plan() keeps them apart")
@@ -178,7 +187,6 @@ class MnistDropoutExperiment(Experiment):
     def data(self):
         """MNIST resident on :attr:`device` (loaded, and fetched if needed, on first use)."""
         if self._data is None:
-            from .cell import MnistTensors
             from .mnist import load_mnist
 
             self._data = MnistTensors.from_arrays(load_mnist(), self.device)
@@ -196,8 +204,8 @@ class MnistDropoutExperiment(Experiment):
                             spec.evaluation.n_masks)
 
 
-def cell_dataset(cell: Cell, result, n_masks: int) -> xr.Dataset:
-    """The dataset contract (docs/data_model.md) from a :class:`~.cell.CellResult`.
+def cell_dataset(cell: Cell, result: CellResult, n_masks: int) -> xr.Dataset:
+    """The dataset contract (docs/data_model.md) from a :class:`~.spec.CellResult`.
 
     Result arrays are ``(seed, N, p_train, p_eval, mask)``; the spread is the sample standard
     deviation over masks (``ddof=1``); exactly 0 at ``p_eval = 0``, where evaluation is
@@ -231,6 +239,16 @@ def cell_dataset(cell: Cell, result, n_masks: int) -> xr.Dataset:
         coords={d: list(cell[d]) for d in dims},
     )
     return set_coord_attrs(ds)
+
+
+def _require_cuda() -> None:
+    """A one-line :class:`ConfigError` unless torch sees a CUDA GPU (checked before any work)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        build = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(f"device = 'cuda': no CUDA GPU is available here (torch {torch.__version__}, "
+                          f"{build}): expected cpu")
 
 
 def _spread(values: np.ndarray, axis: int) -> np.ndarray:

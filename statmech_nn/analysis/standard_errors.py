@@ -1,4 +1,5 @@
-"""Central values and their standard errors: how a fit gets its weights.
+"""Central values and their standard errors: how a fit gets its weights (not to be confused with
+the weights of trained networks, which the experiment plugins handle).
 
 :func:`mean_and_error` reduces a variable to one value per grid point (averaging over seeds)
 and attaches a standard error ``err`` to it, chosen per point in this order:
