@@ -10,6 +10,7 @@ in the root's attribute ``comparison_json``).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from ..errors import ConfigError
@@ -83,9 +84,21 @@ def _table(summary: dict[str, Any]) -> str:
 
 
 def run(args) -> int:
+    """Run the fit or comparison. Ctrl-C stops it with nothing written: an FSS posterior has no
+    partial result worth keeping (the output file is written only once everything is done)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("statmech-nn: interrupted; nothing was written (analyze fss keeps no partial results: "
+              "run the command again to start over)", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
+    from ..analysis.fss.layout import to_inference_tree
     from ..io import check_writable, read_netcdf, write_netcdf
     from ..plugins import get_registry
     from ..schema import cf_output
@@ -111,17 +124,19 @@ def run(args) -> int:
         say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
         if args.output:
-            root = xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
-                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)})
-            tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
-            write_netcdf(cf_output(tree, title=f"statmech_nn finite-size-scaling comparison of {args.file}",
+            root = xr.DataTree(xr.Dataset(attrs={"comparison_json": json.dumps(
+                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)}))
+            for name, posterior in comparison.results.items():
+                root[name] = to_inference_tree(posterior)
+            write_netcdf(cf_output(root, title=f"statmech_nn finite-size-scaling comparison of {args.file}",
                                    history=command_line(args), inputs=[data]), args.output)
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         say(args, _table(summary))
         if args.output:
-            write_netcdf(cf_output(posterior, title=f"statmech_nn finite-size-scaling posterior of {args.file}",
+            write_netcdf(cf_output(to_inference_tree(posterior),
+                                   title=f"statmech_nn finite-size-scaling posterior of {args.file}",
                                    history=command_line(args), inputs=[data]), args.output)
     if args.json:
         emit_json(summary, allow_nan=True)
