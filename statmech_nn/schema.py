@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import hashlib
-import json
 import subprocess
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -20,6 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .digest import canonical_json, sha256_of
 from .errors import ConfigError, DataError
 
 #: The canonical dimensions of the reference study, in canonical order.
@@ -60,16 +59,6 @@ def check_canonical_coordinate(dim: str, value: Any, maximum: int | None = None)
             raise ConfigError(f"{dim} = {value!r}: expected {accepted}")
         return int(value)
     return value
-
-
-def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no whitespace: the same configuration gives the same bytes."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def sha256_of(obj: Any) -> str:
-    """SHA-256 (hex) of :func:`canonical_json` of ``obj``."""
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
 def ordered_dims(dims: Any) -> list[str]:

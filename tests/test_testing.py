@@ -38,8 +38,12 @@ def test_assertions():
         assert_same_numbers(ds, ds.assign(loss=ds.loss * 1.0000001))
 
 
-def test_a_sweep_reports_a_contract_breach_as_the_toolkits_plugin_error(tmp_path):
-    from statmech_nn import CellCache, PluginError, run_sweep
+def test_a_sweep_reports_a_contract_breach_as_the_toolkits_own_error(tmp_path):
+    """The breach (a PluginError inside the cell) reaches the caller as the toolkit's CellError,
+    naming the cell and the breach, after the other cells finished (issue 9's failure rule)."""
+    from statmech_nn import CellCache, run_sweep
+    from statmech_nn.errors import CellError
 
-    with pytest.raises(PluginError, match="'toy_wrong_coordinates' returned coordinates that differ from its cell in 'N'"):
+    with pytest.raises(CellError, match="cell .*N=10.* failed: experiment 'toy_wrong_coordinates' returned "
+                                        "coordinates that differ from its cell in 'N'"):
         run_sweep(_WrongCoordinates(), {"N": [10]}, CellCache(tmp_path), progress=False)

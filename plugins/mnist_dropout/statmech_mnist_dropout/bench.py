@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .cell import network_generators, prepare_part, split_spec
+from .cell import network_keys, prepare_part, split_spec
 from .evaluate import evaluate
 from .mnist import load_mnist
 from .parallel import default_workers, run_side_by_side
@@ -168,7 +168,7 @@ def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str) ->
     def job(part: CellSpec, ens, stop):
         config = replace(part.evaluation, protocol=protocol)
         return evaluate(ens, data.test_images, data.test_labels, part.p_eval, config,
-                        network_generators("eval_mask", part, device))
+                        network_keys("eval_mask", part))
 
     _sync(device)
     start = time.perf_counter()

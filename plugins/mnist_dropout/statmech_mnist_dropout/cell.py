@@ -19,7 +19,7 @@ import torch
 from .ensemble import Ensemble, init_network, layer_sizes, stack_ensemble
 from .evaluate import clean_scores, evaluate
 from .parallel import default_workers, run_side_by_side, serialized
-from .rng import numpy_rng, rate_key, torch_generator
+from .rng import derive_seed, numpy_rng, rate_key, torch_generator
 from .spec import N_CLASSES, CellResult, CellSpec, MnistTensors
 from .subsets import batch_schedule, nested_order, subset
 from .train import MaskSampler, train
@@ -48,10 +48,9 @@ def build_schedule(spec: CellSpec, train_labels: np.ndarray, device: str) -> tor
     return torch.from_numpy(schedule).to(device)
 
 
-def network_generators(role: str, spec: CellSpec, device: str) -> list[torch.Generator]:
-    """One generator per network for ``role`` (``train_mask`` or ``eval_mask``)."""
-    return [torch_generator(role, s, rate_key(p), n, spec.width, spec.depth, device=device)
-            for s, n, p in spec.networks()]
+def network_keys(role: str, spec: CellSpec) -> list[int]:
+    """Every network's 64-bit mask-stream key for ``role`` (``train_mask`` or ``eval_mask``)."""
+    return [derive_seed(role, s, rate_key(p), n, spec.width, spec.depth) for s, n, p in spec.networks()]
 
 
 def split_spec(spec: CellSpec, parts: int) -> list[CellSpec]:
@@ -68,7 +67,7 @@ def prepare_part(spec: CellSpec, data: MnistTensors, device: str) -> tuple[Ensem
     """The initial ensemble, minibatch schedule and training-mask sampler of ``spec``."""
     ens = build_ensemble(spec, data.train_images.shape[1], device)
     schedule = build_schedule(spec, data.train_labels_np, device)
-    masks = MaskSampler([p for _, _, p in spec.networks()], network_generators("train_mask", spec, device),
+    masks = MaskSampler([p for _, _, p in spec.networks()], network_keys("train_mask", spec),
                         spec.depth, spec.width, spec.batch_size, device)
     return ens, schedule, masks
 
@@ -83,12 +82,13 @@ def train_part(spec: CellSpec, data: MnistTensors, device: str, progress: Callab
     return ens
 
 
-def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str) -> tuple[np.ndarray, ...]:
+def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str,
+               stop: threading.Event | None = None) -> tuple[np.ndarray, ...]:
     """Per-network test loss and accuracy ``(E, n_p_eval, n_masks)`` and training loss ``(E,)``."""
     loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
-                         network_generators("eval_mask", spec, device))
+                         network_keys("eval_mask", spec), stop)
     rows = [torch.from_numpy(r).to(device) for r in group_subsets(spec, data.train_labels_np)]
-    train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows)
+    train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows, stop=stop)
     return loss, acc, train_loss
 
 
@@ -116,7 +116,7 @@ def run(spec: CellSpec, data: MnistTensors, device: str,
         return ens
 
     def job(part: CellSpec) -> Callable[[threading.Event], tuple[np.ndarray, ...]]:
-        return lambda stop: score_part(part, trained_part(part, stop), data, device)
+        return lambda stop: score_part(part, trained_part(part, stop), data, device, stop)
 
     per_part = run_side_by_side([job(part) for part in parts], workers)
     loss, acc, train_loss = (np.concatenate(arrays) for arrays in zip(*per_part))

@@ -71,7 +71,7 @@ class MnistDropoutExperiment(Experiment):
     """The reference experiment (see the module docstring)."""
 
     name = "mnist_dropout"
-    version = "1"
+    version = "2"  # 2: dropout masks from Philox-4x32-10 (masks.py) instead of per-network mt19937
     dims = ("p_train", "p_eval", "N", "width", "depth", "seed")
     options_spec = {"model": MODEL, "training": TRAINING, "evaluation": EVALUATION, "data": DATA}
     default_grid = {
@@ -86,6 +86,8 @@ class MnistDropoutExperiment(Experiment):
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
         super().__init__(options, device=device)
+        if device == "cuda":
+            _require_cuda()
         self._data = None
 
     # -- grid ---------------------------------------------------------------------------
@@ -237,6 +239,16 @@ def cell_dataset(cell: Cell, result: CellResult, n_masks: int) -> xr.Dataset:
         coords={d: list(cell[d]) for d in dims},
     )
     return set_coord_attrs(ds)
+
+
+def _require_cuda() -> None:
+    """A one-line :class:`ConfigError` unless torch sees a CUDA GPU (checked before any work)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        build = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ConfigError(f"device = 'cuda': no CUDA GPU is available here (torch {torch.__version__}, "
+                          f"{build}): expected cpu")
 
 
 def _spread(values: np.ndarray, axis: int) -> np.ndarray:

@@ -1,14 +1,14 @@
 """The batched training loop: every network of an :class:`~.ensemble.Ensemble` at once.
 
 One step: gather the groups' minibatches from the device-resident uint8 images (pixels
-scaled to ``[0, 1]`` by ``/255``), draw each network's dropout masks from its own generator,
+scaled to ``[0, 1]`` by ``/255``), draw every network's dropout masks in one batched call,
 forward, cross-entropy, hand-written backward, then one optimiser step over the stacked
 parameters (``torch.optim.Adam``/``SGD`` with ``fused=True``: elementwise, so stacking
 networks does not couple them).
 
-Dropout masks (:class:`MaskSampler`): for network ``e`` with rate ``p_e > 0`` and hidden layer
-``l``, ``u ~ U[0, 1)^(width, B)`` from the network's generator (drawn layer by layer, step by
-step), ``keep = [u >= p_e] / (1 - p_e)``. Networks with ``p_e = 0`` draw nothing.
+Dropout masks (:class:`MaskSampler`): for network ``e`` with rate ``p_e`` and hidden layer
+``l``, at step ``t``, ``u[unit, sample] = Philox(key_e, (block, l, t, 0))`` (:mod:`.masks`),
+``keep = [u >= p_e] / (1 - p_e)``; every unit is kept when ``p_e = 0``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .ensemble import Ensemble, Workspace, attach_grads, backward, cross_entropy, forward
-from .parallel import Cancelled
+from .masks import MaskRows
+from .parallel import check_stop
 from .spec import OptimizerConfig
 
 PIXEL_SCALE = 1.0 / 255.0
@@ -33,31 +34,24 @@ def build_optimizer(config: OptimizerConfig, params: Sequence[torch.Tensor]) -> 
 
 
 class MaskSampler:
-    """Per-network inverted-dropout multipliers of every hidden layer, ``(E, width, B)`` each."""
+    """Inverted-dropout multipliers of every hidden layer, ``(E, width, B)`` each, for all
+    networks in one batched draw per step (:class:`.masks.MaskRows`: row ``(layer, e)`` keyed
+    by network ``e``'s ``train_mask`` stream, counter ``(block, layer, step, 0)``)."""
 
-    def __init__(self, rates: Sequence[float], generators: Sequence[torch.Generator | None],
-                 depth: int, width: int, batch: int, device: str):
-        rates = [float(p) for p in rates]
+    def __init__(self, rates: Sequence[float], keys: Sequence[int], depth: int, width: int, batch: int,
+                 device: str | torch.device):
         n = len(rates)
-        self.uniforms = torch.zeros(depth, n, width, batch, device=device)
+        self.dropping = any(p > 0 for p in rates)
         self.keeps = torch.empty(depth, n, width, batch, device=device)
-        self.threshold = torch.tensor(rates, device=device).view(n, 1, 1)
-        self.scale = torch.tensor([1.0 / (1.0 - p) for p in rates], device=device).view(n, 1, 1)
-        # (generator, slice of ``uniforms``) of every draw of a step, in stream order
-        self.draws = [(generators[e], u[e]) for u in self.uniforms for e, p in enumerate(rates) if p > 0]
+        self.rows = MaskRows([keys[e] for _ in range(depth) for e in range(n)],
+                             [layer for layer in range(depth) for _ in range(n)], width * batch, device,
+                             rates=[rates[e] for _ in range(depth) for e in range(n)])
 
-    def draw(self) -> list[torch.Tensor | None]:
-        """The masks of one step (``None`` for every layer when no network drops anything).
-
-        ``u.uniform_(0, 1)`` on a preallocated slice is what ``torch.rand(out=u)`` does, without
-        the per-call size handling; the thresholding runs once over all layers, written
-        straight into the float ``keeps`` (a bool intermediate costs two slow passes).
-        """
-        if not self.draws:
-            return [None] * self.uniforms.shape[0]
-        for generator, u in self.draws:
-            u.uniform_(0.0, 1.0, generator=generator)
-        torch.ge(self.uniforms, self.threshold, out=self.keeps).mul_(self.scale)
+    def draw(self, step: int) -> list[torch.Tensor | None]:
+        """The masks of training step ``step`` (``None`` for every layer when no network drops)."""
+        if not self.dropping:
+            return [None] * self.keeps.shape[0]
+        self.rows.keep_(step, self.keeps)
         return list(self.keeps)
 
 
@@ -80,13 +74,12 @@ def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: t
     ws = Workspace.allocate(ens, batch)
     with torch.no_grad():
         for step in range(steps):
-            if stop is not None and stop.is_set():
-                raise Cancelled(f"training stopped at step {step} of {steps}")
+            check_stop(stop, f"training at step {step} of {steps}")
             idx = schedule[:, step]
             torch.index_select(images, 0, idx.reshape(-1), out=ws.x_bytes.view(-1, images.shape[1]))
             ws.x.copy_(ws.x_bytes).mul_(PIXEL_SCALE)
             y = labels[idx].unsqueeze(1).expand(n_groups, per_group, batch).reshape(-1, batch)
-            forward(ens, ws, masks.draw())
+            forward(ens, ws, masks.draw(step))
             losses[step] = cross_entropy(ws, y)
             backward(ens, ws)
             opt.step()

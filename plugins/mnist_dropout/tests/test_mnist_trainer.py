@@ -14,8 +14,9 @@ import xarray as xr
 from torch.nn import functional as F
 
 from statmech_mnist_dropout import bench
-from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_generators, run, split_spec, train_part
+from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_keys, run, split_spec, train_part
 from statmech_mnist_dropout.evaluate import clean_scores, evaluate
+from statmech_mnist_dropout.masks import MaskRows, uniforms
 from statmech_mnist_dropout.experiment import MnistDropoutExperiment
 from statmech_mnist_dropout.mnist import load_mnist
 from statmech_mnist_dropout.parallel import run_side_by_side
@@ -85,23 +86,29 @@ def test_batch_schedule_visits_every_sample_once_per_epoch():
 
 # -- batching is exact --------------------------------------------------------------------
 
+def network_uniforms(key: int, layer: int, draw: int, width: int, cols: int) -> torch.Tensor:
+    """One network's uniforms ``(width, cols)`` of one hidden layer and draw, from its own
+    Philox stream alone (a one-row MaskRows: no other network involved)."""
+    return uniforms(MaskRows([key], [layer], width * cols, "cpu").words(draw)).view(width, cols)
+
+
 def reference_train(spec: CellSpec, data: MnistTensors, e: int, init, schedule: np.ndarray,
-                    generator: torch.Generator) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[float]]:
+                    key: int) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[float]]:
     """One network trained alone with autograd, nn.functional and torch.optim.Adam (default,
-    unfused), with the batched trainer's initial weights, minibatches and dropout draws;
-    returns the final parameters and the loss of every step."""
+    unfused), with the batched trainer's initial weights, minibatches and dropout uniforms
+    (drawn for this network alone); returns the final parameters and the loss of every step."""
     p = spec.networks()[e][2]
     params = [(w.clone().requires_grad_(), b.clone().requires_grad_()) for w, b in init]
     opt = torch.optim.Adam([t for pair in params for t in pair], lr=spec.optimizer.lr)
     images = data.train_images.to(torch.float32) * PIXEL_SCALE
     losses = []
-    for idx in schedule:
+    for step, idx in enumerate(schedule):
         idx = torch.from_numpy(idx)
         h = images[idx]
-        for w, b in params[:-1]:
+        for layer, (w, b) in enumerate(params[:-1]):
             h = torch.relu(F.linear(h, w, b))
             if p > 0:
-                u = torch.rand((spec.width, spec.batch_size), generator=generator)
+                u = network_uniforms(key, layer, step, spec.width, spec.batch_size)
                 h = h * ((u >= p).to(h.dtype) / (1 - p)).T
         loss = F.cross_entropy(F.linear(h, *params[-1]), data.train_labels[idx])
         opt.zero_grad()
@@ -120,13 +127,12 @@ def test_batched_trainer_equals_per_network_reference(data):
     ens = build_ensemble(spec, 784, "cpu")
     init = [ens.network(e) for e in range(ens.n_networks)]
     schedule = build_schedule(spec, data.train_labels_np, "cpu")
-    masks = MaskSampler([p for *_, p in spec.networks()], network_generators("train_mask", spec, "cpu"),
-                        spec.depth, spec.width, spec.batch_size, "cpu")
+    keys = network_keys("train_mask", spec)
+    masks = MaskSampler([p for *_, p in spec.networks()], keys, spec.depth, spec.width, spec.batch_size, "cpu")
     curve = train(ens, data.train_images, data.train_labels, schedule, masks, OptimizerConfig())
-    ref_gens = network_generators("train_mask", spec, "cpu")
     for e in range(ens.n_networks):
         group = e // ens.per_group
-        ref, ref_curve = reference_train(spec, data, e, init[e], schedule[group].numpy(), ref_gens[e])
+        ref, ref_curve = reference_train(spec, data, e, init[e], schedule[group].numpy(), keys[e])
         assert np.allclose(curve[:, e].numpy(), ref_curve, rtol=1e-4)
         for (w, b), (rw, rb) in zip(ens.network(e), ref):
             assert torch.allclose(w, rw, rtol=0, atol=2e-5)
@@ -203,19 +209,18 @@ def test_evaluation_matches_reference_masks(data, protocol):
     spec = tiny_spec(p_eval=(0.0, 0.3, 0.8), evaluation=EvalConfig(protocol=protocol, n_masks=3))
     ens = build_ensemble(spec, 784, "cpu")
     images, labels = data.test_images[:2000], data.test_labels[:2000]
-    loss, acc = evaluate(ens, images, labels, spec.p_eval, spec.evaluation,
-                         network_generators("eval_mask", spec, "cpu"))
+    keys = network_keys("eval_mask", spec)
+    loss, acc = evaluate(ens, images, labels, spec.p_eval, spec.evaluation, keys)
     x = images.to(torch.float32) * PIXEL_SCALE
-    gens = network_generators("eval_mask", spec, "cpu")
     cols = 1 if protocol == "per_network" else len(labels)
     for e in range(ens.n_networks):
         layers = ens.network(e)
         plain = reference_scores(layers, x, labels, [1.0] * spec.depth)
         assert np.allclose(loss[e, 0], plain[0], rtol=1e-5) and np.allclose(acc[e, 0], plain[1])
         for k in range(3):
-            uniforms = [torch.rand((spec.width, cols), generator=gens[e]) for _ in range(spec.depth)]
+            drawn = [network_uniforms(keys[e], layer, k, spec.width, cols) for layer in range(spec.depth)]
             for i, p in enumerate(spec.p_eval[1:], start=1):
-                keeps = [((u >= p).to(torch.float32) / (1 - p)).T for u in uniforms]
+                keeps = [((u >= p).to(torch.float32) / (1 - p)).T for u in drawn]
                 ref_loss, ref_acc = reference_scores(layers, x, labels, keeps)
                 assert loss[e, i, k] == pytest.approx(ref_loss, rel=1e-5)
                 assert acc[e, i, k] == pytest.approx(ref_acc, abs=1.5 / len(labels))  # one tie at most
@@ -246,7 +251,7 @@ def test_protocols_have_the_same_expected_loss(data):
     means, errors = [], []
     for protocol in ("per_network", "per_sample"):
         loss, _ = evaluate(ens, images, labels, (0.5,), EvalConfig(protocol=protocol, n_masks=300),
-                           network_generators("eval_mask", spec, "cpu"))
+                           network_keys("eval_mask", spec))
         means.append(loss[0, 0].mean())
         errors.append(loss[0, 0].std(ddof=1) / np.sqrt(300))
     assert abs(means[0] - means[1]) < 5 * np.hypot(*errors)
