@@ -93,7 +93,9 @@ def finished(tmp_path_factory):
     ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis]\ncontrol = 'q'\n", "analysis.control = 'q'"),
     ("experiment = 'toy_phases'\n", "no grid"),
     ("experiment = 'toy_phases'\n[grids.a]\np_eval = [1.5]\n", "[grids.a] p_eval = 1.5"),
-    ("experiment = 'toy_phases'\n[executor]\nkind = 'slurm'\n[grids.a]\nN = [10]\n", "executor.kind = 'slurm'"),
+    ("experiment = 'toy_phases'\n[executor]\nkind = 'slurm'\n[grids.a]\nN = [10]\n", "unknown option executor.kind"),
+    ("experiment = 'toy_phases'\n[executor]\nworkers = 2\nscheduler = 'tcp://x:1'\n[grids.a]\nN = [10]\n",
+     "workers and scheduler exclude each other"),
     ("experiment = 'toy_phases'\n[grids.a\n", "invalid TOML"),
 ])
 def test_bad_study_files_are_one_line_errors(tmp_path, text, message):
