@@ -18,6 +18,7 @@ the failures are returned with their cells.
 from __future__ import annotations
 
 import copy
+import secrets
 import time
 import warnings
 from concurrent.futures import CancelledError
@@ -143,8 +144,11 @@ def run_on_dask(client: Any, experiment: Experiment, tasks: list[CellTask], cach
     _wait_for_capable_worker(client, resources)
     shipped = copy.copy(experiment)
     shipped.artifacts = None
+    # a fresh key per sweep: the scheduler may still remember an earlier sweep's task of the
+    # same cell (another cache, or a cache since cleared), whose result would be taken as done
+    run = secrets.token_hex(4)
     futures = {client.submit(compute_cell, shipped, task, str(Path(cache.root).resolve()),
-                             key=f"statmech-cell-{task.key}", resources=resources, pure=False): task
+                             key=f"statmech-cell-{task.key[:16]}-{run}", resources=resources, pure=False): task
                for task in tasks}
     failures: list[Failure] = []
     pending = set(futures)

@@ -44,8 +44,12 @@ def test_percolation_on_workers_equals_serial_and_a_rerun_submits_nothing(client
     percolation = get_registry().experiment("percolation")({"sampling": {"n_samples": 200}})
     grid = {"L": [8, 16, 24], "p": [0.55, 0.6, 0.65]}
     distributed = run_sweep(percolation, grid, CellCache(tmp_path / "d"), client=client)
+    # the same cells again at once, into a new cache: computed again, not taken from the
+    # scheduler's memory of the first sweep's tasks
+    again = run_sweep(percolation, grid, CellCache(tmp_path / "d2"), client=client, progress=False)
     serial = run_sweep(percolation, grid, CellCache(tmp_path / "s"), progress=False)
     xr.testing.assert_identical(data_only(distributed), data_only(serial))
+    xr.testing.assert_identical(data_only(again), data_only(serial))
     # not a terminal: one log line per finished cell, with an ETA
     lines = [line for line in capsys.readouterr().err.splitlines() if "percolation sweep" in line]
     assert len(lines) == 3 and all("ETA" in line for line in lines) and lines[-1].startswith("percolation sweep: 3/3 cells (100%)")
@@ -104,3 +108,21 @@ def test_executor_options_exclude_each_other():
     with pytest.raises(StatmechError, match="--workers and --scheduler exclude each other"):
         with dask_client(workers=1, scheduler="tcp://127.0.0.1:1"):
             pass
+
+
+@pytest.mark.cuda
+@pytest.mark.slow
+def test_cuda_cells_run_on_local_gpu_workers(tmp_path):
+    # Truth: with --device cuda each local worker offers GPU=1 and sees one GPU, so the cells
+    # run (on the GPU) instead of failing the resource check; the losses are finite numbers.
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    mnist = get_registry().experiment("mnist_dropout")(
+        {"training": {"budget": "steps", "steps": 30, "max_networks": 2}, "evaluation": {"n_masks": 2}}, device="cuda")
+    grid = {"p_train": [0.0, 0.5], "p_eval": [0.0, 0.5], "N": [128], "seed": [0, 1], "width": [16], "depth": [1]}
+    with dask_client(workers=1, cuda=True) as gpu_client:
+        resources = [w["resources"] for w in gpu_client.scheduler_info()["workers"].values()]
+        assert resources == [{"GPU": 1}]
+        ds = run_sweep(mnist, grid, CellCache(tmp_path / "c"), client=gpu_client, progress=False)
+    assert all(bool(var.notnull().all()) for var in ds.data_vars.values())
