@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from ..errors import ConfigError
-from .common import emit_json, parse_select, say
+from .common import command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
     p.add_argument("--select", action="append", default=[], metavar="DIM=VALUE", help="fix another dimension")
     p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
+    p.add_argument("--corrections", action="store_true",
+                   help="fit the leading correction of each built-in form (1 + c L_min/L; BKT: 1 + c/ln(L/L0))")
     p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
     p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
     p.add_argument("--min-overlap", type=float, default=0.25, help="least overlap of scaled curves (default 0.25)")
@@ -95,17 +97,34 @@ def run(args) -> int:
         return 130
 
 
+def _make_form(cls, corrections: bool):
+    if not corrections:
+        return cls()
+    try:
+        return cls(corrections=True)
+    except TypeError:
+        raise ConfigError(f"--corrections: scaling form {cls.name!r} has no correction to switch on") from None
+
+
+def _write(args, tree, title: str, source) -> None:
+    """``-o``: the tree with CF attributes and provenance (:func:`statmech_nn.schema.cf_output`)."""
+    from ..io import write_netcdf
+    from ..schema import cf_output
+
+    write_netcdf(cf_output(tree, title=title, history=command_line(args), inputs=[source]), args.output)
+
+
 def _run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
     from ..analysis.fss.layout import to_inference_tree
-    from ..io import check_writable, read_netcdf, write_netcdf
+    from ..io import check_writable, read_netcdf
     from ..plugins import get_registry
 
     registry = get_registry()
     names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
-    forms = [registry.scaling_form(name)() for name in names]     # names become objects here, once
+    forms = [_make_form(registry.scaling_form(name), args.corrections) for name in names]  # names -> objects, once
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
     if args.output:
@@ -124,17 +143,17 @@ def _run(args) -> int:
         say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
         if args.output:
-            root = xr.DataTree(xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
+            root = xr.DataTree(xr.Dataset(attrs={"comparison_json": json.dumps(
                 {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)}))
             for name, posterior in comparison.results.items():
                 root[name] = to_inference_tree(posterior)
-            write_netcdf(root, args.output)
+            _write(args, root, f"finite-size-scaling comparison ({', '.join(names)}) of {args.file}", data)
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         say(args, _table(summary))
         if args.output:
-            write_netcdf(to_inference_tree(posterior), args.output)
+            _write(args, to_inference_tree(posterior), f"finite-size-scaling posterior ({names[0]}) of {args.file}", data)
     if args.json:
         emit_json(summary, allow_nan=True)
     return 0
