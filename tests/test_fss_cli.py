@@ -141,3 +141,30 @@ def test_interrupt_says_nothing_was_written(data_file, tmp_path):
     assert proc.returncode == 130, err
     assert "nothing was written" in err and "kept" not in err.replace("keeps no partial", "")
     assert not out.exists()
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_figures_state_their_slice_and_fit(posterior, tmp_path):
+    # truth: each figure names the form and the slice of data it shows (here no other dimension);
+    # rendered, no title leaves the figure (clipped) and no two corner tick labels overlap
+    for fig in (plot_collapse(posterior), plot_corner(posterior)):
+        title = fig._suptitle.get_text()
+        assert title.startswith("bkt form") and "y against p and L; no other dimension" in title
+        renderer = _drawn(fig)
+        box = fig.bbox
+        for text in [fig._suptitle] + [ax.title for ax in fig.axes if ax.axison]:
+            extent = text.get_window_extent(renderer)
+            assert extent.x0 >= box.x0 - 1 and extent.x1 <= box.x1 + 1, text.get_text()
+    corner = plot_corner(posterior)
+    renderer = _drawn(corner)
+    for ax in corner.axes:
+        labels = [t for t in ax.get_xticklabels() if t.get_text()]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        assert all(not a.overlaps(b) for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in labels]

@@ -32,6 +32,8 @@ def register(subparsers) -> None:
     group.add_argument("--form", metavar="NAME", help="scaling form (e.g. second_order, bkt)")
     group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
     p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
+    p.add_argument("--corrections", action="store_true",
+                   help="fit the leading correction of each built-in form (1 + c L_min/L; BKT: 1 + c/ln(L/L0))")
     p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
     p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
     p.add_argument("--min-overlap", type=float, default=0.25, help="least overlap of scaled curves (default 0.25)")
@@ -94,18 +96,34 @@ def run(args) -> int:
         return 130
 
 
+def _make_form(cls, corrections: bool):
+    if not corrections:
+        return cls()
+    try:
+        return cls(corrections=True)
+    except TypeError:
+        raise ConfigError(f"--corrections: scaling form {cls.name!r} has no correction to switch on") from None
+
+
+def _write(args, tree, title: str, source) -> None:
+    """``-o``: the tree with CF attributes and provenance (:func:`statmech_nn.schema.cf_output`)."""
+    from ..io import write_netcdf
+    from ..schema import cf_output
+
+    write_netcdf(cf_output(tree, title=title, history=command_line(args), inputs=[source]), args.output)
+
+
 def _run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
     from ..analysis.fss.layout import to_inference_tree
-    from ..io import check_writable, read_netcdf, write_netcdf
+    from ..io import check_writable, read_netcdf
     from ..plugins import get_registry
-    from ..schema import cf_output
 
     registry = get_registry()
     names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
-    forms = [registry.scaling_form(name)() for name in names]     # names become objects here, once
+    forms = [_make_form(registry.scaling_form(name), args.corrections) for name in names]  # names -> objects, once
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
     if args.output:
@@ -128,16 +146,13 @@ def _run(args) -> int:
                 {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)}))
             for name, posterior in comparison.results.items():
                 root[name] = to_inference_tree(posterior)
-            write_netcdf(cf_output(root, title=f"statmech_nn finite-size-scaling comparison of {args.file}",
-                                   history=command_line(args), inputs=[data]), args.output)
+            _write(args, root, f"finite-size-scaling comparison ({', '.join(names)}) of {args.file}", data)
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         say(args, _table(summary))
         if args.output:
-            write_netcdf(cf_output(to_inference_tree(posterior),
-                                   title=f"statmech_nn finite-size-scaling posterior of {args.file}",
-                                   history=command_line(args), inputs=[data]), args.output)
+            _write(args, to_inference_tree(posterior), f"finite-size-scaling posterior ({names[0]}) of {args.file}", data)
     if args.json:
         emit_json(summary, allow_nan=True)
     return 0

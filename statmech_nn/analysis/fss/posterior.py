@@ -113,6 +113,7 @@ def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.nda
     attrs = {
         "title": f"finite-size-scaling posterior ({model.form.name})",
         "form": model.form.name,
+        "form_options_json": canonical_json(model.form.options()),
         "variables": canonical_json([o.name for o in obs]),
         "variable_attrs_json": canonical_json({o.name: {k: str(o.attrs[k]) for k in ("long_name", "units")
                                                         if k in o.attrs} for o in obs}),
@@ -176,3 +177,18 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         "pareto_k": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["pareto_k"].values)},
         "warnings": json.loads(ds.attrs["warnings_json"]),
     }
+
+
+def describe_slice(ds: xr.Dataset) -> str:
+    """One line naming the data a posterior was fitted to: variables, and the slice of any
+    other dimension (``--select``) or the dimension averaged over (``--average``)."""
+    options = json.loads(ds.attrs.get("options_json", "{}"))
+    parts = [", ".join(json.loads(ds.attrs["variables"])) + f" against {ds.attrs['control']} and {ds.attrs['size']}"]
+    select = options.get("select") or {}
+    if select:
+        parts.append("slice " + ", ".join(f"{k} = {v}" for k, v in select.items()))
+    if options.get("average"):
+        parts.append(f"averaged over {options['average']}")
+    if not select and not options.get("average"):
+        parts.append("no other dimension")
+    return "; ".join(parts)
