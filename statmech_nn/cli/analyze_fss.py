@@ -154,5 +154,5 @@ def _run(args) -> int:
         if args.output:
             _write(args, to_inference_tree(posterior), f"finite-size-scaling posterior ({names[0]}) of {args.file}", data)
     if args.json:
-        emit_json(summary, allow_nan=True)
+        emit_json(summary)
     return 0
