@@ -112,8 +112,11 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
         A ``dask.distributed.Client``: compute the cells as tasks on its cluster
         (:func:`statmech_nn.executor.run_on_dask`); ``None``: here, one after another.
 
-    Raises :class:`~statmech_nn.errors.CellError` if any cell failed (after all others finished
-    and were cached).
+    Raises :class:`~statmech_nn.errors.ConfigError` for a bad grid before any work,
+    :class:`~statmech_nn.errors.PluginError` when the experiment breaks its contract, and
+    :class:`~statmech_nn.errors.CellError` if any cell failed (after all others finished and
+    were cached). The result follows ``docs/data_model.md``; its ``config_sha256`` hashes
+    everything that determines it.
     """
     full_grid, planned = plan_sweep(experiment, grid, cache)
     identity = experiment.result_identity()

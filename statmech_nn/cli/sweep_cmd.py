@@ -9,11 +9,10 @@ from ..cache import CellCache, default_cache_root
 from ..config import SweepConfig, load_config, parse_assignment, parse_value
 from ..datasets import data_root
 from ..errors import ConfigError
-from ..digest import sha256_of
 from ..executor import describe_cell
 from ..io import check_writable, write_dataset
 from ..plugins import get_registry
-from ..sweep import plan_sweep, run_sweep, sweep_config
+from ..sweep import plan_sweep, run_sweep
 from .executor_options import add_executor_options, client_from_args
 
 
@@ -37,7 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar on a terminal, no per-cell log lines elsewhere")
     add_executor_options(p)
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, on_interrupt="finished cells are kept (run the same command to resume)")
 
 
 def build_config(args) -> SweepConfig:
@@ -69,13 +68,15 @@ def run(args) -> int:
         n_cached = sum(p.todo is None for p in planned)
         print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute")
         return 0
-    full_grid = experiment.validate_grid(config.grid)
-    output = Path(args.output) if args.output else (
-        data_root() / "results" / f"{experiment.name}-{sha256_of(sweep_config(experiment, full_grid))[:10]}.nc")
-    check_writable(output)
+    # the default name carries the hash of the validated configuration, which run_sweep records
+    # in the file; before any work only the folder is checked (with a stand-in name)
+    results = data_root() / "results"
+    check_writable(Path(args.output) if args.output else results / f"{experiment.name}.nc")
     with client_from_args(args, cuda=experiment.device.startswith("cuda")) as client:
         ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
                        history="statmech-nn " + " ".join(args.argv), client=client)
+    output = Path(args.output) if args.output else (
+        results / f"{experiment.name}-{ds.attrs['config_sha256'][:10]}.nc")
     write_dataset(ds, output)
     print(f"wrote {output}")
     return 0

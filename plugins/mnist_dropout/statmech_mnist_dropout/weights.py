@@ -21,8 +21,8 @@ import torch
 from statmech_nn.artifacts import ArtifactStore
 from statmech_nn.digest import sha256_of
 
-from .cell import CellSpec
 from .ensemble import Ensemble, stack_ensemble
+from .spec import CellSpec
 
 
 @dataclass(frozen=True)
