@@ -2,13 +2,13 @@
 run, faults staged for real (a worker SIGKILLed mid-cell, a cell that raises, a CUDA cell no
 worker can run), and progress lines per finished cell without a terminal.
 
-One 2-worker cluster serves the whole module (a start costs seconds). The probe experiment
+One 2-worker cluster serves the module (a start costs seconds); only the test of GPU workers
+starts its own, with GPU resources. The probe experiment
 (tests/probe_experiment.py) has exactly known values, y = x**2 + 1/2, so "identical to serial"
 is also checked against the truth.
 """
 
 import os
-import signal
 
 import pytest
 import xarray as xr
