@@ -93,7 +93,9 @@ def finished(tmp_path_factory):
     ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis]\ncontrol = 'q'\n", "analysis.control = 'q'"),
     ("experiment = 'toy_phases'\n", "no grid"),
     ("experiment = 'toy_phases'\n[grids.a]\np_eval = [1.5]\n", "[grids.a] p_eval = 1.5"),
-    ("experiment = 'toy_phases'\n[executor]\nkind = 'slurm'\n[grids.a]\nN = [10]\n", "executor.kind = 'slurm'"),
+    ("experiment = 'toy_phases'\n[executor]\nkind = 'slurm'\n[grids.a]\nN = [10]\n", "unknown option executor.kind"),
+    ("experiment = 'toy_phases'\n[executor]\nworkers = 2\nscheduler = 'tcp://x:1'\n[grids.a]\nN = [10]\n",
+     "workers and scheduler exclude each other"),
     ("experiment = 'toy_phases'\n[grids.a\n", "invalid TOML"),
 ])
 def test_bad_study_files_are_one_line_errors(tmp_path, text, message):
@@ -260,3 +262,23 @@ def test_kill_9_then_rerun_finishes_without_redoing_finished_cells(tmp_path):
     assert (tmp_path / "out" / "report.html").exists()
     again = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "computing" not in again.stderr and "comparing" not in again.stderr, again.stderr
+
+
+def test_default_presentation_tables_the_result():
+    """An analyzer that does not override present() still shows its numbers: one table of the
+    variables over the first variable's dims, and the warnings it recorded."""
+    import xarray as xr
+
+    from statmech_nn.analysis.base import Analyzer
+
+    class Plain(Analyzer):
+        name = "plain"
+        summary = "a plain result"
+
+    result = xr.Dataset({"x": ("p", [1.0, 2.0]), "y": ("p", [3, 4])}, coords={"p": [0.1, 0.2]},
+                        attrs={"warnings_json": '["careful"]'})
+    shown = Plain().present(result)
+    (table,) = shown.tables
+    assert table.columns == ["p", "x", "y"] and table.rows == [[0.1, 1.0, 3], [0.2, 2.0, 4]]
+    assert shown.warnings == ["careful"] and shown.figures == []
+    assert table.to_json()["rows"][0] == [0.1, 1.0, 3]

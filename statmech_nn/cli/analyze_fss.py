@@ -1,7 +1,7 @@
 """``statmech-nn analyze fss FILE.nc --var Y --err YERR --size L --control p --form NAME``.
 
 Fits a finite-size-scaling form (``--form``) or compares forms (``--compare A,B``) and prints a
-table; with ``--json`` the last line is one JSON object (:func:`~statmech_nn.analysis.fss.summarize`;
+table; with ``--json`` stdout is one JSON object (the table goes to stderr) (:func:`~statmech_nn.analysis.fss.summarize`;
 for ``--compare``: ``{"preferred": NAME, "forms": {NAME: {...}}, ...}``). ``-o OUT.nc`` writes
 the posterior (for ``--compare``: one NetCDF group per form, named after it, and the comparison
 in the root's attribute ``comparison_json``).
@@ -14,14 +14,14 @@ import sys
 from typing import Any
 
 from ..errors import ConfigError
-from .common import command_line, emit_json, parse_select, say
+from .common import add_input, add_json, add_output, command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("fss", help="finite-size-scaling collapse: posterior of p_c and exponents")
-    p.add_argument("file", metavar="FILE.nc", help="NetCDF dataset")
+    add_input(p, "FILE.nc", "NetCDF dataset")
     p.add_argument("--var", action="append", required=True, metavar="Y",
                    help="observable (repeat for a joint fit sharing p_c and exponents)")
     p.add_argument("--err", action="append", metavar="YERR", help="standard error of each --var, in order")
@@ -31,7 +31,6 @@ def register(subparsers) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--form", metavar="NAME", help="scaling form (e.g. second_order, bkt)")
     group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
-    p.add_argument("--select", action="append", default=[], metavar="DIM=VALUE", help="fix another dimension")
     p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
     p.add_argument("--corrections", action="store_true",
                    help="fit the leading correction of each built-in form (1 + c L_min/L; BKT: 1 + c/ln(L/L0))")
@@ -44,8 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--n-tau", type=float, default=50.0, help="chain length in autocorrelation times (default 50)")
     p.add_argument("--max-steps", type=int, default=20000, help="cap on emcee steps (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output", metavar="OUT.nc", help="write the posterior to this NetCDF file")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_output(p, help="write the posterior to this NetCDF file")
+    add_json(p, "one JSON object")
     p.set_defaults(handler=run)
 
 
@@ -155,5 +154,5 @@ def _run(args) -> int:
         if args.output:
             _write(args, to_inference_tree(posterior), f"finite-size-scaling posterior ({names[0]}) of {args.file}", data)
     if args.json:
-        emit_json(summary, allow_nan=True)
+        emit_json(summary)
     return 0

@@ -84,6 +84,7 @@ def plot_phase_diagram(result: xr.Dataset, *, x: str = "p_eval", y: str = "p_tra
             ax = fig.add_subplot()
         mesh = draw_phase_panel(ax, result.squeeze(drop=True), x=x, y=y, norm=alpha_norm(result["alpha"]))
         ax.figure.colorbar(mesh, ax=ax, label=axis_label(result["alpha"]))
+        ax.set_title(slice_title(result), fontsize="medium")  # the fixed dims, e.g. width = 128
         _legend(ax.figure, [ax])
         return ax.figure
     if ax is not None:

@@ -10,7 +10,8 @@ Layout::
     [training]                       # experiment option sections, exactly as in a sweep file
     epochs = 10
 
-    [executor]                       # how sweeps run (kind = "local": this process)
+    [executor]                       # where cells run: here (default) or on Dask (workers = N,
+                                     # scheduler = "tcp://...", scheduler_file = "...")
 
     [grids.phase_diagram]            # one or more named grids; the first is complete, a later
     p_train = [0.0, 0.5]             # grid takes every key it omits from the first
@@ -44,7 +45,6 @@ from ..options import Option, non_negative, positive, resolve_options
 from ..schema import sha256_of
 
 RESERVED = ("title", "question", "experiment", "device", "executor", "grids", "analysis")
-EXECUTOR_KINDS = ("local",)
 
 
 def _is_number(v: Any) -> bool:
@@ -77,8 +77,10 @@ def _is_control_window(v: Any) -> bool:
 
 
 EXECUTOR = (
-    Option("kind", "local", "where sweep cells run: 'local' (this process, the cores of this "
-           "machine)", (str,), choices=EXECUTOR_KINDS),
+    Option("workers", 0, "a local Dask cluster of this many worker processes (0: cells run here, "
+           "one after another)", (int,), check=non_negative, accepted="an integer >= 0"),
+    Option("scheduler", "", "address of an existing Dask scheduler (tcp://host:8786)", (str,)),
+    Option("scheduler_file", "", "scheduler file of an existing Dask cluster", (str,)),
 )
 ANALYSIS = (
     Option("observable", "loss", "variable whose power law in the size defines the phases", (str,)),
@@ -185,6 +187,10 @@ class Study:
     def sha256(self) -> str:
         return sha256_of(self.resolved())
 
+    def executor_choice(self) -> dict[str, Any]:
+        """The keyword of :func:`statmech_nn.cluster.dask_client` the file asks for (empty: serial)."""
+        return {k: v for k, v in self.executor.items() if v}
+
     @property
     def analysis_grid(self) -> str:
         return self.analysis["grid"] or next(iter(self.grids))
@@ -240,6 +246,9 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
     experiment_name = _string(raw, "experiment", DEFAULT_EXPERIMENT)
     device = device or _string(raw, "device", "cpu")
     executor = resolve_options({"executor": EXECUTOR}, {"executor": _table(raw, "executor")})["executor"]
+    chosen = [k for k in ("workers", "scheduler", "scheduler_file") if executor[k]]
+    if len(chosen) > 1:
+        raise ConfigError(f"executor: {' and '.join(chosen)} exclude each other: give one")
     experiment = registry.experiment(experiment_name)(options, device=device)
 
     grids_raw = _table(raw, "grids")
