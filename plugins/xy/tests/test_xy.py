@@ -1,0 +1,230 @@
+"""The O(n) plugin (2D XY and Ising, Wolff Monte Carlo) against exactly known physics.
+
+1. Tiny tori: Ising 3×3 and 4×4 by exact enumeration, XY 2×2 by quadrature, the XY helicity
+   modulus on 3×3 by a transfer matrix with a twisted boundary (``tests/exact.py``): the
+   Monte Carlo estimates must agree within their jackknife errors.
+2. The estimators: τ_int of an AR(1) series (known exactly), the jackknife of a mean equals the
+   binning error, and the BKT signature: the helicity modulus falls below the universal
+   ``2T/π`` at a temperature that drifts down with L.
+3. The plugin: entry point, dataset contract, reproducibility, bad input as one-line errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from statmech_nn.conformance import check_experiment
+from statmech_nn.errors import ConfigError
+from statmech_nn.io import read_netcdf
+from statmech_nn.plugins import get_registry
+from statmech_nn.schema import validate_dataset
+from statmech_xy.estimators import bin_means, estimate, integrated_autocorrelation_time, jackknife
+from statmech_xy.experiment import IsingExperiment, XYExperiment
+from statmech_xy.wolff import run_chain
+
+from xy_exact import _ln_z_3x3, ising_exact, xy_2x2_exact, xy_3x3_helicity
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+QUICK = {"sampling": {"n_thermalize": 20, "n_measure": 400, "n_bins": 20}}
+#: Allowed deviation from an exact value, in jackknife standard errors.  The jackknife error
+#: with 50 bins is itself uncertain by ~10 %, and each test compares ~10 numbers, so 4.5
+#: standard errors keep the false-alarm rate below ~1e-4 per test while a wrong acceptance
+#: probability or formula (off by far more, see docs/xy.md) fails.
+K_SIGMA = 4.5
+
+
+def mc_estimates(L: int, n: int, T: float, n_measure: int, seed: int) -> dict[str, tuple[float, float]]:
+    series, _ = run_chain(L, n, T, 200, n_measure, np.random.default_rng(seed))
+    return estimate(series, L, n, T, 50)
+
+
+def assert_agrees(mc: dict, exact: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        value, err = mc[name]
+        assert abs(value - exact[name]) <= K_SIGMA * err, (name, value, err, exact[name])
+
+
+# -- exact enumeration / quadrature on tiny tori ------------------------------------------------
+@pytest.mark.parametrize(("L", "T"), [(3, 1.5), (3, 2.5), (4, 2.269), (4, 3.5)])
+def test_ising_matches_exact_enumeration(L, T):
+    # Truth: Boltzmann averages over all 2^(L^2) configurations (exact.ising_exact).  Energy,
+    # susceptibility, xi_2nd/L and the Binder cumulant from 20,000 Wolff measurements.
+    mc = mc_estimates(L, 1, T, 20_000, seed=L * 100 + int(10 * T))
+    assert_agrees(mc, ising_exact(L, T), ("energy", "susceptibility", "xi_over_L", "binder"))
+
+
+@pytest.mark.parametrize("T", [0.5, 0.9, 1.5])
+def test_xy_2x2_matches_quadrature(T):
+    # Truth: the 2x2 XY torus integral by the trapezoid rule (64^3 grid; converged to ~1e-12,
+    # far below the Monte Carlo errors of ~1e-3).
+    mc = mc_estimates(2, 2, T, 20_000, seed=int(100 * T))
+    assert_agrees(mc, xy_2x2_exact(T), ("energy", "susceptibility", "xi_over_L", "binder"))
+
+
+@pytest.mark.parametrize("T", [0.6, 0.9])
+def test_xy_3x3_helicity_matches_the_twisted_free_energy(T):
+    # Truth: the definition Upsilon = -(T/N) d^2 ln Z / d twist^2 on the 3x3 torus, Z by a
+    # transfer matrix (grid error ~1e-8, xy_exact.py), against the fluctuation formula
+    # <bond> - beta <sin2> measured by Monte Carlo.  On 3x3 the current term is not zero (it
+    # is on 2x2, where the two bonds of a pair cancel), so its sign and normalisation are tested.
+    mc = mc_estimates(3, 2, T, 20_000, seed=int(100 * T))
+    exact = xy_3x3_helicity(T)
+    value, err = mc["helicity"]
+    assert abs(value - exact) <= K_SIGMA * err + 1e-4, (value, err, exact)
+
+
+def test_exact_references_know_the_obvious():
+    # Truths checkable by hand, so the references themselves can fail: at very high T the Ising
+    # spins are independent (chi -> 1, e -> 0); at very low T the ordered state has e = -2 and
+    # Binder = 1; the 2x2 XY energy -> -2 as T -> 0; and on the 3x3 torus a twist of 2 pi / 3
+    # per bond (2 pi around the torus) is removed by rotating column x by 2 pi x / 3, so
+    # Z(2 pi / 3) = Z(0) (exactly on a grid of G = 12 angles, which contains those rotations),
+    # while a twist of pi / 3 costs free energy.
+    hot = ising_exact(3, 100.0)
+    assert abs(hot["susceptibility"] - 1) < 0.05 and abs(hot["energy"]) < 0.05
+    cold = ising_exact(3, 0.2)
+    assert abs(cold["energy"] + 2) < 1e-6 and abs(cold["binder"] - 1) < 1e-6
+    assert abs(xy_2x2_exact(0.01)["energy"] + 2) < 0.01
+    assert _ln_z_3x3(0.9, 2 * np.pi / 3, 12) == pytest.approx(_ln_z_3x3(0.9, 0.0, 12), abs=1e-9)
+    assert _ln_z_3x3(0.9, np.pi / 3, 12) < _ln_z_3x3(0.9, 0.0, 12) - 0.5
+
+
+# -- the estimators ---------------------------------------------------------------------------
+def test_tau_int_of_an_ar1_series():
+    # Truth: x_t = phi x_(t-1) + noise has rho(t) = phi^t, so tau_int = (1 + phi) / (2 (1 - phi))
+    # = 4.5 for phi = 0.8 and 0.5 for independent draws.  With 200,000 points Sokal's estimate
+    # has a statistical error of sqrt(2 (2W + 1) / n) tau ~ 2 % and a window bias ~ phi^W ~ 0.1 %,
+    # so 7 % is ~3.5 standard errors.
+    rng = np.random.default_rng(5)
+    noise = rng.standard_normal(200_000)
+    x = np.empty_like(noise)
+    x[0] = noise[0]
+    for t in range(1, x.size):
+        x[t] = 0.8 * x[t - 1] + noise[t]
+    assert integrated_autocorrelation_time(x) == pytest.approx(4.5, rel=0.07)
+    assert integrated_autocorrelation_time(noise) == pytest.approx(0.5, abs=0.02)
+
+
+def test_jackknife_of_a_mean_is_the_binning_error():
+    # Truth (algebra): for f = mean the delete-one jackknife equals the standard error of the
+    # bin means, std(bins, ddof=1)/sqrt(B), and the bias correction vanishes (to rounding).
+    x = np.random.default_rng(3).standard_normal((1000, 2))
+    bins = bin_means(x, 25)
+    value, err = jackknife(bins, lambda m: m[0])
+    assert value == pytest.approx(x[:, 0].mean(), abs=1e-12)
+    assert err == pytest.approx(bins[:, 0].std(ddof=1) / np.sqrt(25), rel=1e-10)
+
+
+def helicity_crossing(L: int, temperatures: np.ndarray) -> float:
+    """First T where Upsilon(T) - 2T/pi changes sign, by linear interpolation."""
+    gap = []
+    for T in temperatures:
+        est = mc_estimates(L, 2, float(T), 4000, seed=L)
+        gap.append(est["helicity"][0] - 2 * T / np.pi)
+    gap = np.array(gap)
+    k = int(np.argmax(gap < 0))
+    assert k > 0 and gap[0] > 0, (L, gap)
+    return float(temperatures[k - 1] + gap[k - 1] / (gap[k - 1] - gap[k]) * (temperatures[k] - temperatures[k - 1]))
+
+
+@pytest.mark.slow
+def test_helicity_falls_below_the_universal_jump_at_a_temperature_drifting_down_with_L():
+    # Truth (Kosterlitz-Thouless; Nelson-Kosterlitz 1977): Upsilon jumps from 2T_BKT/pi to 0 at
+    # T_BKT = 0.8929 (Hasenbusch 2005); on a finite torus Upsilon(T) crosses 2T/pi at T*(L) >
+    # T_BKT, approaching it like 1/ln(L)^2 from above.  Measured T* (docs/xy.md): ~0.96 (L = 8),
+    # ~0.94 (16), ~0.925 (32), each with a statistical error ~0.003 here, so the ordering
+    # T*(8) > T*(16) > T*(32) > T_BKT holds by >= 4 standard errors per step.
+    # About 5 s of CPU alone, a minute on the busy shared machine: marked slow.
+    temperatures = np.round(np.arange(0.90, 1.0001, 0.02), 2)
+    crossings = [helicity_crossing(L, temperatures) for L in (8, 16, 32)]
+    print("T*(L = 8, 16, 32) =", crossings)
+    assert crossings[0] > crossings[1] > crossings[2] > 0.8929, crossings
+
+
+def test_reference_data_has_the_bkt_signatures():
+    # Truth (as above) seen in the committed reference file (plugins/xy/reference): T*(L) where
+    # Upsilon crosses 2T/pi decreases with L = 8, 16, 32, 64 and stays above T_BKT = 0.8929; and
+    # xi/L curves merge in the critical phase (T = 0.80-0.85: sizes within 3 combined standard
+    # errors + 0.01 of each other; the spread is ~0.01 from slow log corrections) but fan out
+    # above T_BKT (T = 1.0: xi/L falls with L by > 10 standard errors at each step).
+    ds = read_netcdf(REFERENCE / "xy_bkt_L64.nc")
+    validate_dataset(ds, required_vars=("xi_over_L", "xi_over_L_err", "helicity", "helicity_err"))
+    T = ds["T"].values
+    ups = ds["helicity"].transpose("T", "L").values
+    gap = ups - 2 * T[:, None] / np.pi
+    crossings = []
+    for j in range(gap.shape[1]):
+        k = int(np.argmax(gap[:, j] < 0))
+        crossings.append(T[k - 1] + gap[k - 1, j] / (gap[k - 1, j] - gap[k, j]) * (T[k] - T[k - 1]))
+    assert all(a > b for a, b in zip(crossings, crossings[1:])) and crossings[-1] > 0.8929, crossings
+    xi = ds["xi_over_L"].transpose("T", "L").values
+    err = ds["xi_over_L_err"].transpose("T", "L").values
+    low = T <= 0.85
+    spread = xi[low].max(axis=1) - xi[low].min(axis=1)
+    assert np.all(spread <= 3 * np.sqrt(2) * err[low].max(axis=1) + 0.01), spread
+    hot = int(np.argmin(np.abs(T - 1.0)))
+    steps = -np.diff(xi[hot]) / np.hypot(err[hot, 1:], err[hot, :-1])
+    assert np.all(steps > 10), steps
+
+
+# -- the plugin -------------------------------------------------------------------------------
+def test_plugin_is_found_through_its_entry_point():
+    # Truth: the distribution registers 'xy' and 'ising' in entry-point group statmech_nn.
+    registry = get_registry()
+    assert registry.experiment("xy") is XYExperiment and registry.experiment("ising") is IsingExperiment
+    (info,) = [i for i in registry.plugins() if i.name == "xy"]
+    assert info.registers["experiment"] == ["xy", "ising"] and not info.error
+
+
+@pytest.mark.parametrize("cls", [XYExperiment, IsingExperiment])
+def test_experiment_satisfies_the_contract_and_is_reproducible(cls):
+    # Truth: the core's conformance checks (coordinates equal the cell, CF attributes on every
+    # variable, same config + seed -> identical numbers); one cell per (T, L, seed) point.
+    grid = {"T": [0.9, 2.3], "L": [4, 6], "seed": [0, 1]}
+    first = check_experiment(cls, grid, QUICK)
+    expected = {"energy", "susceptibility", "xi_over_L", "binder"} | ({"helicity"} if cls is XYExperiment else set())
+    assert set(first.data_vars) == (expected | {f"{v}_err" for v in expected}
+                                    | {"tau_int_energy", "tau_int_m2", "mean_cluster_size", "sweeps_per_measurement"})
+    assert first["T"].attrs["units"] == "1" and first["xi_over_L_err"].attrs["long_name"]
+    assert len(cls(QUICK).plan(cls(QUICK).validate_grid(grid))) == 8
+
+
+def test_numbers_depend_on_seed_and_model():
+    # Truth: each point draws from default_rng([seed, L, bits(T), n]): another seed gives another
+    # chain; the XY and Ising chains of one point differ.
+    cell = {"T": (1.0,), "L": (6,), "seed": (0,)}
+    base = XYExperiment(QUICK).run_cell(cell)
+    other = XYExperiment(QUICK).run_cell({**cell, "seed": (1,)})
+    ising = IsingExperiment(QUICK).run_cell(cell)
+    assert base["energy"].item() != other["energy"].item()
+    assert base["energy"].item() != ising["energy"].item() and "helicity" not in ising
+
+
+@pytest.mark.parametrize(("grid", "message"), [
+    ({"T": [0.0], "L": [8]}, "grid T = 0.0: expected a temperature > 0 (units of J/k_B)"),
+    ({"T": [-1], "L": [8]}, "grid T = -1: expected a temperature > 0 (units of J/k_B)"),
+    ({"T": ["x"], "L": [8]}, "grid T = 'x': expected a temperature > 0 (units of J/k_B)"),
+    ({"T": [1.0], "L": [1]}, "grid L = 1: expected an integer lattice size >= 2"),
+    ({"T": [1.0], "L": [8.5]}, "grid L = 8.5: expected an integer lattice size >= 2"),
+    ({"T": [1.0], "L": [8], "seed": [-1]}, "seed = -1: expected an integer >= 0"),
+])
+def test_bad_grid_is_a_one_line_error(grid, message):
+    # Truth: the contract for bad input -- one line naming the value and what is accepted.
+    with pytest.raises(ConfigError) as excinfo:
+        XYExperiment().validate_grid(grid)
+    assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"sampling": {"n_measure": 0}}, "sampling.n_measure = 0: expected an integer > 0"),
+    ({"sampling": {"n_bins": 1}}, "sampling.n_bins = 1: expected an integer >= 2"),
+    ({"sampling": {"n_measure": 60, "n_bins": 50}},
+     "sampling.n_measure = 60: expected at least 2 * sampling.n_bins = 100 measurements"),
+])
+def test_bad_options_are_one_line_errors(options, message):
+    with pytest.raises(ConfigError) as excinfo:
+        XYExperiment(options)
+    assert str(excinfo.value) == message
