@@ -6,9 +6,9 @@ evaluation settings) skips the expensive part. The sweep runner hands an experim
 of its cache (:attr:`statmech_nn.experiment.Experiment.artifacts`); the experiment chooses the
 keys, which must hash everything the stored arrays depend on.
 
-Layout: ``<root>/<key[:2]>/<key>.npz`` (``numpy.savez``, no pickles) plus a ``.sha256`` sidecar
-(:mod:`statmech_nn.digest`); both written atomically, the sidecar last. A missing, truncated or
-altered entry is reported, deleted and treated as absent -- never trusted.
+Entries are ``.npz`` files (``numpy.savez``, no pickles) in a
+:class:`~statmech_nn.keyed_store.KeyedStore`: written atomically, sealed by a digest sidecar; a
+missing, truncated or altered entry is reported, deleted and treated as absent.
 """
 
 from __future__ import annotations
@@ -19,37 +19,35 @@ from pathlib import Path
 
 import numpy as np
 
-from .digest import read_verified, write_digest
 from .errors import DataError
-from .io import write_atomically
+from .keyed_store import KeyedStore
 
 
 class ArtifactStore:
-    """Named arrays under SHA-256 keys; see the module docstring for the layout."""
+    """Named arrays under SHA-256 keys, in a :class:`KeyedStore` of ``.npz`` files."""
 
     def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
+        self.entries: KeyedStore[dict[str, np.ndarray]] = KeyedStore(root, ".npz", _read_npz, "artifact")
+
+    @property
+    def root(self) -> Path:
+        return self.entries.root
 
     def path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.npz"
-
-    def _sidecar(self, key: str) -> Path:
-        return self.path(key).with_suffix(".sha256")
+        return self.entries.path(key)
 
     def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
-        """Store ``arrays`` under ``key`` (data file atomically, then its digest)."""
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Store ``arrays`` under ``key``."""
 
         def write(tmp: str) -> None:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
 
-        write_digest(write_atomically(path, write), self._sidecar(key))
+        self.entries.save(key, write)
 
     def load(self, key: str) -> dict[str, np.ndarray] | None:
         """The arrays stored under ``key``, or ``None`` if absent or corrupt (then deleted)."""
-        return read_verified(self.path(key), self._sidecar(key), _read_npz, "artifact")
+        return self.entries.load(key)
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

@@ -1,25 +1,40 @@
-"""SHA-256 sidecars: how a stored file proves it is complete and unaltered.
+"""SHA-256 digests: of configurations (cache keys) and of stored files (sidecars).
 
-A data file ``X`` is accompanied by a sidecar holding its SHA-256, written atomically *after*
-the data file. A file without a sidecar was being written when the process stopped; a file
-whose digest differs from the sidecar's was truncated or altered. Either is never trusted.
+A configuration is hashed as :func:`canonical_json` (sorted keys, no whitespace), so the same
+configuration always gives the same key (:func:`sha256_of`).
+
+A stored data file ``X`` is accompanied by a sidecar holding its SHA-256, written atomically
+*after* the data file. A file without a sidecar was being written when the process stopped; a
+file whose digest differs from the sidecar's was truncated or altered. Either is never trusted.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import DataError
+from .io import write_atomically
 
 T = TypeVar("T")
 
 
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: the same configuration gives the same bytes."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def sha256_of(obj: Any) -> str:
+    """SHA-256 (hex) of :func:`canonical_json` of ``obj``."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
 def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of the bytes of ``path``."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -28,10 +43,9 @@ def file_sha256(path: Path) -> str:
 
 
 def write_digest(path: Path, sidecar: Path) -> None:
-    """Record ``path``'s SHA-256 in ``sidecar`` (atomically: temporary file, then rename)."""
-    tmp = sidecar.with_name(sidecar.name + ".tmp")
-    tmp.write_text(file_sha256(path) + "\n")
-    os.replace(tmp, sidecar)
+    """Record ``path``'s SHA-256 in ``sidecar`` (:func:`statmech_nn.io.write_atomically`)."""
+    line = file_sha256(path) + "\n"
+    write_atomically(sidecar, lambda tmp: Path(tmp).write_text(line))
 
 
 def digest_problem(path: Path, sidecar: Path) -> str | None:

@@ -1,27 +1,43 @@
-"""NetCDF input/output with atomic writes and one-line errors.
+"""Dataset input/output with atomic writes and one-line errors.
 
-``write_netcdf`` (through :func:`write_atomically`, which every stored file uses) writes to a temporary file in the destination directory and renames it into
-place (``os.replace`` is atomic on POSIX), so a reader never sees a half-written file and an
-interrupted write never destroys an earlier good one.
+Every stored file goes through :func:`write_atomically`: the writer fills a temporary file (or
+directory, for Zarr) with a unique name beside the destination, which is fsynced and renamed
+into place (``os.replace`` is atomic on POSIX), then the directory is fsynced. A reader never
+sees a half-written file, an interrupted write never destroys an earlier good one, two
+processes writing the same destination never share a temporary file, and a failed write leaves
+no temporary file behind. The temporary file is created with mode 0666 filtered by the umask,
+as any new file is, so collaborators on a shared machine can read outputs when the umask lets
+them (``tempfile.mkstemp`` would make every output 0600).
+
+Failures become one line: a full filesystem is "no space left on device: PATH" whatever
+library was writing (netCDF reports only "HDF error"), any other OS error names the path and
+the reason.
+
+Output format follows the name: ``*.zarr`` is a Zarr store (a directory), anything else NetCDF-4.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
+import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import xarray as xr
 
-from .errors import DataError, StatmechError
+from .errors import DataError, StatmechError, StorageError
+
+#: A write that failed while its filesystem had less than this free is reported as a full disk.
+FULL_DISK_MARGIN = 1 << 20
 
 
 def check_writable(path: str | os.PathLike) -> Path:
     """Fail early, with a one-line error, if ``path`` cannot be written (before any work)."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
+    if path.is_dir() and not _is_zarr(path):
         raise StatmechError(f"output path {str(path)!r} is a directory: give a file name such as out.nc")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -32,27 +48,136 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
-def write_atomically(path: Path, write: Callable[[str], object]) -> Path:
-    """``write(tmp)`` fills a temporary file beside ``path``, which is then fsynced and renamed
-    onto ``path`` (``os.replace``, atomic on POSIX). On any failure the temporary file is
-    removed and ``path`` is left as it was. Returns ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+def storage_error(exc: BaseException, path: Path, *, probe: Path | None = None) -> StorageError | None:
+    """The one-line error for a failed write of ``path``, or ``None`` if ``exc`` is not about
+    storage. A full filesystem is recognised by its errno, or, for libraries that hide it
+    (netCDF/HDF5, SQLite), by the filesystem of ``probe`` (default: ``path``'s directory) having
+    less than :data:`FULL_DISK_MARGIN` free when the write failed."""
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT) or _nearly_full(probe or path.parent):
+        return StorageError(f"no space left on device: {path}")
+    if isinstance(exc, OSError):
+        return StorageError(f"cannot write {path}: {exc.strerror or exc}")
+    return None
+
+
+def _nearly_full(directory: Path) -> bool:
     try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        fs = os.statvfs(directory)
+    except OSError:
+        return False
+    free_blocks = fs.f_bfree if os.geteuid() == 0 else fs.f_bavail
+    return free_blocks * fs.f_frsize < FULL_DISK_MARGIN
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[str], object], *, directory: bool = False) -> Path:
+    """``write(tmp)`` fills a new temporary file (``directory=True``: an empty directory) beside
+    ``path``, which is then fsynced and renamed onto ``path``. On any failure the temporary is
+    removed, ``path`` is left as it was, and storage failures are raised as one-line
+    :class:`StatmechError` (:func:`storage_error`). Returns ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        if directory:
+            os.mkdir(tmp, 0o777)
+        else:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        write(str(tmp))
+        _fsync_tree(tmp)
+        _replace(tmp, path)
+        _fsync(path.parent)
+    except BaseException as exc:
+        error = storage_error(exc, path) if isinstance(exc, Exception) and not isinstance(exc, StatmechError) else None
+        _remove(tmp)
+        if error is not None:
+            raise error from None
         raise
     return path
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` (a file, or a directory's entries) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    if path.is_dir():
+        for sub, _, files in os.walk(path):
+            for name in files:
+                _fsync(Path(sub) / name)
+    _fsync(path)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Rename ``tmp`` onto ``path``; an existing directory ``path`` is moved aside first and
+    deleted after (a rename cannot replace a non-empty directory)."""
+    if not (tmp.is_dir() and path.is_dir()):
+        os.replace(tmp, path)
+        return
+    old = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.old")
+    os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _is_zarr(path: Path) -> bool:
+    return path.suffix == ".zarr"
+
+
+def write_dataset(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
+    """Write ``ds`` to ``path`` atomically: a Zarr store if the name ends in ``.zarr``
+    (:func:`write_zarr`), NetCDF-4 otherwise (:func:`write_netcdf`). Returns the path."""
+    return (write_zarr if _is_zarr(Path(path)) else write_netcdf)(ds, path)
 
 
 def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     """Write a Dataset (or a DataTree, one NetCDF group per node) to ``path`` atomically, in
     NETCDF4 format, and return the path."""
-    return write_atomically(check_writable(path), lambda tmp: ds.to_netcdf(tmp, format="NETCDF4", engine="netcdf4"))
+    path = check_writable(path)
+    return write_atomically(path, lambda tmp: ds.to_netcdf(tmp, format="NETCDF4", engine="netcdf4"))
+
+
+def write_zarr(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
+    """Write a Dataset (or a DataTree) to the Zarr store ``path`` atomically (a whole new
+    store renamed into place; consolidated metadata) and return the path."""
+    try:
+        import zarr  # noqa: F401 - xarray needs it for to_zarr
+    except ImportError:
+        raise StatmechError(f"writing {str(path)!r} as Zarr needs the zarr package: "
+                            "pip install 'statmech-nn[zarr]', or give a .nc name") from None
+    path = check_writable(path)
+    return write_atomically(path, lambda tmp: ds.to_zarr(tmp, mode="w", consolidated=True), directory=True)
+
+
+def read_dataset(path: str | os.PathLike) -> xr.Dataset:
+    """Load a NetCDF file or a Zarr store (``*.zarr``) fully into memory."""
+    path = Path(path)
+    if not _is_zarr(path):
+        return read_netcdf(path)
+    if not path.exists():
+        raise DataError(f"no such file: {str(path)!r}")
+    try:
+        with xr.open_zarr(path) as ds:
+            return ds.load()
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(f"cannot read {str(path)!r} as Zarr: {str(exc).splitlines()[0]}") from None
 
 
 def read_netcdf(path: str | os.PathLike) -> xr.Dataset:

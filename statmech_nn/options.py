@@ -8,6 +8,7 @@ key or value and what is accepted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,11 @@ from .errors import ConfigError
 class Option:
     """One configurable value.
 
-    ``types`` are the accepted Python types (``bool`` is never accepted for ``int``/``float``);
-    ``choices`` restricts to a finite set; ``check`` is an extra predicate whose failure is
-    reported with ``accepted`` (a short human description such as ``"a number > 0"``).
+    ``types`` are the accepted Python types (``bool`` is never accepted for ``int``/``float``;
+    a float must be finite: ``inf`` and ``nan`` are refused here, once, rather than overflowing
+    later in whatever code uses the value); ``choices`` restricts to a finite set; ``check`` is
+    an extra predicate whose failure is reported with ``accepted`` (a short human description
+    such as ``"a number > 0"``).
     """
 
     name: str
@@ -41,6 +44,8 @@ class Option:
         )
         if not type_ok:
             raise ConfigError(f"{where} = {value!r}: expected {self.describe()}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{where} = {value!r}: expected a finite number ({self.describe()})")
         if self.choices is not None and value not in self.choices:
             raise ConfigError(f"{where} = {value!r}: expected {self.describe()}")
         if self.check is not None and not self.check(value):
@@ -56,6 +61,13 @@ class Option:
 
 
 OptionSpec = Mapping[str, Sequence[Option]]
+
+
+def describe_options(spec: OptionSpec) -> list[dict[str, Any]]:
+    """One JSON-safe row per option: section, name, default, accepted values, doc (what
+    ``statmech-nn plugins --options EXPERIMENT`` shows)."""
+    return [{"section": section, "name": opt.name, "default": opt.default, "accepted": opt.describe(),
+             "doc": opt.doc} for section, options in spec.items() for opt in options]
 
 
 def resolve_options(spec: OptionSpec, given: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:

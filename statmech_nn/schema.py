@@ -8,14 +8,17 @@ variable carries ``long_name`` and ``units``, and global attributes record prove
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
-from collections.abc import Mapping
+import functools
+import subprocess
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from .digest import canonical_json, sha256_of
 from .errors import ConfigError, DataError
 
 #: The canonical dimensions of the reference study, in canonical order.
@@ -58,16 +61,6 @@ def check_canonical_coordinate(dim: str, value: Any, maximum: int | None = None)
     return value
 
 
-def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no whitespace: the same configuration gives the same bytes."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def sha256_of(obj: Any) -> str:
-    """SHA-256 (hex) of :func:`canonical_json` of ``obj``."""
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
-
-
 def ordered_dims(dims: Any) -> list[str]:
     """Canonical dims first in canonical order, then any others in their given order."""
     dims = list(dims)
@@ -95,28 +88,113 @@ def _is_numeric_sequence(value: Any) -> bool:
     )
 
 
+CONVENTIONS = "CF-1.10"
+#: third-party packages whose versions every output records (read from installed metadata)
+PROVENANCE_PACKAGES = ("numpy", "scipy", "xarray", "netCDF4", "lmfit", "emcee", "pluggy")
+
+
+def software_versions() -> str:
+    """``"statmech-nn 0.1.0; numpy 2.1.3; ..."``: the versions behind a result (none imported)."""
+    parts = []
+    for package in ("statmech-nn", *PROVENANCE_PACKAGES):
+        try:
+            parts.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return "; ".join(parts)
+
+
+@functools.cache
+def git_commit() -> str:
+    """Commit of the git checkout the package runs from (``+dirty`` with uncommitted changes),
+    or ``""`` for an installed copy or without git: results then carry the version alone."""
+    package = Path(__file__).resolve().parent
+    try:
+        top = subprocess.run(["git", "-C", str(package), "rev-parse", "--show-toplevel", "HEAD"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout.split()
+        if len(top) != 2 or Path(top[0]).resolve() != package.parent:
+            return ""  # a copy installed inside some other repository
+        dirty = subprocess.run(["git", "-C", str(package), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return top[1] + ("+dirty" if dirty else "")
+
+
+def _software_attrs() -> dict[str, str]:
+    commit = git_commit()
+    return {"software_versions": software_versions(), **({"git_commit": commit} if commit else {})}
+
+
 def provenance_attrs(*, title: str, source: str, config: Any, history: str, **extra: Any) -> dict[str, Any]:
-    """Global attributes of the contract: title, source, date_created, history, config + hash."""
+    """Global attributes of the contract: title, source, date_created, history, config + hash,
+    Conventions, software versions and the git commit where there is one."""
     return netcdf_safe_attrs({
         "title": title,
         "source": source,
-        "date_created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date_created": _now(),
         "history": history,
         "config_json": canonical_json(config),
         "config_sha256": sha256_of(config),
-        "Conventions": "CF-1.10",
+        "Conventions": CONVENTIONS,
+        **_software_attrs(),
         **extra,
     })
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def without_coordinate_fill(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` whose coordinates will be written without ``_FillValue`` (CF 2.5.1: a coordinate
+    variable must not have one; xarray gives every float variable ``_FillValue = NaN`` by
+    default). A shallow copy: the data are shared."""
+    ds = ds.copy()
+    for name in ds.coords:
+        ds[name].encoding["_FillValue"] = None
+    return ds
+
+
+def cf_output(result: xr.Dataset | xr.DataTree, *, title: str, history: str,
+              inputs: Sequence[xr.Dataset] = (), source: str = "") -> xr.Dataset | xr.DataTree:
+    """An analysis result made ready to hand to a collaborator (passes ``compliance-checker
+    --test cf:1.10``): the CF global attributes ``Conventions``, ``title``, ``history`` (each
+    input's history, then ``date: history``), ``source``, ``date_created``; provenance -- each
+    input's ``config_sha256`` (``input_config_sha256``, comma-separated), software versions, git
+    commit; attributes NetCDF can hold; no ``_FillValue`` on coordinates (every node of a
+    DataTree). The result's own attributes win over none of these but are kept otherwise.
+
+    The one place outputs get their CF and provenance attributes: the sweep writes its own
+    (:func:`provenance_attrs`); every analysis output, whichever command or study writes it,
+    goes through here.
+    """
+    hashes = [str(d.attrs["config_sha256"]) for d in inputs if "config_sha256" in d.attrs]
+    earlier = [str(d.attrs["history"]) for d in inputs if d.attrs.get("history")]
+    from . import __version__
+
+    attrs = {**result.attrs, "Conventions": CONVENTIONS, "title": title,
+             "history": "\n".join([*earlier, f"{_now()}: {history}"]),
+             "source": source or f"statmech_nn {__version__}", "date_created": _now(),
+             **_software_attrs(), **({"input_config_sha256": ",".join(hashes)} if hashes else {})}
+    if isinstance(result, xr.DataTree):
+        tree = result.map_over_datasets(without_coordinate_fill)
+        tree.attrs = netcdf_safe_attrs(attrs)
+        return tree
+    out = without_coordinate_fill(result)
+    out.attrs = netcdf_safe_attrs(attrs)
+    return out
+
+
 def set_coord_attrs(ds: xr.Dataset) -> xr.Dataset:
-    """Return ``ds`` with canonical coordinate dtypes and CF attributes filled in."""
+    """Return ``ds`` with canonical coordinate dtypes and CF attributes filled in, and every
+    coordinate set to be written without ``_FillValue`` (:func:`without_coordinate_fill`)."""
     ds = ds.copy()
     for name, attrs in COORD_ATTRS.items():
         if name in ds.coords:
             ds[name] = ds[name].astype(COORD_DTYPES[name])
             ds[name].attrs.update(attrs)
-    return ds
+    return without_coordinate_fill(ds)
 
 
 def validate_dataset(ds: xr.Dataset, required_vars: tuple[str, ...] = ()) -> None:

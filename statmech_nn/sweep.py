@@ -4,10 +4,14 @@
 which of its grid points are already cached (in any earlier cell, through the cache's point
 index). A cell with every point cached is assembled from the cache; a cell with none is
 computed whole; a cell with some is reduced to the sub-grid spanned by its missing points,
-which is computed (so extending a grid recomputes only what is new). Every computed cell is
-stored as soon as it is done, so an interruption loses at most the cell in progress, and
-every value enters the result as read back from a cache file, so a resumed sweep equals an
-uninterrupted one.
+which is computed (so extending a grid recomputes only what is new).
+
+Computing is done by :mod:`statmech_nn.executor`: here, one cell after another, or as Dask
+tasks on a cluster (``client=``). Either way every computed cell is stored in the cache as soon
+as it is done, so an interruption loses at most the cells in progress, and every value enters
+the result as read back from a cache file, so a resumed or distributed sweep equals an
+uninterrupted serial one. A cell that fails does not stop the others; the sweep then raises
+:class:`~statmech_nn.errors.CellError` naming the failed cells, and a rerun computes only them.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import xarray as xr
 
 from . import __version__
 from .cache import CellCache, cell_key, point_key
+from .errors import CellError
+from .executor import CellTask, describe_cell, run_on_dask, run_serial
 from .experiment import Cell, Experiment
-from .progress import progress_bar
+from .progress import SweepProgress
 from .schema import ordered_dims, provenance_attrs, set_coord_attrs, validate_dataset
 
 
@@ -52,25 +58,30 @@ def cell_point_list(cell: Cell) -> list[dict[str, Any]]:
     return [dict(zip(dims, values)) for values in itertools.product(*(cell[d] for d in dims))]
 
 
-def plan_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache) -> tuple[dict[str, tuple], list[PlannedCell]]:
-    """Validate ``grid`` and plan its cells against what the cache already holds."""
+def plan_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache, *,
+               verify: bool = False) -> tuple[dict[str, tuple], list[PlannedCell]]:
+    """Validate ``grid`` and plan its cells against what the cache already holds
+    (``verify=True``: re-hash the cached cells, so a corrupt one counts as missing)."""
     full_grid = experiment.validate_grid(grid)
     identity = experiment.result_identity()
+    cells = experiment.plan(full_grid)
+    points = {id(cell): cell_point_list(cell) for cell in cells}
+    keys = {id(cell): [point_key(identity, p) for p in points[id(cell)]] for cell in cells}
+    found = cache.sources([k for cell in cells for k in keys[id(cell)]], verify=verify)
     planned = []
-    for cell in experiment.plan(full_grid):
-        points = cell_point_list(cell)
-        sources = [cache.source_of(point_key(identity, p)) for p in points]
-        missing = [p for p, src in zip(points, sources) if src is None]
+    for cell in cells:
+        sources = [found.get(k) for k in keys[id(cell)]]
+        missing = [p for p, src in zip(points[id(cell)], sources) if src is None]
         if not missing:
             todo = None
-        elif len(missing) == len(points):
+        elif len(missing) == len(sources):
             todo = cell
         else:
             todo = {d: tuple(v for v in values if any(p[d] == v for p in missing)) for d, values in cell.items()}
         planned.append(PlannedCell(
             cell=cell, todo=todo, todo_key=None if todo is None else cell_key(identity, todo),
             sources=tuple(dict.fromkeys(s for s in sources if s is not None)),
-            n_points=len(points), n_cached=len(points) - len(missing),
+            n_points=len(sources), n_cached=len(sources) - len(missing),
             cost=0 if todo is None else experiment.cell_cost(todo)))
     return full_grid, planned
 
@@ -81,22 +92,59 @@ def sweep_config(experiment: Experiment, grid: Mapping[str, tuple]) -> dict[str,
 
 
 def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache, *,
-              progress: bool | None = None, history: str = "") -> xr.Dataset:
-    """Compute (or load) every cell of ``grid`` and return the merged, attributed dataset."""
+              progress: bool | None = None, history: str = "", client: Any = None) -> xr.Dataset:
+    """Compute (or load) every cell of ``grid`` and return the merged, attributed dataset.
+
+    Parameters
+    ----------
+    experiment, grid:
+        What to run and over which values (``{dim: values}``; missing dims take the
+        experiment's defaults).
+    cache:
+        Where finished cells are kept (and looked up first). With ``client`` it must be on a
+        filesystem every worker sees.
+    progress:
+        ``None``: a bar on a terminal, one log line per finished cell otherwise; ``True``: a
+        bar; ``False``: silent.
+    history:
+        The command recorded in the file's ``history`` attribute (default: ``sys.argv``).
+    client:
+        A ``dask.distributed.Client``: compute the cells as tasks on its cluster
+        (:func:`statmech_nn.executor.run_on_dask`); ``None``: here, one after another.
+
+    Raises :class:`~statmech_nn.errors.ConfigError` for a bad grid before any work,
+    :class:`~statmech_nn.errors.PluginError` when the experiment breaks its contract, and
+    :class:`~statmech_nn.errors.CellError` if any cell failed (after all others finished and
+    were cached). The result follows ``docs/data_model.md``; its ``config_sha256`` hashes
+    everything that determines it.
+    """
     full_grid, planned = plan_sweep(experiment, grid, cache)
     identity = experiment.result_identity()
-    experiment.artifacts = cache.artifacts
-    parts: list[xr.Dataset] = []
-    with progress_bar(sum(p.cost for p in planned), f"{experiment.name} sweep", enabled=progress) as bar:
-        for item in planned:
-            pieces = [cache.load(key) for key in item.sources]
-            todo, todo_key = item.todo, item.todo_key
-            if any(piece is None for piece in pieces):  # a source turned out corrupt: redo the cell
-                pieces, todo, todo_key = [], item.cell, cell_key(identity, item.cell)
-                bar.total += experiment.cell_cost(todo)
-            if todo is not None:
-                pieces.insert(0, cache.load(todo_key) or _compute(experiment, todo, todo_key, cache, bar))
-            parts.append(_assemble(item.cell, pieces))
+    pieces: list[tuple[list[xr.Dataset], str | None]] = []  # cached pieces, key of the computed one
+    tasks: list[CellTask] = []
+    for item in planned:
+        loaded = [cache.load(key) for key in item.sources]
+        todo, todo_key = item.todo, item.todo_key
+        if any(piece is None for piece in loaded):  # a source turned out corrupt: redo the cell
+            loaded, todo, todo_key = [], item.cell, cell_key(identity, item.cell)
+        pieces.append((loaded, todo_key))
+        if todo is not None:
+            tasks.append(CellTask(todo, todo_key, experiment.cell_cost(todo),
+                                  tuple(point_key(identity, p) for p in cell_point_list(todo))))
+    desc = f"{experiment.name} sweep"
+    with SweepProgress(sum(t.cost for t in tasks), len(tasks), desc, enabled=progress) as bar:
+        if client is None:
+            failures = run_serial(experiment, tasks, cache, bar)
+        else:
+            failures = run_on_dask(client, experiment, tasks, cache, bar)
+    if failures:
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more cells)" if len(failures) > 1 else ""
+        raise CellError(f"cell {describe_cell(first.cell)} failed: {first.reason}{more}; "
+                        f"{len(tasks) - len(failures)} of {len(tasks)} computed cells are cached: "
+                        "rerun to compute the rest")
+    parts = [_assemble(item.cell, ([_load_computed(cache, key)] if key else []) + loaded)
+             for item, (loaded, key) in zip(planned, pieces)]
     merged = xr.merge(parts, join="outer", compat="no_conflicts", combine_attrs="drop_conflicts")
     merged = merged.reindex({d: list(v) for d, v in full_grid.items()})
     merged = set_coord_attrs(merged.transpose(*ordered_dims(merged.dims)))
@@ -111,6 +159,14 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
     return merged
 
 
+def _load_computed(cache: CellCache, key: str) -> xr.Dataset:
+    ds = cache.load(key)
+    if ds is None:
+        raise CellError(f"cache entry {key[:12]}... vanished from {cache.root} right after it was computed "
+                        "(cleared by another process?): rerun the sweep")
+    return ds
+
+
 def _assemble(cell: Cell, pieces: list[xr.Dataset]) -> xr.Dataset:
     """The cell's points from the pieces that hold them, the first piece winning where two do."""
     result = None
@@ -119,22 +175,3 @@ def _assemble(cell: Cell, pieces: list[xr.Dataset]) -> xr.Dataset:
         part = piece.sel(common)
         result = part if result is None else result.combine_first(part)
     return result.reindex({d: list(v) for d, v in cell.items()})
-
-
-def _compute(experiment: Experiment, cell: Cell, key: str, cache: CellCache, bar) -> xr.Dataset:
-    cost, reported = experiment.cell_cost(cell), 0
-
-    def advance(units: int) -> None:
-        nonlocal reported
-        units = min(units, cost - reported)
-        reported += units
-        bar.update(units)
-
-    result = experiment.run_cell(cell, advance)
-    for dim, values in cell.items():
-        if dim not in result.coords or list(result[dim].values) != list(values):
-            raise RuntimeError(f"experiment {experiment.name!r} returned coordinates that differ from its cell in {dim!r}")
-    identity = experiment.result_identity()
-    stored = cache.store(key, result, [point_key(identity, p) for p in cell_point_list(cell)])
-    advance(cost - reported)
-    return stored

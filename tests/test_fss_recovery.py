@@ -121,9 +121,9 @@ def test_third_party_form_registered_through_the_hook():
     registry = PluginRegistry(load_entry_points=False)
     registry.register_plugin(CorrectedPlugin(), "corrected_plugin")
     truth = {"p_c": 0.5, "nu": 1.0, "c": 4.0}
-    ds = collapse_dataset("corrected", truth, sizes=(8, 16, 32, 64), n_control=12, jitter=1.0, seed=41,
-                          registry=registry)
-    s = summarize(fit_fss(ds, "y", err="y_err", form="corrected", registry=registry, **FAST))
+    form = registry.scaling_form("corrected")          # the name becomes an object at the edge
+    ds = collapse_dataset(form, truth, sizes=(8, 16, 32, 64), n_control=12, jitter=1.0, seed=41)
+    s = summarize(fit_fss(ds, "y", err="y_err", form=form, **FAST))
     assert s["form"] == "corrected"
     _within(s["params"], truth)
 

@@ -132,9 +132,10 @@ def test_amentia_needs_every_indicator_at_chance():
 def test_phase_has_cf_flags_and_survives_netcdf(tmp_path):
     result = PhaseAnalyzer().run(synthetic_dataset(p_train=(0.0, 0.95), seed=23))
     attrs = result["phase"].attrs
-    assert attrs["flag_meanings"] == "eumentia dementia amentia critical"
-    assert attrs["flag_values"].tolist() == [0, 1, 2, 3]
-    assert attrs["flag_meanings"].split()[:3] == ["eumentia", "dementia", "amentia"]
+    # issue 11: the code -1 is a value phase holds, so it is a flag too (was: [0, 1, 2, 3] only)
+    assert attrs["flag_meanings"] == "unclassified eumentia dementia amentia critical"
+    assert attrs["flag_values"].tolist() == [-1, 0, 1, 2, 3]
+    assert attrs["flag_meanings"].split()[1:4] == ["eumentia", "dementia", "amentia"]
     write_netcdf(result, tmp_path / "phases.nc")
     back = read_netcdf(tmp_path / "phases.nc")
     assert back["phase"].dtype == np.int8

@@ -51,7 +51,8 @@ def test_loss_vs_n_has_one_log_log_panel_per_phase(sweep):
         assert sum(line.get_gid() == "data" for line in ax.lines) == count
         assert len(ax.containers) == count  # one error-bar set per curve
         assert sum(line.get_gid() == "fit" for line in ax.lines) == count
-    assert fig.axes[0].get_ylabel() == "test cross-entropy [nat]"
+    # the synthetic loss now has the MNIST sweep's units ("1", "in nats" in the long_name; issue 11)
+    assert fig.axes[0].get_ylabel() == "test cross-entropy in nats"
     assert [ax.get_title().split()[0] for ax in fig.axes] == \
         ["eumentia", "dementia", "amentia", "critical"]
 
@@ -92,7 +93,35 @@ def test_phase_diagram_transposed_and_extra_dims(sweep):
     np.testing.assert_allclose(boundary.get_data()[0], [0.0, 0.3, 0.6])
     stacked = xr.concat([result, result], dim=xr.DataArray([64, 128], dims="width", name="width"))
     with pytest.raises(DataError, match="width=2"):
-        plot_phase_diagram(stacked)
+        plot_phase_diagram(stacked, ax=plot_phase_diagram(result).axes[0])
+
+
+def test_phase_diagram_facets_one_panel_per_shape(sweep):
+    """Truth: width x depth = 3 x 2 shapes of the same synthetic result; each panel is the
+    single-shape diagram (same alpha values, same boundary), titled with its shape, and the
+    figure has one shared colour bar and one legend."""
+    _, result = sweep
+    widths = xr.DataArray([32, 128, 512], dims="width", name="width", attrs={"long_name": "hidden-layer width", "units": "1"})
+    depths = xr.DataArray([1, 4], dims="depth", name="depth", attrs={"long_name": "number of hidden layers", "units": "1"})
+    faceted = xr.concat([xr.concat([result] * 3, dim=widths)] * 2, dim=depths)
+    fig = plot_phase_diagram(faceted)
+    panels = [ax for ax in fig.axes if ax.get_gid() == "facet"]
+    assert len(panels) == 6 and len(fig.axes) == 7  # six panels and one colour bar
+    titles = [ax.get_title() for ax in panels]
+    assert titles == [f"width = {w}, depth = {d}" for d in (1, 4) for w in (32, 128, 512)]
+    for ax in panels:
+        (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+        np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(4, 10), result["alpha"].values)
+        (boundary,) = [line for line in ax.lines if line.get_gid() == "boundary"]
+        np.testing.assert_allclose(boundary.get_data()[0], result["boundary"].values[:3])
+        names = {t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("label-")}
+        assert names == {"eumentia", "dementia", "amentia", "critical"}
+        # only measured rates on the axes: the cells end at the first and last grid value
+        assert ax.get_xlim() == (0.0, 0.9) and ax.get_ylim() == (0.0, 0.95)
+    assert panels[0].get_ylabel() == "training dropout rate" and panels[1].get_ylabel() == ""
+    assert len(fig.legends) == 1
+    with pytest.raises(DataError, match="at most 2"):
+        plot_phase_diagram(xr.concat([faceted, faceted], dim=xr.DataArray([0, 1], dims="seed", name="seed")))
 
 
 def test_cli_plots_write_figures(tmp_path, capsys):

@@ -28,6 +28,7 @@ def test_register_plugin_makes_its_experiment_available():
     assert "experiment" in {k for p in registry.plugins() if p.name == "toy" for k in p.registers}
 
 
+@pytest.mark.filterwarnings("ignore:experiment 'toy_uniform_mean' is registered by both")  # said, and expected here
 def test_duplicate_names_give_one_line_error_naming_both_plugins():
     registry = PluginRegistry(load_entry_points=False)
     registry.register_plugin(ToyPlugin(), "first")
@@ -104,3 +105,134 @@ def test_plugins_command_lists_installed_plugins_with_versions_and_origins(capsy
     assert "statmech-nn-percolation" in listed["percolation"]["origin"]
     assert set(listed["builtin"]["registers"]["scaling_form"]) == {"second_order", "bkt"}
     assert all(p["version"] not in ("", "unknown") for p in listed.values())
+
+
+# -- faults of one plugin are isolated (issue 11) ----------------------------------------------
+class _FakeEntryPoint:
+    """An installed entry point whose module loads to ``plugin`` (a real plugin object)."""
+
+    dist = None
+
+    def __init__(self, name, plugin):
+        self.name, self.value, self._plugin = name, f"{name}_module:plugin", plugin
+
+    def load(self):
+        return self._plugin
+
+
+class _LazyImportPlugin:
+    """The lazy-import pattern of docs/writing_plugins.md with a missing dependency."""
+
+    @hookimpl
+    def register_experiments(self):
+        import statmech_nn_no_such_dependency  # noqa: F401
+
+        return []
+
+
+def _with_entry_points(monkeypatch, *extra):
+    from statmech_nn import plugins
+
+    real = metadata.entry_points
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [*real(group=group), *extra])
+    monkeypatch.setattr(plugins, "_REGISTRY", None)  # the CLI builds a fresh process-wide registry
+
+
+def test_a_raising_hook_is_one_warning_line_and_skipped_in_plugins_and_sweep(monkeypatch, capsys, tmp_path):
+    from statmech_nn.cli import main
+
+    _with_entry_points(monkeypatch, _FakeEntryPoint("lazy_broken", _LazyImportPlugin()))
+    assert main(["plugins"]) == 0
+    captured = capsys.readouterr()
+    warning_lines = [line for line in captured.err.splitlines() if "lazy_broken" in line]
+    assert len(warning_lines) == 1 and "No module named 'statmech_nn_no_such_dependency'" in warning_lines[0]
+    assert "Traceback" not in captured.err
+    assert "percolation" in captured.out and "lazy_broken" in captured.out  # listed, with its failure
+
+    from statmech_nn import plugins
+
+    monkeypatch.setattr(plugins, "_REGISTRY", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # a second warning of the same text in one test process
+        assert main(["sweep", "--experiment", "percolation", "--grid", "p=0.5", "--grid", "L=8",
+                     "--cache-dir", str(tmp_path), "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert "1 cells: 0 cached, 1 to compute" in captured.out
+    assert len([line for line in captured.err.splitlines() if "lazy_broken" in line]) == 1
+
+
+def test_a_duplicate_name_does_not_block_other_names():
+    # a plugin registering the built-in form name 'bkt' makes 'bkt' ambiguous, not 'second_order'
+    from statmech_nn.analysis.fss.forms import BKT, SecondOrder
+
+    class Impostor:
+        @hookimpl
+        def register_scaling_forms(self):
+            return [type("MyBKT", (BKT,), {})]
+
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register_plugin(Impostor(), "impostor")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert registry.scaling_form("second_order") is SecondOrder
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "scaling form 'bkt' is registered by both plugin 'builtin' and plugin 'impostor'"]  # said once
+    with pytest.raises(PluginError, match="'bkt' is registered by both plugin 'builtin' and plugin 'impostor'"):
+        registry.scaling_form("bkt")
+    assert "impostor" in {p.name for p in registry.plugins()}  # the listing still works
+
+
+def test_a_misspelled_hook_name_is_an_error():
+    class Typo:
+        @hookimpl
+        def register_experiment(self):  # the hook is register_experiments
+            return [UniformMean]
+
+    registry = PluginRegistry(load_entry_points=False)
+    with pytest.raises(PluginError, match="'register_experiment', which is no hook.*register_experiments"):
+        registry.register_plugin(Typo(), "typo")
+    assert "typo" not in {p.name for p in registry.plugins()}
+
+
+def test_an_installed_plugin_with_a_misspelled_hook_is_reported_and_skipped(monkeypatch):
+    class Typo:
+        @hookimpl
+        def register_experiment(self):
+            return [UniformMean]
+
+    _with_entry_points(monkeypatch, _FakeEntryPoint("typo", Typo()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registry = PluginRegistry()
+    assert any("'typo'" in str(w.message) and "no hook" in str(w.message) for w in caught)
+    assert {p.name: p for p in registry.plugins()}["typo"].error
+
+
+def test_unknown_names_in_the_block_list_are_said(monkeypatch):
+    monkeypatch.setenv("STATMECH_NN_BLOCK_PLUGINS", "percolation,percolaton")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registry = PluginRegistry()
+    messages = [str(w.message) for w in caught if "STATMECH_NN_BLOCK_PLUGINS" in str(w.message)]
+    assert len(messages) == 1 and "'percolaton'" in messages[0] and "'percolation'," not in messages[0]
+    assert "percolation" not in {p.name for p in registry.plugins()}
+
+
+def test_plugins_options_lists_an_experiments_options_with_defaults_and_docs(capsys):
+    import json
+
+    from statmech_nn.cli import main
+
+    assert main(["plugins", "--options", "percolation"]) == 0
+    out = capsys.readouterr().out
+    assert "sampling.n_samples = 1000" in out and "independent Newman-Ziff runs" in out
+    assert main(["plugins", "--options", "percolation", "--json"]) == 0
+    rows = {(r["section"], r["name"]): r for r in json.loads(capsys.readouterr().out)}
+    # truth: the experiment's own declaration
+    from statmech_nn import get_registry
+
+    spec = get_registry().experiment("percolation").options_spec
+    assert set(rows) == {(s, o.name) for s, opts in spec.items() for o in opts}
+    assert rows[("observable", "wrapping")]["default"] == "horizontal"
+    assert main(["plugins", "--options", "nope"]) == 2
+    assert "unknown experiment 'nope'" in capsys.readouterr().err

@@ -23,7 +23,7 @@ from statmech_nn.analysis.powerlaw import (
     scan_windows,
     window_scan,
 )
-from statmech_nn.analysis.weights import mean_and_error
+from statmech_nn.analysis.standard_errors import mean_and_error
 from statmech_nn.cli import main
 from statmech_nn.errors import ConfigError, DataError
 from statmech_nn.io import read_netcdf, write_netcdf

@@ -2,18 +2,18 @@
 
 Each grid point gets an integer ``phase`` (CF ``flag_values`` / ``flag_meanings``):
 
-====  ==========  =====================================================================
-code  meaning     criterion (``a = alpha``, ``s = alpha_stderr``, ``z`` default 2)
-====  ==========  =====================================================================
-2     amentia     the network is at chance at the largest size -- ``|loss - ln K| <=
-                  loss_tol`` *and* ``|accuracy - 1/K| <= accuracy_tol`` (each indicator only
-                  where its variable exists; ``K = n_classes``) -- and ``alpha ~ 0``:
-                  ``|a| <= z s`` or ``|a| <= amentia_alpha_tol`` (default 0.02)
-0     eumentia    otherwise, ``a + z s < 0``: the loss falls with more data
-1     dementia    otherwise, ``a - z s > 0``: the loss rises with more data
-3     critical    otherwise (``|a| <= z s`` but the network learns): undecided / at the boundary
--1    (none)      no fit (fewer than 3 finite sizes): not classified, not in flag_values
-====  ==========  =====================================================================
+====  ============  =====================================================================
+code  meaning       criterion (``a = alpha``, ``s = alpha_stderr``, ``z`` default 2)
+====  ============  =====================================================================
+2     amentia       the network is at chance at the largest size -- ``|loss - ln K| <=
+                    loss_tol`` *and* ``|accuracy - 1/K| <= accuracy_tol`` (each indicator only
+                    where its variable exists; ``K = n_classes``) -- and ``alpha ~ 0``:
+                    ``|a| <= z s`` or ``|a| <= amentia_alpha_tol`` (default 0.02)
+0     eumentia      otherwise, ``a + z s < 0``: the loss falls with more data
+1     dementia      otherwise, ``a - z s > 0``: the loss rises with more data
+3     critical      otherwise (``|a| <= z s`` but the network learns): undecided / at the boundary
+-1    unclassified  no fit (fewer than 3 finite sizes)
+====  ============  =====================================================================
 
 Amentia asks *every* available indicator to sit at chance: near the eumentia-dementia boundary
 the loss at the largest size can pass close to ``ln 10`` while the accuracy is far above 0.1,
@@ -52,7 +52,9 @@ from .powerlaw import fit_powerlaw, size_window
 PHASES = ("eumentia", "dementia", "amentia", "critical")
 EUMENTIA, DEMENTIA, AMENTIA, CRITICAL = range(4)
 UNCLASSIFIED = -1
-FLAG_MEANINGS = " ".join(PHASES)
+#: CF flags of ``phase``: every code it can hold, -1 included (``flag_values`` / ``flag_meanings``)
+FLAG_VALUES = np.array([UNCLASSIFIED, *range(len(PHASES))], dtype=np.int8)
+FLAG_MEANINGS = " ".join(["unclassified", *PHASES])
 
 
 def classify(alpha, alpha_stderr, loss_last=None, accuracy_last=None, *, z: float = 2.0,
@@ -151,8 +153,23 @@ def classify_phases(
     amentia_alpha_tol: float = 0.02,
     **fit_options: Any,
 ) -> xr.Dataset:
-    """Fit ``var`` with :func:`~statmech_nn.analysis.powerlaw.fit_powerlaw` (``fit_options``:
-    size_dim, window, method, ...), classify every point and estimate the boundary.
+    """Fit ``var`` with :func:`~statmech_nn.analysis.powerlaw.fit_powerlaw`, classify every
+    point (module table) and estimate the eumentia-dementia boundary.
+
+    Parameters:
+
+    * ``data``, ``var``: as for :func:`~statmech_nn.analysis.powerlaw.fit_powerlaw`.
+    * ``control_dim``: the dimension along which the boundary (the sign change of ``alpha``) is
+      sought; None skips the boundary.
+    * ``z``: ``alpha`` counts as nonzero when ``|alpha| > z * alpha_stderr``.
+    * ``n_classes``: classes of the task (``K``); chance is ``ln K`` in loss, ``1/K`` in accuracy.
+    * ``loss_var``, ``loss_tol``: the loss variable and how close to ``ln K`` (nat) it must be
+      at the largest size for amentia; ``loss_var=None`` drops this indicator.
+    * ``accuracy_var``, ``accuracy_tol``: likewise for the accuracy and ``1/K``.
+    * ``amentia_alpha_tol``: at chance, ``|alpha|`` below this also counts as not learning
+      (0: the strict rule).
+    * ``fit_options``: passed to ``fit_powerlaw`` (``size_dim``, ``window``, ``method``,
+      ``stderr_scale``, ``seed_dim``, ``err_pool``, ``rel_err_floor``).
 
     Returns the fit's variables plus ``phase`` (int8, CF flags), ``loss_at_max_size`` /
     ``accuracy_at_max_size`` (seed means at the largest fitted size, where present) and, when
@@ -193,8 +210,8 @@ def classify_phases(
                      amentia_alpha_tol=amentia_alpha_tol)
     out["phase"] = (dims, codes, {
         "long_name": "phase", "units": "1",
-        "flag_values": np.arange(len(PHASES), dtype=np.int8), "flag_meanings": FLAG_MEANINGS,
-        "comment": f"-1: not classified (fewer than 3 finite sizes); z = {z:g}"})
+        "flag_values": FLAG_VALUES, "flag_meanings": FLAG_MEANINGS,
+        "comment": f"unclassified: fewer than 3 finite sizes; z = {z:g}"})
 
     if control_dim is not None:
         if control_dim not in fit.dims:

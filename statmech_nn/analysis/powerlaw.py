@@ -9,7 +9,7 @@ Layers, from the inside out:
   weights ``1 / err``, started from the log-space solution.
 * :func:`fit_curves` -- every curve of an array ``(..., n_sizes)``, by either method.
 * :func:`fit_powerlaw` -- the xarray wrapper: mean over seeds and errors
-  (:mod:`statmech_nn.analysis.weights`), fit window, output Dataset over the remaining dims.
+  (:mod:`statmech_nn.analysis.standard_errors`), fit window, output Dataset over the remaining dims.
 * :func:`window_scan` -- ``alpha`` as a function of the fit window (sliding or growing).
 
 Standard errors. The covariance is first computed from the given errors alone
@@ -37,7 +37,7 @@ import xarray as xr
 from ..errors import ConfigError, DataError
 from ._options import check_option_names
 from .base import Analyzer
-from .weights import DEFAULT_REL_FLOOR, mean_and_error
+from .standard_errors import DEFAULT_REL_FLOOR, mean_and_error
 
 METHODS = ("lmfit", "loglinear")
 STDERR_SCALES = ("inflate", "errors", "residuals")
@@ -214,12 +214,31 @@ def fit_powerlaw(
 ) -> xr.Dataset:
     """Fit ``var ~ amplitude * size_dim**alpha`` at every point of the other dims.
 
-    Seeds are averaged and errors assigned by :func:`~statmech_nn.analysis.weights.mean_and_error`
-    (``err_pool="size"``: relative errors pooled along ``size_dim``; ``"none"``: per point);
+    Parameters:
+
+    * ``data``: the sweep (Dataset), or the one variable to fit (DataArray, then ``var`` is its
+      name). Never mutated.
+    * ``var``: the variable to fit (values > 0), e.g. ``"loss"``.
+    * ``size_dim``: the dimension along which the power law runs; its coordinate holds the sizes.
+    * ``window``: ``(min, max)`` of the sizes used, inclusive, either side None for open; None
+      uses every size. At least :data:`MIN_POINTS` sizes must remain.
+    * ``method``: ``"lmfit"`` (nonlinear least squares in linear space, weights ``1/err``,
+      started from the log-space solution) or ``"loglinear"`` (the closed-form weighted line in
+      log space, :func:`loglinear_fit`).
+    * ``stderr_scale``: ``"inflate"``, ``"errors"`` or ``"residuals"`` (module docstring).
+    * ``seed_dim``: the dimension of independent runs, averaged into one value per point (its
+      spread gives the error); absent is fine.
+    * ``err_pool``: ``"size"`` pools relative errors along ``size_dim``, ``"none"`` keeps them
+      per point (:func:`~statmech_nn.analysis.standard_errors.mean_and_error`).
+    * ``rel_err_floor``: the least relative error of a point (default 1 %), so that no point gets
+      an unbounded weight.
+
     NaN cells (a partial sweep) are left out of their curve. Returns a Dataset of
     :data:`FIT_FIELDS` over the remaining dims; attrs record var, size_dim, window
     (``window_min``, ``window_max``: the sizes actually used), method, stderr_scale,
-    error_source and rel_err_floor. Never mutates ``data``.
+    error_source, err_pool, rel_err_floor and the input's ``config_sha256``. Raises
+    :class:`~statmech_nn.errors.DataError` / :class:`~statmech_nn.errors.ConfigError` with one
+    line for bad input.
     """
     _check_choice("method", method, METHODS)
     _check_choice("stderr_scale", stderr_scale, STDERR_SCALES)

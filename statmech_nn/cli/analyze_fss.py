@@ -10,17 +10,18 @@ in the root's attribute ``comparison_json``).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from ..errors import ConfigError
-from .analyze_basic import parse_select
+from .common import add_input, add_json, add_output, command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("fss", help="finite-size-scaling collapse: posterior of p_c and exponents")
-    p.add_argument("file", metavar="FILE.nc", help="NetCDF dataset")
+    add_input(p, "FILE.nc", "NetCDF dataset")
     p.add_argument("--var", action="append", required=True, metavar="Y",
                    help="observable (repeat for a joint fit sharing p_c and exponents)")
     p.add_argument("--err", action="append", metavar="YERR", help="standard error of each --var, in order")
@@ -30,8 +31,9 @@ def register(subparsers) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--form", metavar="NAME", help="scaling form (e.g. second_order, bkt)")
     group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
-    p.add_argument("--select", action="append", default=[], metavar="DIM=VALUE", help="fix another dimension")
     p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
+    p.add_argument("--corrections", action="store_true",
+                   help="fit the leading correction of each built-in form (1 + c L_min/L; BKT: 1 + c/ln(L/L0))")
     p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
     p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
     p.add_argument("--min-overlap", type=float, default=0.25, help="least overlap of scaled curves (default 0.25)")
@@ -41,14 +43,16 @@ def register(subparsers) -> None:
     p.add_argument("--n-tau", type=float, default=50.0, help="chain length in autocorrelation times (default 50)")
     p.add_argument("--max-steps", type=int, default=20000, help="cap on emcee steps (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output", metavar="OUT.nc", help="write the posterior to this NetCDF file")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_output(p, help="write the posterior to this NetCDF file")
+    add_json(p, "one JSON object")
     p.set_defaults(handler=run)
 
 
-def parse_priors(items: list[str], forms: list[str], registry) -> dict[str, dict[str, tuple[float, float]]]:
-    """``[FORM:]NAME=LO,HI`` -> ``{form: {name: (lo, hi)}}``; without FORM, every form with NAME."""
-    out: dict[str, dict[str, tuple[float, float]]] = {f: {} for f in forms}
+def parse_priors(items: list[str], forms: list) -> dict[str, dict[str, tuple[float, float]]]:
+    """``[FORM:]NAME=LO,HI`` -> ``{form name: {name: (lo, hi)}}``; without FORM, every form with
+    NAME. ``forms``: the fitted :class:`~statmech_nn.analysis.fss.ScalingForm` objects."""
+    params = {f.name: f.params for f in forms}
+    out: dict[str, dict[str, tuple[float, float]]] = {f.name: {} for f in forms}
     for item in items:
         head, sep, box = item.partition("=")
         form, colon, name = head.rpartition(":")
@@ -60,10 +64,10 @@ def parse_priors(items: list[str], forms: list[str], registry) -> dict[str, dict
             raise ConfigError(f"--prior {item!r}: expected [FORM:]NAME=LO,HI")
         if colon:
             if form not in out:
-                raise ConfigError(f"--prior {item!r}: form {form!r} is not fitted (expected one of {', '.join(forms)})")
+                raise ConfigError(f"--prior {item!r}: form {form!r} is not fitted (expected one of {', '.join(out)})")
             targets = [form]
         else:
-            targets = [f for f in forms if name in GENERIC_PARAMS or name in registry.scaling_form(f).params]
+            targets = [f for f in out if name in GENERIC_PARAMS or name in params[f]]
             if not targets:
                 raise ConfigError(f"--prior {item!r}: no fitted form has a parameter {name!r}")
         for target in targets:
@@ -82,45 +86,73 @@ def _table(summary: dict[str, Any]) -> str:
 
 
 def run(args) -> int:
+    """Run the fit or comparison. Ctrl-C stops it with nothing written: an FSS posterior has no
+    partial result worth keeping (the output file is written only once everything is done)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("statmech-nn: interrupted; nothing was written (analyze fss keeps no partial results: "
+              "run the command again to start over)", file=sys.stderr)
+        return 130
+
+
+def _make_form(cls, corrections: bool):
+    if not corrections:
+        return cls()
+    try:
+        return cls(corrections=True)
+    except TypeError:
+        raise ConfigError(f"--corrections: scaling form {cls.name!r} has no correction to switch on") from None
+
+
+def _write(args, tree, title: str, source) -> None:
+    """``-o``: the tree with CF attributes and provenance (:func:`statmech_nn.schema.cf_output`)."""
+    from ..io import write_netcdf
+    from ..schema import cf_output
+
+    write_netcdf(cf_output(tree, title=title, history=command_line(args), inputs=[source]), args.output)
+
+
+def _run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
-    from ..io import check_writable, read_netcdf, write_netcdf
+    from ..analysis.fss.layout import to_inference_tree
+    from ..io import check_writable, read_netcdf
     from ..plugins import get_registry
 
     registry = get_registry()
-    forms = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
-    for form in forms:
-        registry.scaling_form(form)
+    names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
+    forms = [_make_form(registry.scaling_form(name), args.corrections) for name in names]  # names -> objects, once
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
     if args.output:
         check_writable(args.output)
-    priors = parse_priors(args.prior, forms, registry)
+    priors = parse_priors(args.prior, forms)
     data = read_netcdf(args.file)
     options = dict(var=args.var, err=args.err, average=args.average, size=args.size, control=args.control,
                    select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,
                    min_overlap=args.min_overlap, error_floor=args.error_floor, n_samples=args.n_samples,
-                   n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed,
-                   registry=registry)
+                   n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed)
     if args.compare:
         comparison = compare_forms(data, forms=forms, priors=priors, **options)
         summary = comparison.summary()
-        for name in forms:
-            print(_table(summary["forms"][name]))
-        print(f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
+        for name in names:
+            say(args, _table(summary["forms"][name]))
+        say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
         if args.output:
-            root = xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
-                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)})
-            tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
-            write_netcdf(tree, args.output)
+            root = xr.DataTree(xr.Dataset(attrs={"comparison_json": json.dumps(
+                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)}))
+            for name, posterior in comparison.results.items():
+                root[name] = to_inference_tree(posterior)
+            _write(args, root, f"finite-size-scaling comparison ({', '.join(names)}) of {args.file}", data)
     else:
-        posterior = fit_fss(data, form=forms[0], priors=priors[forms[0]], **options)
+        posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
-        print(_table(summary))
+        say(args, _table(summary))
         if args.output:
-            write_netcdf(posterior, args.output)
+            _write(args, to_inference_tree(posterior), f"finite-size-scaling posterior ({names[0]}) of {args.file}", data)
     if args.json:
-        print(json.dumps(summary, sort_keys=True))
+        emit_json(summary, allow_nan=True)
     return 0

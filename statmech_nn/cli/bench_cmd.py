@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from ..config import DEFAULT_EXPERIMENT
-from ..errors import PluginError
+from ..errors import ConfigError, PluginError
 from ..plugins import get_registry
+from .common import add_json, emit_json, say
 
 
 def register(subparsers) -> None:
@@ -14,7 +13,8 @@ def register(subparsers) -> None:
     p.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="experiment plugin (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--quick", action="store_true", help="fewer steps: a smoke run, numbers less precise")
-    p.add_argument("--json", action="store_true", help="end with one JSON line of the results")
+    add_json(p, "one JSON object of the results")
+    p.add_argument("--networks", help="network counts of the scaling table, e.g. 64,256,1024,4096 (experiments that have one)")
     p.set_defaults(handler=run)
 
 
@@ -23,7 +23,15 @@ def run(args) -> int:
     if not hasattr(experiment_cls, "benchmark"):
         raise PluginError(f"experiment {args.experiment!r} has no benchmark")
     experiment = experiment_cls(device=args.device)
-    report = experiment.benchmark(quick=args.quick, log=print)
+    extra = {} if args.networks is None else {"networks": _counts(args.networks)}
+    report = experiment.benchmark(quick=args.quick, log=lambda text: say(args, text), **extra)
     if args.json:
-        print(json.dumps(report))
+        emit_json(report, allow_nan=True)
     return 0
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--networks {text!r}: expected comma-separated integers, e.g. 64,256,1024") from None

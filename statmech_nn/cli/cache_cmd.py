@@ -1,20 +1,29 @@
-"""``statmech-nn cache info|clear-artifacts``: what the sweep cache holds, and freeing its kept
-intermediates (trained weights) without touching finished cells."""
+"""``statmech-nn cache info|verify|clear|clear-artifacts``: what the sweep cache holds, checking
+every entry, and deleting finished cells or kept intermediates (trained weights)."""
 
 from __future__ import annotations
 
-from ..cache import CellCache, default_cache_root
+from ..cache import default_cache_root, existing_cache
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("cache", help="show or trim the sweep cache")
+    p = subparsers.add_parser("cache", help="show, verify or trim the sweep cache")
     sub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
-    info = sub.add_parser("info", help="files and sizes of the cells, point index and artifacts")
-    clear = sub.add_parser("clear-artifacts",
-                           help="delete kept intermediates such as trained weights (finished cells stay)")
-    for action, handler in ((info, run_info), (clear, run_clear_artifacts)):
+    actions = (
+        ("info", "files and sizes of the cells, point index and artifacts", run_info),
+        ("verify", "re-hash every cell and artifact; report and delete the corrupt ones", run_verify),
+        ("clear", "delete the finished cells and their point index (artifacts stay)", run_clear),
+        ("clear-artifacts", "delete kept intermediates such as trained weights (finished cells stay)",
+         run_clear_artifacts),
+    )
+    for name, summary, handler in actions:
+        action = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
         action.add_argument("--cache-dir", help="cache directory (default: <data>/cache)")
         action.set_defaults(handler=handler)
+
+
+def _cache(args):
+    return existing_cache(default_cache_root(args.cache_dir))
 
 
 def _human(n_bytes: int) -> str:
@@ -27,15 +36,34 @@ def _human(n_bytes: int) -> str:
 
 
 def run_info(args) -> int:
-    cache = CellCache(default_cache_root(args.cache_dir))
+    cache = _cache(args)
     print(f"cache at {cache.root}")
     for part, (files, n_bytes) in cache.usage().items():
         print(f"  {part:<10} {files:>7} files  {_human(n_bytes):>10}")
     return 0
 
 
+def run_verify(args) -> int:
+    cache = _cache(args)
+    n_cells, n_artifacts = sum(1 for _ in cache.cells.keys()), sum(1 for _ in cache.artifacts.entries.keys())
+    damage = cache.verify()
+    for found in damage:
+        print(f"deleted corrupt {found.kind} {found.path}: {found.problem}")
+    print(f"checked {n_cells} cells and {n_artifacts} artifacts in {cache.root}: "
+          f"{len(damage)} corrupt (deleted; the next sweep recomputes them)")
+    return 0
+
+
+def run_clear(args) -> int:
+    cache = _cache(args)
+    files, n_bytes = cache.usage()["cells"]
+    cache.clear_cells()
+    print(f"deleted {files} cell files ({_human(n_bytes)}) and the point index from {cache.root}; artifacts kept")
+    return 0
+
+
 def run_clear_artifacts(args) -> int:
-    cache = CellCache(default_cache_root(args.cache_dir))
+    cache = _cache(args)
     files, n_bytes = cache.usage()["artifacts"]
     cache.clear_artifacts()
     print(f"deleted {files} artifact files ({_human(n_bytes)}) from {cache.artifacts.root}; cells kept")

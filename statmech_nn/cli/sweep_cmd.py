@@ -1,4 +1,5 @@
-"""``statmech-nn sweep [CONFIG.toml] -o OUT.nc``: run a grid through the cache into NetCDF."""
+"""``statmech-nn sweep [CONFIG.toml] -o OUT.nc|OUT.zarr``: run a grid through the cache into one file,
+here or on a Dask cluster (``--workers N``, ``--scheduler``, ``--scheduler-file``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from ..cache import CellCache, default_cache_root
 from ..config import SweepConfig, load_config, parse_assignment, parse_value
 from ..datasets import data_root
 from ..errors import ConfigError
-from ..io import check_writable, write_netcdf
+from ..executor import describe_cell
+from ..io import check_writable, write_dataset
 from ..plugins import get_registry
-from ..schema import sha256_of
-from ..sweep import plan_sweep, run_sweep, sweep_config
+from ..sweep import plan_sweep, run_sweep
+from .executor_options import add_executor_options, client_from_args
 
 
 def register(subparsers) -> None:
@@ -20,7 +22,8 @@ def register(subparsers) -> None:
         description="Run a sweep. Finished cells are cached: an interrupted sweep resumes where it "
                     "stopped, and a larger grid reuses finished cells.")
     p.add_argument("config", nargs="?", help="sweep TOML file (default: the experiment's small default grid)")
-    p.add_argument("-o", "--output", help="output NetCDF file (default: data/results/<experiment>-<hash>.nc)")
+    p.add_argument("-o", "--output", help="output file: NetCDF, or Zarr if it ends in .zarr "
+                                          "(default: data/results/<experiment>-<hash>.nc)")
     p.add_argument("--experiment", help="experiment plugin (overrides the file; default mnist_dropout)")
     p.add_argument("--grid", action="append", default=[], metavar="DIM=V1,V2,...",
                    help="set a grid dimension, e.g. --grid p_eval=0,0.5,0.9 (repeatable)")
@@ -28,9 +31,12 @@ def register(subparsers) -> None:
                    help="set an option, e.g. --set training.epochs=5 (repeatable)")
     p.add_argument("--device", help="cpu or cuda (overrides the file)")
     p.add_argument("--cache-dir", help="cell cache directory (default: <data>/cache)")
-    p.add_argument("--dry-run", action="store_true", help="list the cells and what is cached; compute nothing")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(handler=run)
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the cells and what is cached (digests checked); compute nothing")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar on a terminal, no per-cell log lines elsewhere")
+    add_executor_options(p)
+    p.set_defaults(handler=run, on_interrupt="finished cells are kept (run the same command to resume)")
 
 
 def build_config(args) -> SweepConfig:
@@ -56,19 +62,21 @@ def run(args) -> int:
     experiment = get_registry().experiment(config.experiment)(config.options, device=config.device or "cpu")
     cache = CellCache(default_cache_root(args.cache_dir))
     if args.dry_run:
-        _, planned = plan_sweep(experiment, config.grid, cache)
+        _, planned = plan_sweep(experiment, config.grid, cache, verify=True)
         for item in planned:
-            cell = ", ".join(f"{d}={list(v) if len(v) > 1 else v[0]}" for d, v in item.cell.items())
-            print(f"{item.status:<8} {cell}")
+            print(f"{item.status:<8} {describe_cell(item.cell)}")
         n_cached = sum(p.todo is None for p in planned)
         print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute")
         return 0
-    full_grid = experiment.validate_grid(config.grid)
+    # the default name carries the hash of the validated configuration, which run_sweep records
+    # in the file; before any work only the folder is checked (with a stand-in name)
+    results = data_root() / "results"
+    check_writable(Path(args.output) if args.output else results / f"{experiment.name}.nc")
+    with client_from_args(args, cuda=experiment.device.startswith("cuda")) as client:
+        ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
+                       history="statmech-nn " + " ".join(args.argv), client=client)
     output = Path(args.output) if args.output else (
-        data_root() / "results" / f"{experiment.name}-{sha256_of(sweep_config(experiment, full_grid))[:10]}.nc")
-    check_writable(output)
-    ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
-                   history="statmech-nn " + " ".join(args.argv))
-    write_netcdf(ds, output)
+        results / f"{experiment.name}-{ds.attrs['config_sha256'][:10]}.nc")
+    write_dataset(ds, output)
     print(f"wrote {output}")
     return 0

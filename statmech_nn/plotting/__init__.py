@@ -9,5 +9,7 @@ from .corner import plot_corner
 from .labels import axis_label
 from .phase_diagram import plot_phase_diagram
 from .scaling_curves import plot_loss_vs_n
+from .window_scan import plot_window_scan
 
-__all__ = ["axis_label", "plot_collapse", "plot_corner", "plot_loss_vs_n", "plot_phase_diagram"]
+__all__ = ["axis_label", "plot_collapse", "plot_corner", "plot_loss_vs_n", "plot_phase_diagram",
+           "plot_window_scan"]

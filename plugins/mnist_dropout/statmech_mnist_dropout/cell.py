@@ -9,81 +9,21 @@ parts run side by side (:mod:`.parallel`); on a GPU the cell is one ensemble.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
 
 import numpy as np
 import torch
 
 from .ensemble import Ensemble, init_network, layer_sizes, stack_ensemble
-from .evaluate import EvalConfig, clean_scores, evaluate
+from .evaluate import clean_scores, evaluate
 from .parallel import default_workers, run_side_by_side, serialized
-from .rng import numpy_rng, rate_key, torch_generator
+from .rng import derive_seed, numpy_rng, rate_key, torch_generator
+from .spec import N_CLASSES, CellResult, CellSpec, MnistTensors
 from .subsets import batch_schedule, nested_order, subset
-from .train import MaskSampler, OptimizerConfig, train
-
-if TYPE_CHECKING:
-    from .weights import TrainedNetworks
-
-N_CLASSES = 10
-
-
-@dataclass(frozen=True)
-class MnistTensors:
-    """MNIST resident on one device: images flattened to ``(n, 784)`` uint8, labels int64."""
-
-    train_images: torch.Tensor
-    train_labels: torch.Tensor
-    test_images: torch.Tensor
-    test_labels: torch.Tensor
-    train_labels_np: np.ndarray
-
-    @classmethod
-    def from_arrays(cls, arrays, device: str) -> "MnistTensors":
-        def flat(images: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.ascontiguousarray(images.reshape(len(images), -1))).to(device)
-
-        return cls(flat(arrays.train_images), torch.from_numpy(arrays.train_labels).to(device),
-                   flat(arrays.test_images), torch.from_numpy(arrays.test_labels).to(device),
-                   np.asarray(arrays.train_labels))
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """The networks of a cell and how they are trained and evaluated."""
-
-    p_train: tuple[float, ...]
-    seeds: tuple[int, ...]
-    sizes: tuple[int, ...]  # N
-    width: int
-    depth: int
-    steps: int
-    batch_size: int
-    p_eval: tuple[float, ...]
-    activation: str = "relu"
-    init: str = "torch"
-    balanced: bool = True
-    optimizer: OptimizerConfig = OptimizerConfig()
-    evaluation: EvalConfig = EvalConfig()
-
-    def networks(self) -> list[tuple[int, int, float]]:
-        """``(seed, N, p_train)`` of network ``e``, in ensemble order."""
-        return [(s, n, p) for s, n in self.groups() for p in self.p_train]
-
-    def groups(self) -> list[tuple[int, int]]:
-        return list(itertools.product(self.seeds, self.sizes))
-
-
-@dataclass(frozen=True)
-class CellResult:
-    """Arrays over ``(seed, N, p_train[, p_eval, mask])``."""
-
-    loss: np.ndarray  # (S, nN, P, n_p_eval, n_masks)
-    accuracy: np.ndarray
-    train_loss: np.ndarray  # (S, nN, P): final loss on the own training subset, dropout off
+from .train import MaskSampler, train
+from .weights import TrainedNetworks
 
 
 def build_ensemble(spec: CellSpec, n_in: int, device: str):
@@ -108,10 +48,9 @@ def build_schedule(spec: CellSpec, train_labels: np.ndarray, device: str) -> tor
     return torch.from_numpy(schedule).to(device)
 
 
-def network_generators(role: str, spec: CellSpec, device: str) -> list[torch.Generator]:
-    """One generator per network for ``role`` (``train_mask`` or ``eval_mask``)."""
-    return [torch_generator(role, s, rate_key(p), n, spec.width, spec.depth, device=device)
-            for s, n, p in spec.networks()]
+def network_keys(role: str, spec: CellSpec) -> list[int]:
+    """Every network's 64-bit mask-stream key for ``role`` (``train_mask`` or ``eval_mask``)."""
+    return [derive_seed(role, s, rate_key(p), n, spec.width, spec.depth) for s, n, p in spec.networks()]
 
 
 def split_spec(spec: CellSpec, parts: int) -> list[CellSpec]:
@@ -128,7 +67,7 @@ def prepare_part(spec: CellSpec, data: MnistTensors, device: str) -> tuple[Ensem
     """The initial ensemble, minibatch schedule and training-mask sampler of ``spec``."""
     ens = build_ensemble(spec, data.train_images.shape[1], device)
     schedule = build_schedule(spec, data.train_labels_np, device)
-    masks = MaskSampler([p for _, _, p in spec.networks()], network_generators("train_mask", spec, device),
+    masks = MaskSampler([p for _, _, p in spec.networks()], network_keys("train_mask", spec),
                         spec.depth, spec.width, spec.batch_size, device)
     return ens, schedule, masks
 
@@ -143,12 +82,13 @@ def train_part(spec: CellSpec, data: MnistTensors, device: str, progress: Callab
     return ens
 
 
-def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str) -> tuple[np.ndarray, ...]:
+def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str,
+               stop: threading.Event | None = None) -> tuple[np.ndarray, ...]:
     """Per-network test loss and accuracy ``(E, n_p_eval, n_masks)`` and training loss ``(E,)``."""
     loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
-                         network_generators("eval_mask", spec, device))
+                         network_keys("eval_mask", spec), stop)
     rows = [torch.from_numpy(r).to(device) for r in group_subsets(spec, data.train_labels_np)]
-    train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows)
+    train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows, stop=stop)
     return loss, acc, train_loss
 
 
@@ -176,7 +116,7 @@ def run(spec: CellSpec, data: MnistTensors, device: str,
         return ens
 
     def job(part: CellSpec) -> Callable[[threading.Event], tuple[np.ndarray, ...]]:
-        return lambda stop: score_part(part, trained_part(part, stop), data, device)
+        return lambda stop: score_part(part, trained_part(part, stop), data, device, stop)
 
     per_part = run_side_by_side([job(part) for part in parts], workers)
     loss, acc, train_loss = (np.concatenate(arrays) for arrays in zip(*per_part))

@@ -10,8 +10,10 @@ Two mask protocols (``docs/mnist_dropout.md`` explains the default):
 
 Both use the same keep multiplier ``keep = [u >= p_eval] * s`` with ``s = 1/(1 - p_eval)``
 (inverted scaling; ``s = 1`` when ``rescale`` is off), and by linearity of the mean over test
-images both have the same expected mean loss. The uniforms ``u`` of a realisation are shared
-by every ``p_eval`` (nested pruning: a unit dropped at ``p`` is dropped at every ``p' > p``).
+images both have the same expected mean loss. The uniforms ``u`` (Philox words, :mod:`.masks`,
+``u[unit, column] = F(key, (block, layer, realisation, 0))``, column = 0 for ``per_network``,
+the test image for ``per_sample``) of a realisation are shared by every ``p_eval`` (nested
+pruning: a unit dropped at ``p`` is dropped at every ``p' > p``).
 
 Work done once per network: the first layer's activation ``act(W_1 x + b_1)`` of all test
 images (masks act after it). For ``per_network`` a hidden layer's mask is folded into the next
@@ -22,38 +24,27 @@ realisation costs only the deeper layers' products. ``p_eval = 0`` is evaluated 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from statmech_nn.errors import ConfigError
-
 from .ensemble import Ensemble, nonlinearity_
+from .masks import MaskRows, keep_scale, threshold
+from .parallel import check_stop
+from .spec import EvalConfig
 from .train import PIXEL_SCALE
 
-PROTOCOLS = ("per_network", "per_sample")
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    protocol: str = "per_network"
-    n_masks: int = 20
-    rescale: bool = True
-
-    def __post_init__(self):
-        if self.protocol not in PROTOCOLS:
-            raise ConfigError(f"evaluation.protocol = {self.protocol!r}: expected one of "
-                              + ", ".join(map(repr, PROTOCOLS)))
-
-
 def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals: Sequence[float],
-             config: EvalConfig, generators: Sequence[torch.Generator]) -> tuple[np.ndarray, np.ndarray]:
+             config: EvalConfig, keys: Sequence[int],
+             stop: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean test cross-entropy and accuracy, each ``(E, len(p_evals), n_masks)`` float64.
 
-    ``images`` ``(n, n_in)`` uint8 and ``labels`` ``(n,)`` on the device; ``generators[e]``
-    draws network ``e``'s evaluation uniforms (per realisation, hidden layer by hidden layer).
+    ``images`` ``(n, n_in)`` uint8 and ``labels`` ``(n,)`` on the device; ``keys[e]`` is network
+    ``e``'s ``eval_mask`` stream key: realisation ``k`` of hidden layer ``l`` uses the words of
+    counter ``(block, l, k, 0)`` (:func:`realisation_words`), for all networks of a group at once.
+    Raises :class:`~.parallel.Cancelled` at the first realisation at which ``stop`` is set.
     """
     n_masks = config.n_masks
     loss = np.empty((ens.n_networks, len(p_evals), n_masks))
@@ -64,23 +55,25 @@ def evaluate(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, p_evals:
         for g in range(ens.n_groups):
             nets = slice(g * per, (g + 1) * per)
             h1 = _first_hidden(ens, g, x)
-            gens = generators[nets]
+            cols = 1 if config.protocol == "per_network" else h1.shape[-1]
+            layers = mask_rows(keys[nets], ens.depth, ens.width, cols, x.device)
             for k in range(n_masks):
-                uniforms = _draw_uniforms(gens, ens.depth, ens.width, h1.shape[-1], config.protocol, x.device)
+                check_stop(stop, f"evaluation at mask {k} of {n_masks}")
+                words = realisation_words(layers, k, ens.width, cols) if any(p > 0 for p in p_evals) else None
                 for i, p in enumerate(p_evals):
                     if p == 0 and k > 0:  # deterministic: same value for every realisation
                         loss[nets, i, k], acc[nets, i, k] = loss[nets, i, 0], acc[nets, i, 0]
                         continue
                     keeps = None if p == 0 else [
-                        (u >= p).to(torch.float32).mul_(1.0 / (1.0 - p) if config.rescale else 1.0)
-                        for u in uniforms]
+                        torch.ge(w, threshold(p)).to(torch.float32).mul_(keep_scale(p, config.rescale))
+                        for w in words]
                     logits = _deeper_layers(ens, nets, h1, keeps, config.protocol)
                     loss[nets, i, k], acc[nets, i, k] = _scores(logits, labels)
     return loss, acc
 
 
-def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor,
-                 rows: Sequence[torch.Tensor], chunk: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, rows: Sequence[torch.Tensor],
+                 chunk: int = 10_000, stop: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cross-entropy and accuracy ``(E,)`` with dropout off, each group ``g`` on its own images
     ``images[rows[g]]`` (e.g. its training subset), in chunks of ``chunk`` images."""
     loss = np.zeros(ens.n_networks)
@@ -90,6 +83,7 @@ def clean_scores(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor,
         for g, idx in enumerate(rows):
             nets = slice(g * per, (g + 1) * per)
             for start in range(0, len(idx), chunk):
+                check_stop(stop, "training-set scores")
                 part = idx[start:start + chunk]
                 x = images[part].to(torch.float32).mul_(PIXEL_SCALE).T
                 logits = _deeper_layers(ens, nets, _first_hidden(ens, g, x), None, "per_network")
@@ -104,17 +98,16 @@ def _first_hidden(ens: Ensemble, g: int, x: torch.Tensor) -> torch.Tensor:
     return nonlinearity_(ens.activation, torch.addmm(ens.b_in[g], ens.w_in[g], x).view(ens.per_group, ens.width, -1))
 
 
-def _draw_uniforms(gens: Sequence[torch.Generator], depth: int, width: int, n: int,
-                   protocol: str, device) -> list[torch.Tensor]:
-    """One realisation's uniforms per hidden layer: ``(P, width, 1)`` or ``(P, width, n)``."""
-    cols = 1 if protocol == "per_network" else n
-    out = []
-    for _ in range(depth):
-        u = torch.empty(len(gens), width, cols, device=device)
-        for j, gen in enumerate(gens):
-            torch.rand((width, cols), generator=gen, out=u[j])
-        out.append(u)
-    return out
+def mask_rows(keys: Sequence[int], depth: int, width: int, cols: int, device) -> list[MaskRows]:
+    """Per hidden layer ``l``, the mask rows of the networks with evaluation keys ``keys``
+    (counter word ``c1 = l``), ``width * cols`` positions each."""
+    return [MaskRows(list(keys), [layer] * len(keys), width * cols, device) for layer in range(depth)]
+
+
+def realisation_words(layers: Sequence[MaskRows], k: int, width: int, cols: int) -> list[torch.Tensor]:
+    """Realisation ``k``'s words per hidden layer, ``(P, width, cols)`` int64; a unit is kept at
+    ``p`` iff its word ``>= ceil(p 2**32)``, so every ``p_eval`` shares them (nested pruning)."""
+    return [rows.words(k).view(rows.rows, width, cols) for rows in layers]
 
 
 def _deeper_layers(ens: Ensemble, nets: slice, h1: torch.Tensor, keeps: list[torch.Tensor] | None,

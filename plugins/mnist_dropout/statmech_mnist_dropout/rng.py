@@ -15,6 +15,10 @@ role            keys                                         shared by
 ==============  ===========================================  =================================
 
 A network's random inputs therefore never depend on which other networks share its cell.
+``subset`` and ``order`` seed numpy's PCG64, ``init`` a torch generator (on the CPU), and the two
+mask roles' seeds are the 64-bit keys of counter-based Philox streams (:mod:`.masks`), whose
+counter adds where in the training or evaluation a number is used (step or realisation, layer,
+unit, sample).
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from statmech_nn.artifacts import ArtifactStore
-from statmech_nn.schema import sha256_of
+from statmech_nn.digest import sha256_of
 
-from .cell import CellSpec
 from .ensemble import Ensemble, stack_ensemble
+from .spec import CellSpec
 
 
 @dataclass(frozen=True)

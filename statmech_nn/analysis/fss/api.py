@@ -17,6 +17,7 @@ points). Every other dimension must be fixed by ``select={dim: value}`` or avera
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,15 +28,11 @@ import xarray as xr
 
 from ...errors import ConfigError, DataError
 from ...selection import select_values
-from .compare import loso_elpd, rank_forms
+from .compare import PARETO_K_LIMIT, held_out_loglik, rank_forms
+from .forms import ScalingForm, as_form
 from .model import CollapseData, CollapseModel, Observable
 from .posterior import build_posterior, summarize
-from .resolve import resolve_form
 from .sampler import SamplerSettings, sample_posterior
-
-#: most posterior draws used for the leave-one-size-out score
-SCORE_DRAWS = 400
-
 
 def _as_list(value, what: str) -> list[str]:
     if value is None:
@@ -109,6 +106,9 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
                           "(average=..., --average)")
     if errors and len(errors) != len(variables):
         raise ConfigError(f"{len(variables)} variable(s) but {len(errors)} error variable(s): give one error per variable")
+    if size == control:
+        raise ConfigError(f"size and control are both {size!r}: expected two different dimensions or coordinates "
+                          "(the system size, e.g. L, and the control parameter, e.g. p or T)")
     ds = select_values(data, select, drop=True)
     observables = []
     for j, name in enumerate(variables):
@@ -137,15 +137,31 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
                         control_attrs=dict(ds[control].attrs), size_attrs=dict(ds[size].attrs))
 
 
-def _fit(data: CollapseData, form, *, fit_a, fit_err_scale, priors, min_overlap, settings, start, registry,
-         options) -> xr.Dataset:
-    form = resolve_form(form, registry)
-    model = CollapseModel(form, data, fit_a=fit_a, fit_err_scale=fit_err_scale, priors=priors, min_overlap=min_overlap)
-    start_vector = None if start is None else model.to_vector(_complete_start(model, start))
-    result = sample_posterior(model, settings, start_vector)
-    flat = result.chain.reshape(-1, model.ndim)
-    draws = flat[np.linspace(0, len(flat) - 1, min(SCORE_DRAWS, len(flat))).astype(int)]
-    return build_posterior(model, result, loso_elpd(model, draws), {**options, "form": form.name})
+@dataclass(frozen=True)
+class FitOptions:
+    """Everything of a fit that is not the data or the form (see :func:`fit_fss` for each)."""
+
+    fit_a: bool = False
+    fit_err_scale: bool = True
+    min_overlap: float = 0.25
+    settings: SamplerSettings = SamplerSettings()
+    start: Mapping[str, float] | None = None
+
+
+def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: FitOptions = FitOptions(),
+                 priors: Mapping[str, Any] | None = None, record: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """Posterior of ``form`` on points already picked by :func:`prepare_data`.
+
+    ``record``: the options to store in the result's ``options_json`` (what the user asked for).
+    """
+    form = as_form(form)
+    model = CollapseModel(form, data, fit_a=options.fit_a, fit_err_scale=options.fit_err_scale, priors=priors,
+                          min_overlap=options.min_overlap)
+    start_vector = None if options.start is None else model.to_vector(_complete_start(model, options.start))
+    result = sample_posterior(model, options.settings, start_vector)
+    n_chains, n_draws = result.chain.shape[:2]
+    held_out = held_out_loglik(model, result.chain.reshape(-1, model.ndim)).reshape(n_chains, n_draws, -1)
+    return build_posterior(model, result, held_out, {**dict(record or {}), "form": form.name})
 
 
 def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[str, float]:
@@ -161,28 +177,66 @@ def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[st
     return values
 
 
-def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
-            form: Any = "second_order", err: str | Sequence[str] | None = None, average: str | None = None,
-            select: Mapping[str, Any] | None = None, fit_a: bool = False, fit_err_scale: bool = True,
-            priors: Mapping[str, Any] | None = None, min_overlap: float = 0.25,
-            error_floor: float | None = None, n_samples: int | None = None, n_walkers: int = 32,
-            n_tau: float = 50.0, max_steps: int = 20000, seed: int = 0,
-            start: Mapping[str, float] | None = None, registry=None) -> xr.Dataset:
-    """Posterior of one scaling form for ``var`` (one name, or several for a joint fit).
-
-    ``form``: a registered name, a :class:`~.forms.ScalingForm` subclass or instance. Returns the
-    Dataset of :mod:`.posterior`; :func:`summarize` turns it into the JSON summary.
-    """
-    options = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size,
-               "control": control, "select": {k: str(v) for k, v in dict(select or {}).items()},
-               "fit_a": fit_a, "fit_err_scale": fit_err_scale, "min_overlap": min_overlap,
-               "error_floor": error_floor, "n_samples": n_samples, "n_walkers": n_walkers, "n_tau": n_tau,
-               "max_steps": max_steps, "seed": seed}
+def _prepare(data, var, *, size, control, err, average, select, error_floor, n_samples, fit_a, fit_err_scale,
+             min_overlap, n_walkers, n_tau, max_steps, seed, start):
+    """The points, the fit options and the record of what was asked, shared by fit and compare."""
+    record = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size,
+              "control": control, "select": {k: str(v) for k, v in dict(select or {}).items()},
+              "fit_a": fit_a, "fit_err_scale": fit_err_scale, "min_overlap": min_overlap,
+              "error_floor": error_floor, "n_samples": n_samples, "n_walkers": n_walkers, "n_tau": n_tau,
+              "max_steps": max_steps, "seed": seed}
     collapse = prepare_data(data, var, size=size, control=control, err=err, average=average, select=select,
                             error_floor=error_floor, n_samples=n_samples)
     settings = SamplerSettings(n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps, seed=seed)
-    return _fit(collapse, form, fit_a=fit_a, fit_err_scale=fit_err_scale, priors=priors, min_overlap=min_overlap,
-                settings=settings, start=start, registry=registry, options=options)
+    options = FitOptions(fit_a=fit_a, fit_err_scale=fit_err_scale, min_overlap=min_overlap, settings=settings,
+                         start=start)
+    return collapse, options, record
+
+
+def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
+            form: ScalingForm | type | str = "second_order", err: str | Sequence[str] | None = None,
+            average: str | None = None, select: Mapping[str, Any] | None = None, fit_a: bool = False,
+            fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None, min_overlap: float = 0.25,
+            error_floor: float | None = None, n_samples: int | None = None, n_walkers: int = 32,
+            n_tau: float = 50.0, max_steps: int = 20000, seed: int = 0,
+            start: Mapping[str, float] | None = None) -> xr.Dataset:
+    """Posterior of one scaling form for the observable(s) ``var`` of ``data``.
+
+    Parameters (CLI flag of ``statmech-nn analyze fss`` in brackets):
+
+    * ``data``: Dataset (or named DataArray) holding ``var``, its errors and the size and
+      control coordinates; a grid with NaN for unmeasured cells, or scattered points.
+    * ``var`` (``--var``): the observable's name, or a list of names for a joint fit (one
+      ``p_c`` and one set of exponents; per observable its own scaling function, ``a`` and
+      hyperparameters, suffixed ``_<name>``).
+    * ``size`` (``--size``), ``control`` (``--control``): dimension or coordinate names of the
+      system size ``L`` and the control parameter ``p``.
+    * ``form`` (``--form``): a :class:`~.forms.ScalingForm` instance or subclass, or a built-in
+      name (:data:`~.forms.BUILTIN_FORMS`); a plugin's form is passed as an object.
+    * ``err`` (``--err``): the standard-error variable(s), one per ``var``; or
+    * ``average`` (``--average``): a dimension to average over instead (error = std / sqrt(n)).
+    * ``select`` (``--select DIM=VALUE``): fix every other dimension (``statmech_nn.selection``).
+    * ``fit_a`` (``--fit-a``): fit the y-exponent ``a`` in ``y = L^-a f(x)`` (else ``a = 0``).
+    * ``fit_err_scale`` (``--fixed-errors`` sets it False): sample the error scale ``lambda``.
+    * ``priors`` (``--prior NAME=LO,HI``): ``{name: (lo, hi)}`` prior boxes in natural units.
+    * ``min_overlap`` (``--min-overlap``): least overlap of the scaled curves (``docs/fss.md``).
+    * ``error_floor`` (``--error-floor``): absolute floor of the errors (default 1e-3 of the
+      range of ``y``); ``n_samples`` (``--n-samples``): ``y`` is a probability from that many
+      samples, binomial floor instead.
+    * ``n_walkers`` (``--walkers``), ``n_tau`` (``--n-tau``), ``max_steps`` (``--max-steps``):
+      emcee walkers, chain length in autocorrelation times, cap on steps (:mod:`.sampler`).
+    * ``seed`` (``--seed``): the one random seed (same seed, same numbers).
+    * ``start``: ``{name: value}`` joining the global search's initial population (the answer
+      does not depend on it).
+
+    Returns the posterior Dataset of :mod:`.posterior`; :func:`summarize` turns it into the
+    JSON summary. Raises :class:`ConfigError`/:class:`DataError` on bad input (one line).
+    """
+    collapse, options, record = _prepare(data, var, size=size, control=control, err=err, average=average,
+                                         select=select, error_floor=error_floor, n_samples=n_samples, fit_a=fit_a,
+                                         fit_err_scale=fit_err_scale, min_overlap=min_overlap, n_walkers=n_walkers,
+                                         n_tau=n_tau, max_steps=max_steps, seed=seed, start=start)
+    return fit_prepared(collapse, form, options, priors, record)
 
 
 @dataclass(frozen=True)
@@ -193,29 +247,69 @@ class Comparison:
     delta: float                  # score(preferred) - score(runner-up), nats
     delta_se: float               # its standard error over sizes
     results: dict[str, xr.Dataset]
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
-        """``{"preferred", "delta_score", "delta_se", "score_name", "forms": {name: summarize(...)}}``."""
+        """``{"preferred", "delta_score", "delta_se", "score_name", "n_sizes", "warnings",
+        "forms": {name: summarize(...)}}``."""
+        first = next(iter(self.results.values()))
         return {"preferred": self.preferred, "delta_score": self.delta, "delta_se": self.delta_se,
-                "score_name": "loso_elpd", "forms": {n: summarize(ds) for n, ds in self.results.items()}}
+                "score_name": "loso_elpd", "n_sizes": int(first.sizes["size"]), "warnings": list(self.warnings),
+                "forms": {n: summarize(ds) for n, ds in self.results.items()}}
+
+
+#: fewer held-out sizes than this and a comparison is flagged (the spread over sizes that makes
+#: the standard error is then estimated from 2 or 3 numbers)
+MIN_COMPARISON_SIZES = 4
+
+
+def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
+    first = next(iter(results.values()))
+    n_sizes = int(first.sizes["size"])
+    messages = []
+    if n_sizes < MIN_COMPARISON_SIZES:
+        messages.append(f"the comparison rests on {n_sizes} sizes (< {MIN_COMPARISON_SIZES}): the score difference "
+                        "and its standard error come from so few held-out sizes that neither can be trusted; "
+                        "add sizes")
+    shaky = sorted({float(s) for ds in results.values()
+                    for s, k in zip(ds["size"].values, ds["pareto_k"].values) if not k <= PARETO_K_LIMIT})
+    if shaky:
+        messages.append(f"the leave-one-size-out scores at {first.attrs['size']} = {', '.join(f'{s:g}' for s in shaky)} "
+                        f"are unreliable (Pareto k > {PARETO_K_LIMIT} for some form): the difference may be off by more "
+                        "than its standard error")
+    return messages
 
 
 def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
-                  forms: Sequence[Any] = ("second_order", "bkt"), priors: Mapping[str, Mapping[str, Any]] | None = None,
-                  **options: Any) -> Comparison:
+                  forms: Sequence[ScalingForm | type | str] = ("second_order", "bkt"),
+                  priors: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> Comparison:
     """Fit every form in ``forms`` to the same points and rank them (:mod:`.compare`).
 
-    ``priors`` maps a form name to that form's priors; other ``options`` are those of
-    :func:`fit_fss` and apply to every form.
+    ``forms``: form objects or built-in names, at least two, distinct names. ``priors`` maps a
+    form name to that form's priors; every other option is one of :func:`fit_fss` and applies
+    to every form. The points are picked from ``data`` once.
     """
     if len(forms) < 2:
         raise ConfigError(f"compare needs at least two forms, got {list(forms)!r}")
-    results = {}
-    for form in forms:
-        name = form if isinstance(form, str) else resolve_form(form).name
-        if name in results:
+    objects = [as_form(f) for f in forms]
+    names = [f.name for f in objects]
+    for name in names:
+        if names.count(name) > 1:
             raise ConfigError(f"form {name!r} is given twice: expected distinct forms")
-        results[name] = fit_fss(data, var, size=size, control=control, form=form,
-                                priors=(priors or {}).get(name), **options)
+    unknown = [k for k in options if k not in _FIT_DEFAULTS]
+    if unknown:
+        raise ConfigError(f"unknown option {unknown[0]!r} for compare_forms: expected one of {', '.join(_FIT_DEFAULTS)}")
+    collapse, fit_options, record = _prepare(data, var, size=size, control=control,
+                                             **{**_FIT_DEFAULTS, **options})
+    results = {f.name: fit_prepared(collapse, f, fit_options, (priors or {}).get(f.name), record) for f in objects}
     preferred, delta, delta_se = rank_forms({n: ds["elpd"].values for n, ds in results.items()})
-    return Comparison(preferred, delta, delta_se, results)
+    messages = _comparison_warnings(results)
+    for message in messages:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return Comparison(preferred, delta, delta_se, results, tuple(messages))
+
+
+#: the keyword defaults of :func:`fit_fss` that :func:`compare_forms` passes on
+_FIT_DEFAULTS = {name: p.default for name, p in inspect.signature(fit_fss).parameters.items()
+                 if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not inspect.Parameter.empty
+                 and name not in ("form", "priors")}

@@ -1,0 +1,147 @@
+"""Dropout masks from Philox-4x32-10 words: ``u = F(key of the network's stream, draw, layer,
+unit, column)``, computed for every network in one batched call.
+
+A *row* is one (hidden layer, network) pair: its key is the network's stream key
+(:func:`.rng.derive_seed` of the stream's role and the network's coordinates, :mod:`.rng`) and
+its counter is ``(j, layer, draw, 0)``, where ``draw`` is the training step or the evaluation
+realisation. A row's ``width x cols`` uniforms (``cols`` = minibatch samples in training, 1 or
+the test images in evaluation) are numbered ``q = unit * cols + column``; ``u_q`` is word
+``q mod 4`` of block ``j = q // 4``, divided by ``2**32``. So the uniforms of a network depend
+only on its own stream and where they are used -- not on which networks share its cell, nor on
+the device.
+
+A unit is kept iff ``u >= p``, i.e. iff its word ``x >= ceil(p * 2**32)`` (exact in integers),
+and the keep multiplier is ``1/(1-p)`` (inverted dropout) or 0.
+
+Two implementations of the same words: integer tensor ops (:mod:`.philox`; any device, used on
+GPUs) and, on the CPU, a compiled numba loop that fuses the 10 rounds with the threshold (the
+tensor ops make ~100 passes over memory and were measured ~4x *slower* than the mt19937 draws
+they replace; the loop is ~20x faster, ``docs/benchmarks.md``). Tests hold both to Random123's
+known-answer vectors and to each other, bit for bit; where numba is missing the tensor ops run
+on the CPU too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .philox import MASK32, Philox, key_words
+
+try:  # the CPU fast path; optional
+    import numba
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    numba = None
+
+
+def threshold(p: float) -> int:
+    """The least 32-bit word kept at rate ``p``: ``ceil(p * 2**32)`` (``u >= p`` in integers)."""
+    return math.ceil(float(p) * 2.0**32)
+
+
+def keep_scale(p: float, rescale: bool = True) -> float:
+    """Multiplier of a kept unit: ``1/(1-p)`` (inverted dropout), or 1 without rescaling."""
+    return 1.0 / (1.0 - p) if rescale else 1.0
+
+
+class MaskRows:
+    """Philox words and keep multipliers of ``rows`` rows of ``n_positions`` positions each.
+
+    ``keys[r]`` is row ``r``'s 64-bit stream key and ``layers[r]`` its counter word ``c1``;
+    ``rates[r]`` (optional) its dropout rate for :meth:`keep_`.
+    """
+
+    def __init__(self, keys: Sequence[int], layers: Sequence[int], n_positions: int, device: str | torch.device,
+                 rates: Sequence[float] | None = None, rescale: bool = True, backend: str | None = None):
+        self.device = torch.device(device)
+        self.rows = len(keys)
+        self.n_positions = n_positions
+        self.n_blocks = -(-n_positions // 4)
+        self.backend = backend or ("numba" if self.device.type == "cpu" and numba is not None else "torch")
+        rates = [0.0] * self.rows if rates is None else [float(p) for p in rates]
+        thresholds, scales = [threshold(p) for p in rates], [keep_scale(p, rescale) for p in rates]
+        self._thr = torch.tensor(thresholds, dtype=torch.int64, device=self.device).view(-1, 1)
+        self._scale = torch.tensor(scales, dtype=torch.float32, device=self.device).view(-1, 1)
+        if self.backend == "numba":
+            words = np.array([key_words(int(k)) for k in keys], dtype=np.uint64).reshape(self.rows, 2)
+            self._k0, self._k1 = words[:, 0].copy(), words[:, 1].copy()
+            self._c1 = np.asarray(layers, dtype=np.uint64)
+            self._thr_np = np.asarray(thresholds, dtype=np.uint64)
+            self._scale_np = np.asarray(scales, dtype=np.float32)
+        else:
+            self._philox = Philox([int(k) for k in keys], [int(c) for c in layers], self.n_blocks, self.device)
+
+    def words(self, draw: int | torch.Tensor) -> torch.Tensor:
+        """The words ``(rows, n_positions)`` int64 (values in ``[0, 2**32)``) of ``draw`` (an int,
+        or on the tensor path a 0-dim int64 device tensor)."""
+        out = torch.empty(self.rows, self.n_blocks * 4, dtype=torch.int64, device=self.device)
+        if self.backend == "numba":
+            _words_kernel(self._k0, self._k1, self._c1, np.uint64(int(draw)), out.numpy())
+        else:
+            view = out.view(self.rows, self.n_blocks, 4)
+
+            def consume(s, words):
+                for i, w in enumerate(words):
+                    view[s, :, i] = w
+
+            self._philox.words(draw, consume)
+        return out[:, :self.n_positions]
+
+    def keep_(self, draw: int | torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Write the keep multipliers of ``draw`` into ``out`` (``rows x n_positions`` float32,
+        contiguous): row ``r``'s scale where its word ``>= ceil(rate * 2**32)``, else 0."""
+        flat = out.view(self.rows, self.n_positions)
+        if self.backend == "numba" and self.n_positions % 4 == 0:
+            _keep_kernel(self._k0, self._k1, self._c1, np.uint64(int(draw)), self._thr_np, self._scale_np, flat.numpy())
+            return out
+        torch.ge(self.words(draw), self._thr, out=flat)
+        flat.mul_(self._scale)
+        return out
+
+
+def uniforms(words: torch.Tensor) -> torch.Tensor:
+    """``u = x / 2**32`` in float64 (exact): the uniforms of the words ``x``."""
+    return words.to(torch.float64) * 2.0**-32
+
+
+if numba is not None:
+    _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+    _W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
+    _LOW, _SHIFT = np.uint64(MASK32), np.uint64(32)
+
+    @numba.njit(inline="always")
+    def philox_block(x0, x1, x2, x3, k0, k1):
+        """Philox-4x32-10 of counter ``(x0..x3)`` and key ``(k0, k1)``, all np.uint64 values below
+        2**32 (a product of two fits in 64 unsigned bits); returns the four words."""
+        for _ in range(10):
+            p0 = x0 * _M0
+            p1 = x2 * _M1
+            x0, x1, x2, x3 = (p1 >> _SHIFT) ^ x1 ^ k0, p1 & _LOW, (p0 >> _SHIFT) ^ x3 ^ k1, p0 & _LOW
+            k0 = (k0 + _W0) & _LOW
+            k1 = (k1 + _W1) & _LOW
+        return x0, x1, x2, x3
+
+    @numba.njit(cache=True, nogil=True)
+    def _words_kernel(k0s, k1s, c1s, c2, out):
+        zero = np.uint64(0)
+        for r in range(out.shape[0]):
+            for j in range(out.shape[1] // 4):
+                w = philox_block(np.uint64(j), c1s[r], c2, zero, k0s[r], k1s[r])
+                for i in range(4):
+                    out[r, 4 * j + i] = np.int64(w[i])
+
+    @numba.njit(cache=True, nogil=True)
+    def _keep_kernel(k0s, k1s, c1s, c2, thr, scale, out):
+        zero, none = np.uint64(0), np.float32(0.0)
+        for r in range(out.shape[0]):
+            t, s = thr[r], scale[r]
+            if t == zero:  # p = 0: every unit kept, no words needed
+                out[r, :] = s
+                continue
+            for j in range(out.shape[1] // 4):
+                w = philox_block(np.uint64(j), c1s[r], c2, zero, k0s[r], k1s[r])
+                for i in range(4):
+                    out[r, 4 * j + i] = s if w[i] >= t else none

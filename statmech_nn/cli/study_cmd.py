@@ -1,0 +1,38 @@
+"""``statmech-nn study STUDY.toml -o DIR``: every grid, every analysis and the report, resumably."""
+
+from __future__ import annotations
+
+from .executor_options import add_executor_options
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "study", help="run a study file: sweeps, analyses, summary.json and report.html in one directory",
+        description="Run every grid of a study file through the cell cache, then the phases, window scan, "
+                    "finite-size-scaling comparisons, robustness table and any named analyzers, and write "
+                    "DIR/summary.json and DIR/report.html. Interrupt at will: the same command resumes "
+                    "and redoes nothing finished.")
+    p.add_argument("study", metavar="STUDY.toml", help="study file (docs/study.md)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="study directory (created; reused on a rerun)")
+    p.add_argument("--device", help="cpu or cuda (overrides the file)")
+    p.add_argument("--cache-dir", help="cell cache directory (default: <data>/cache)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    add_executor_options(p)
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from ..cache import CellCache, default_cache_root
+    from ..cluster import dask_client
+    from ..study.config import load_study
+    from ..study.runner import run_study
+
+    study = load_study(args.study, device=args.device)
+    cache = CellCache(default_cache_root(args.cache_dir))
+    given = {k: getattr(args, k) for k in ("workers", "scheduler", "scheduler_file") if getattr(args, k) is not None}
+    choice = given or study.executor_choice()  # the command line wins over the file's [executor]
+    with dask_client(**choice, cuda=study.device.startswith("cuda")) as client:
+        layout = run_study(study, args.output, cache, progress=False if args.no_progress else None,
+                           history="statmech-nn " + " ".join(args.argv), client=client)
+    print(f"wrote {layout.report}")
+    return 0

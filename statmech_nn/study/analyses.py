@@ -1,0 +1,356 @@
+"""The study's analyses, composed through the analyzer registry by name, each written to its own
+NetCDF file (:mod:`.layout`) and skipped on a rerun when its file holds the same step key.
+
+Steps (``docs/study.md`` gives each default with its reason):
+
+1. ``phases`` on the analysis grid: alpha, phases (amentia included), boundaries per slice of
+   the other dims (``p_train``, ``width``, ``depth``);
+2. ``powerlaw_scan`` on the same grid: alpha against the fit window;
+3. finite-size-scaling comparisons (:mod:`.fss_adapter`) on every slice with a boundary (or the
+   slices listed), on the points of the FSS grids inside the control window;
+4. the robustness table: per slice, boundary, alpha range, phases and the preferred form with its
+   p_c and exponents;
+5. every analyzer named in ``[[analysis.analyzers]]``, run on its grid's sweep.
+
+A step's key is the SHA-256 of what determines it (its inputs' ``config_sha256`` and its
+options), stored as the attribute ``study_step_sha256``: a rerun reuses a file whose key
+matches and recomputes one whose key differs, so an interrupted study loses at most the step in
+progress, and a changed option recomputes only what it affects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..analysis.phases import AMENTIA, PHASES
+from ..errors import DataError
+from ..io import read_netcdf, write_netcdf
+from ..schema import canonical_json, cf_output, sha256_of
+from ..selection import select_values
+from . import fss_adapter
+from .config import Study
+from .layout import StudyLayout
+
+STEP_KEY = "study_step_sha256"
+STATS = ("median", "lo68", "hi68")
+
+Log = Callable[[str], None]
+
+
+class StudyAnalyses:
+    """Run (or reuse) every analysis step of ``study`` on its ``sweeps``."""
+
+    def __init__(self, study: Study, layout: StudyLayout, sweeps: Mapping[str, xr.Dataset], *,
+                 log: Log, history: str, registry=None):
+        from ..plugins import get_registry
+
+        self.study, self.layout, self.sweeps = study, layout, dict(sweeps)
+        self.log, self.history = log, history
+        self.registry = registry or get_registry()
+
+    # -- steps -----------------------------------------------------------------------------
+    def run(self) -> None:
+        phases = self.phases()
+        self.window_scan()
+        comparisons = self.comparisons(phases)
+        self.robustness(phases, comparisons)
+        for extra in self.study.extras:
+            self.extra(extra.name, extra.grid, extra.options)
+
+    def _output(self, result: xr.Dataset, title: str, inputs: list[xr.Dataset]) -> xr.Dataset:
+        """``result`` with the study's configuration (``config_json``, ``config_sha256``) and the
+        CF and provenance attributes of :func:`statmech_nn.schema.cf_output`."""
+        result = result.copy()
+        result.attrs.update(config_json=canonical_json(self.study.resolved()), config_sha256=self.study.sha256,
+                            study_step=title)
+        return cf_output(result, title=f"statmech_nn study: {title}", history=self.history, inputs=inputs)
+
+    def _step(self, path, key_parts: Any, title: str, compute: Callable[[], xr.Dataset],
+              inputs: list[xr.Dataset]) -> xr.Dataset:
+        key = sha256_of(key_parts)
+        if path.exists():
+            try:
+                old = read_netcdf(path)
+            except DataError:
+                old = None
+            if old is not None and old.attrs.get(STEP_KEY) == key:
+                self.log(f"{title}: done before ({path.relative_to(self.layout.root)})")
+                return old
+        self.log(f"{title}: computing")
+        result = self._output(compute(), title, inputs)
+        result.attrs[STEP_KEY] = key
+        write_netcdf(result, path)
+        self.log(f"{title}: wrote {path.relative_to(self.layout.root)}")
+        return read_netcdf(path)
+
+    def _fit_options(self) -> dict[str, Any]:
+        a = self.study.analysis
+        options = {"var": a["observable"], "size_dim": a["size"], "seed_dim": a["seed"]}
+        if a["window"]:
+            options["window"] = tuple(a["window"])
+        return options
+
+    def phases(self) -> xr.Dataset:
+        data = self.sweeps[self.study.analysis_grid]
+        options = {**self._fit_options(), "control_dim": self.study.analysis["control"], **self.study.phases}
+        key = {"step": "phases", "input": data.attrs.get("config_sha256"), "options": options}
+        return self._step(self.layout.phases, key, "phases",
+                          lambda: self.registry.analyzer("phases")().run(data, **options), [data])
+
+    def window_scan(self) -> xr.Dataset | None:
+        data = self.sweeps[self.study.analysis_grid]
+        options = {k: v for k, v in self._fit_options().items() if k != "window"}
+        options.update(self.study.scan)
+        if data.sizes[options["size_dim"]] < options["points"]:
+            self.log(f"window scan: skipped ({data.sizes[options['size_dim']]} sizes < {options['points']} per window)")
+            return None
+        key = {"step": "window_scan", "input": data.attrs.get("config_sha256"), "options": options}
+        return self._step(self.layout.scan, key, "window scan",
+                          lambda: self.registry.analyzer("powerlaw_scan")().run(data, **options), [data])
+
+    def extra(self, name: str, grid: str, options: dict[str, Any]) -> xr.Dataset:
+        data = self.sweeps[grid]
+        key = {"step": "extra", "analyzer": name, "input": data.attrs.get("config_sha256"), "options": options}
+        return self._step(self.layout.extra(name), key, f"analyzer {name}",
+                          lambda: self.registry.analyzer(name)().run(data, **options), [data])
+
+    # -- finite-size scaling -------------------------------------------------------------------
+    def slices(self, phases: xr.Dataset) -> list[dict[str, Any]]:
+        """The slices that get a comparison: every point of the boundary's dims with a finite
+        boundary (``slices = "boundaries"``), or the listed ones."""
+        listed = self.study.fss["slices"]
+        if isinstance(listed, list):
+            return [dict(s) for s in listed]
+        boundary = phases["boundary"]
+        found = []
+        for idx in np.ndindex(*boundary.shape):
+            if np.isfinite(boundary.values[idx]):
+                found.append({d: boundary[d].values[i].item() for d, i in zip(boundary.dims, idx)})
+        return found
+
+    def comparisons(self, phases: xr.Dataset) -> xr.Dataset | None:
+        fss = self.study.fss
+        if not fss["enabled"]:
+            self.log("finite-size scaling: disabled (analysis.fss.enabled = false)")
+            return None
+        merged = xr.merge([self.sweeps[g] for g in self.study.fss_grids], join="outer",
+                          compat="no_conflicts", combine_attrs="drop_conflicts")
+        rows = []
+        for point in self.slices(phases):
+            for fit_a in fss["fit_a"]:
+                row = self._compare(merged, phases, point, fit_a)
+                if row is not None:
+                    rows.append(row)
+        if not rows:
+            self.log("finite-size scaling: no slice with a boundary and enough sizes")
+            return None
+        ds = self._output(comparison_dataset(rows, fss["forms"]), "finite-size-scaling comparisons",
+                          [self.sweeps[g] for g in self.study.fss_grids])
+        write_netcdf(ds, self.layout.comparisons)
+        return read_netcdf(self.layout.comparisons)
+
+    def _compare(self, merged: xr.Dataset, phases: xr.Dataset, point: dict[str, Any], fit_a: bool):
+        a, fss = self.study.analysis, self.study.fss
+        control, size, seed, var = a["control"], a["size"], a["seed"], a["observable"]
+        name = slice_name(point) + ("__fit_a" if fit_a else "")
+        boundary = float("nan")
+        if all(d in phases["boundary"].dims for d in point):
+            boundary = float(select_values(phases["boundary"].to_dataset(), point, drop=True)["boundary"])
+        window = fss["control_window"]
+        if isinstance(window, list):
+            lo, hi = window
+        elif np.isfinite(boundary):
+            lo, hi = boundary - window, boundary + window
+        else:
+            self.log(f"fss {name}: skipped (no measured boundary to centre the control window on)")
+            return None
+        data = select_values(merged[[var]], point, drop=True)
+        data = data.sel({control: (data[control] >= lo) & (data[control] <= hi)})
+        if data.sizes[control]:  # the window as used: no unmeasured (e.g. negative) rate
+            lo, hi = max(lo, float(data[control].min())), min(hi, float(data[control].max()))
+        y = np.log(data[var]) if fss["observable"] == "log" else data[var]
+        count = y.count(seed)
+        mean = y.mean(seed).where(count >= 2)
+        err = (y.std(seed, ddof=1) / np.sqrt(count)).where(count >= 2)
+        what = data[var].attrs.get("long_name", var)
+        y_name = f"ln_{var}" if fss["observable"] == "log" else var
+        points = xr.Dataset({
+            y_name: mean.assign_attrs(long_name=f"ln({what})" if fss["observable"] == "log" else what,
+                                      units="1" if fss["observable"] == "log" else data[var].attrs.get("units", "1")),
+            f"{y_name}_err": err.assign_attrs(long_name=f"standard error over {seed}s", units="1"),
+        }, coords={d: data[d] for d in (control, size)})
+        sizes_with_points = int((mean.count(control) >= 2).sum())
+        if sizes_with_points < fss["min_sizes"]:
+            self.log(f"fss {name}: skipped ({sizes_with_points} sizes with >= 2 {control} values in "
+                     f"[{lo:g}, {hi:g}]; needs {fss['min_sizes']})")
+            return None
+        settings = {k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed")}
+        key = sha256_of({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
+                         "slice": point, "window": [lo, hi], "fit_a": fit_a, "forms": fss["forms"],
+                         "observable": [var, fss["observable"]], "settings": settings})
+        paths = {form: self.layout.posterior(name, form) for form in fss["forms"]}
+        posteriors = _reuse(paths, key)
+        if posteriors is None:
+            self.log(f"fss {name}: comparing {', '.join(fss['forms'])} on {int(mean.count())} points "
+                     f"({control} in [{lo:g}, {hi:g}])")
+            ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
+                                          forms=fss["forms"], fit_a=fit_a, **settings)
+            for form, post in ranking.posteriors.items():
+                post = self._output(post, f"FSS posterior, {form}, {name}",
+                                    [self.sweeps[g] for g in self.study.fss_grids])
+                post.attrs.update({STEP_KEY: key, "study_comparison": name, "study_slice_json": canonical_json(point),
+                                   "study_fit_a": int(fit_a), "study_preferred": ranking.preferred,
+                                   "study_delta_score": ranking.delta, "study_delta_se": ranking.delta_se,
+                                   "study_control_min": float(lo), "study_control_max": float(hi),
+                                   "study_boundary": boundary,
+                                   "study_warnings_json": canonical_json(ranking.warnings)})
+                write_netcdf(post, paths[form])
+            posteriors = {form: read_netcdf(p) for form, p in paths.items()}
+            self.log(f"fss {name}: {ranking.preferred} preferred by {ranking.delta:.2f} ± {ranking.delta_se:.2f}")
+        else:
+            self.log(f"fss {name}: done before")
+        return {"name": name, "point": point, "posteriors": posteriors}
+
+    # -- robustness ------------------------------------------------------------------------------
+    def robustness(self, phases: xr.Dataset, comparisons: xr.Dataset | None) -> xr.Dataset:
+        ds = self._output(robustness_dataset(phases, comparisons, self.study.analysis["control"],
+                                             self.study.fss["fit_a"][0]),
+                          "robustness across slices", [phases] + ([] if comparisons is None else [comparisons]))
+        write_netcdf(ds, self.layout.robustness)
+        return read_netcdf(self.layout.robustness)
+
+
+def slice_name(point: Mapping[str, Any]) -> str:
+    """``p_train=0_width=32_depth=4``: a file-name-safe id of a slice."""
+    return "_".join(f"{d}={float(v):g}" if isinstance(v, (int, float)) else f"{d}={v}" for d, v in point.items())
+
+
+def _reuse(paths: Mapping[str, Any], key: str) -> dict[str, xr.Dataset] | None:
+    found = {}
+    for form, path in paths.items():
+        if not path.exists():
+            return None
+        try:
+            ds = read_netcdf(path)
+        except DataError:
+            return None
+        if ds.attrs.get(STEP_KEY) != key:
+            return None
+        found[form] = ds
+    return found
+
+
+def _estimates(post: xr.Dataset, params: list[str]) -> np.ndarray:
+    out = np.full((len(params), len(STATS)), np.nan)
+    physical = json.loads(post.attrs["physical_params"])
+    for i, p in enumerate(params):
+        if p in physical:
+            out[i] = [float(post["summary"].sel(param=p, stat=s)) for s in STATS]
+    return out
+
+
+def _error_scale(post: xr.Dataset) -> float:
+    """Median of the fitted error scale (the first, for a joint fit), NaN when not fitted."""
+    names = [str(p) for p in post["param"].values if str(p).startswith("err_scale")]
+    return float(post["summary"].sel(param=names[0], stat="median")) if names else float("nan")
+
+
+def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Dataset:
+    """One entry per comparison: ranking, control window and every form's estimates."""
+    params: list[str] = []
+    for row in rows:
+        for post in row["posteriors"].values():
+            for p in json.loads(post.attrs["physical_params"]):
+                if p not in params:
+                    params.append(p)
+    first = [next(iter(r["posteriors"].values())).attrs for r in rows]
+    slice_dims = list(dict.fromkeys(d for r in rows for d in r["point"]))
+    coords = {"comparison": [r["name"] for r in rows], "form": list(forms), "param": params, "stat": list(STATS)}
+    for d in slice_dims:
+        coords[d] = ("comparison", [r["point"].get(d, np.nan) for r in rows])
+    coords["fit_a"] = ("comparison", np.array([a["study_fit_a"] for a in first], np.int8),
+                       {"long_name": "1: the y-exponent a was fitted", "units": "1"})
+    estimate = np.stack([[_estimates(r["posteriors"][f], params) for f in forms] for r in rows])
+    data = {
+        "preferred": ("comparison", np.array([a["study_preferred"] for a in first], object),
+                      {"long_name": "preferred scaling form (highest leave-one-size-out score)"}),
+        "delta_score": ("comparison", [float(a["study_delta_score"]) for a in first],
+                        {"long_name": "score difference, preferred minus runner-up", "units": "nat"}),
+        "delta_se": ("comparison", [float(a["study_delta_se"]) for a in first],
+                     {"long_name": "standard error of the score difference", "units": "nat"}),
+        "control_min": ("comparison", [float(a["study_control_min"]) for a in first],
+                        {"long_name": "lower end of the control window", "units": "1"}),
+        "control_max": ("comparison", [float(a["study_control_max"]) for a in first],
+                        {"long_name": "upper end of the control window", "units": "1"}),
+        "boundary": ("comparison", [float(a["study_boundary"]) for a in first],
+                     {"long_name": "boundary (alpha = 0) the window is centred on", "units": "1"}),
+        "n_points": ("comparison", [int(next(iter(r["posteriors"].values())).sizes["point"]) for r in rows],
+                     {"long_name": "points in the fit", "units": "1"}),
+        "score": (("comparison", "form"), [[float(r["posteriors"][f].attrs["score"]) for f in forms] for r in rows],
+                  {"long_name": "leave-one-size-out log predictive density", "units": "nat"}),
+        "error_scale": (("comparison", "form"), [[_error_scale(r["posteriors"][f]) for f in forms] for r in rows],
+                        {"long_name": "posterior median of the error scale (1: the seed errors explain the scatter)",
+                         "units": "1"}),
+        "converged": (("comparison", "form"),
+                      np.array([[int(r["posteriors"][f].attrs["converged"]) for f in forms] for r in rows], np.int8),
+                      {"long_name": "1: chains longer than n_tau autocorrelation times", "units": "1"}),
+        "estimate": (("comparison", "form", "param", "stat"), estimate,
+                     {"long_name": "posterior median and 68 % interval (16th, 84th percentiles)", "units": "1"}),
+        "warnings": ("comparison", np.array([canonical_json(sorted(set(
+            json.loads(a["study_warnings_json"]) + [w for f in forms for w in json.loads(
+                r["posteriors"][f].attrs.get("warnings_json", "[]"))])))
+            for a, r in zip(first, rows)], object), {"long_name": "warnings of the fits (JSON list)"}),
+        "posterior_files": (("comparison", "form"), np.array(
+            [[f"fss/{r['name']}__{f}.nc" for f in forms] for r in rows], object),
+            {"long_name": "posterior file, relative to the analyses folder"}),
+    }
+    return xr.Dataset(data, coords=coords)
+
+
+def robustness_dataset(phases: xr.Dataset, comparisons: xr.Dataset | None, control: str,
+                       primary_fit_a: bool) -> xr.Dataset:
+    """Per slice of the boundary's dims: boundary, alpha range and phase counts along
+    ``control``, and, where a comparison (of the primary fit_a variant) exists, its ranking and
+    the preferred form's estimates."""
+    alpha = phases["alpha"]
+    learning = alpha.where(phases["phase"] != AMENTIA)
+    counts = xr.concat([(phases["phase"] == code).sum(control) for code in range(len(PHASES))],
+                       dim=xr.DataArray(list(PHASES), dims="phase_name", name="phase_name"))
+    ds = xr.Dataset({
+        "boundary": phases["boundary"], "boundary_stderr": phases["boundary_stderr"],
+        "n_crossings": phases["n_crossings"],
+        "alpha_min": alpha.min(control).assign_attrs(long_name=f"smallest alpha along {control}", units="1"),
+        "alpha_max": alpha.max(control).assign_attrs(long_name=f"largest alpha along {control}", units="1"),
+        "alpha_min_learning": learning.min(control).assign_attrs(
+            long_name=f"smallest alpha along {control}, amentia left out", units="1"),
+        "phase_count": counts.astype(np.int64).assign_attrs(long_name=f"grid points of each phase along {control}",
+                                                            units="1"),
+    })
+    dims = list(phases["boundary"].dims)
+    shape = tuple(ds.sizes[d] for d in dims)
+    preferred = np.full(shape, "", object)
+    delta = np.full(shape, np.nan)
+    delta_se = np.full(shape, np.nan)
+    params = [] if comparisons is None else [str(p) for p in comparisons["param"].values]
+    estimate = np.full(shape + (len(params), len(STATS)), np.nan)
+    if comparisons is not None:
+        for k in range(comparisons.sizes["comparison"]):
+            row = comparisons.isel(comparison=k)
+            if bool(row["fit_a"]) != primary_fit_a or not all(d in row.coords for d in dims):
+                continue
+            idx = tuple(int(np.flatnonzero(np.isclose(ds[d].values.astype(float), float(row[d])))[0]) for d in dims)
+            best = str(row["preferred"].values)
+            preferred[idx] = best
+            delta[idx], delta_se[idx] = float(row["delta_score"]), float(row["delta_se"])
+            estimate[idx] = row["estimate"].sel(form=best).values
+    ds["preferred"] = (dims, preferred, {"long_name": "preferred scaling form at the boundary"})
+    ds["delta_score"] = (dims, delta, {"long_name": "score difference, preferred minus runner-up", "units": "nat"})
+    ds["delta_se"] = (dims, delta_se, {"long_name": "standard error of the score difference", "units": "nat"})
+    ds["estimate"] = (dims + ["param", "stat"], estimate,
+                      {"long_name": "preferred form: posterior median and 68 % interval", "units": "1"})
+    return ds.assign_coords(param=params, stat=list(STATS))

@@ -1,0 +1,327 @@
+"""Study files (TOML): one question, its grids, and the analysis plan (``docs/study.md``).
+
+Layout::
+
+    title = "..."                    # optional: shown on the report
+    question = "..."                 # optional: the question the study asks
+    experiment = "mnist_dropout"     # as in a sweep file
+    device = "cpu"
+
+    [training]                       # experiment option sections, exactly as in a sweep file
+    epochs = 10
+
+    [executor]                       # where cells run: here (default) or on Dask (workers = N,
+                                     # scheduler = "tcp://...", scheduler_file = "...")
+
+    [grids.phase_diagram]            # one or more named grids; the first is complete, a later
+    p_train = [0.0, 0.5]             # grid takes every key it omits from the first
+    ...
+    [grids.boundary]
+    p_eval = [0.3, 0.35, 0.4]
+
+    [analysis]                       # observable, dims, fit window
+    [analysis.phases]                # classification thresholds
+    [analysis.scan]                  # the alpha window scan
+    [analysis.fss]                   # finite-size-scaling comparisons at the boundaries
+    [[analysis.analyzers]]           # more analyzers from the registry, by name
+
+Every table is validated with :func:`statmech_nn.options.resolve_options` (the validator of the
+experiments' option sections): an unknown key or a bad value is a one-line
+:class:`~statmech_nn.errors.ConfigError` naming the file, the key and what is accepted. Grid
+values are checked by the experiment itself, before anything runs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import DEFAULT_EXPERIMENT
+from ..errors import ConfigError, StatmechError
+from ..options import Option, non_negative, positive, resolve_options
+from ..schema import sha256_of
+
+RESERVED = ("title", "question", "experiment", "device", "executor", "grids", "analysis")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_window(v: Any) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(_is_number(b) and b > 0 for b in v) and v[0] < v[1]
+
+
+def _is_name_list(v: Any) -> bool:
+    return isinstance(v, list) and len(v) >= 1 and all(isinstance(s, str) and s for s in v) \
+        and len(set(v)) == len(v)
+
+
+def _is_bool_list(v: Any) -> bool:
+    return isinstance(v, list) and 1 <= len(v) <= 2 and all(isinstance(b, bool) for b in v) \
+        and len(set(v)) == len(v)
+
+
+def _is_slices(v: Any) -> bool:
+    if isinstance(v, str):
+        return v == "boundaries"
+    return isinstance(v, list) and len(v) >= 1 and all(isinstance(s, dict) and s for s in v)
+
+
+def _is_control_window(v: Any) -> bool:
+    return (_is_number(v) and v > 0) or (isinstance(v, list) and len(v) == 2
+                                         and all(_is_number(b) for b in v) and v[0] < v[1])
+
+
+EXECUTOR = (
+    Option("workers", 0, "a local Dask cluster of this many worker processes (0: cells run here, "
+           "one after another)", (int,), check=non_negative, accepted="an integer >= 0"),
+    Option("scheduler", "", "address of an existing Dask scheduler (tcp://host:8786)", (str,)),
+    Option("scheduler_file", "", "scheduler file of an existing Dask cluster", (str,)),
+)
+ANALYSIS = (
+    Option("observable", "loss", "variable whose power law in the size defines the phases", (str,)),
+    Option("size", "N", "size dimension (the power law is in it)", (str,)),
+    Option("control", "p_eval", "dimension along which the boundary (alpha = 0) is sought", (str,)),
+    Option("rows", "p_train", "second axis of the phase diagram", (str,)),
+    Option("facets", ["width", "depth"], "dims faceted over (robustness); those absent are ignored",
+           (list,), check=lambda v: all(isinstance(s, str) for s in v) and len(set(v)) == len(v),
+           accepted="a list of distinct dimension names"),
+    Option("seed", "seed", "dimension of independent runs (averaged; its spread gives the errors)", (str,)),
+    Option("window", None, "fit window [N_min, N_max] of the power law (default: every size)",
+           (list,), check=_is_window, accepted="[min, max] with 0 < min < max"),
+    Option("grid", "", "grid whose sweep the phases and the scan analyse (default: the first)", (str,)),
+)
+PHASES = (
+    Option("z", 2.0, "alpha is nonzero when |alpha| > z stderr", (float,), check=positive,
+           accepted="a number > 0"),
+    Option("n_classes", 10, "classes of the task (chance loss ln K, accuracy 1/K)", (int,),
+           check=lambda v: v >= 2, accepted="an integer >= 2"),
+    Option("loss_tol", 0.15, "amentia: |loss - ln K| <= this at the largest size", (float,),
+           check=positive, accepted="a number > 0"),
+    Option("accuracy_tol", 0.05, "amentia: |accuracy - 1/K| <= this at the largest size",
+           (float,), check=positive, accepted="a number > 0"),
+    Option("amentia_alpha_tol", 0.02, "amentia also when |alpha| <= this", (float,),
+           check=non_negative, accepted="a number >= 0"),
+)
+SCAN = (
+    Option("mode", "sliding", "windows of consecutive sizes ('sliding') or from the smallest "
+           "('growing')", (str,), choices=("sliding", "growing")),
+    Option("points", 3, "sizes per window", (int,), check=lambda v: v >= 3,
+           accepted="an integer >= 3"),
+)
+FSS = (
+    Option("enabled", True, "run the finite-size-scaling comparisons", (bool,)),
+    Option("slices", "boundaries", "'boundaries' (every slice of the other dims with a measured "
+           "boundary) or a list of tables {dim = value, ...}", (str, list), check=_is_slices,
+           accepted="'boundaries' or a list of tables such as [{p_train = 0.0, width = 32, depth = 1}]"),
+    Option("forms", ["second_order", "bkt"], "scaling forms compared (registered names)",
+           (list,), check=lambda v: _is_name_list(v) and len(v) >= 2,
+           accepted="a list of at least two distinct form names"),
+    Option("observable", "log", "'log': ln of the observable (seed mean and standard error of "
+           "ln y); 'raw': the observable itself", (str,), choices=("log", "raw")),
+    Option("control_window", 0.3, "a half-width around the measured boundary, or [min, max]",
+           (float, list), check=_is_control_window, accepted="a number > 0 or [min, max]"),
+    Option("fit_a", [False], "without and/or with a fitted y-exponent a", (list,),
+           check=_is_bool_list, accepted="[false], [true] or [false, true]"),
+    Option("grids", [], "grids whose points enter the fits (default: every grid)", (list,),
+           check=lambda v: all(isinstance(s, str) for s in v), accepted="a list of grid names"),
+    Option("min_sizes", 3, "least sizes a slice needs for a comparison", (int,),
+           check=lambda v: v >= 3, accepted="an integer >= 3"),
+    Option("n_walkers", 32, "emcee walkers (at least twice the parameters of each form)", (int,),
+           check=lambda v: v >= 8 and v % 2 == 0, accepted="an even integer >= 8"),
+    Option("n_tau", 50.0, "chain length in integrated autocorrelation times", (float,),
+           check=positive, accepted="a number > 0"),
+    Option("max_steps", 20000, "most emcee steps (run in chunks of 500)", (int,), check=lambda v: v >= 500,
+           accepted="an integer >= 500"),
+    Option("seed", 0, "seed of the sampler", (int,), check=non_negative, accepted="an integer >= 0"),
+)
+ANALYSIS_SPEC = {"analysis": ANALYSIS, "analysis.phases": PHASES, "analysis.scan": SCAN,
+                 "analysis.fss": FSS}
+EXTRA = (
+    Option("name", "", "registered analyzer name", (str,), check=bool, accepted="a non-empty name"),
+    Option("grid", "", "grid whose sweep it analyses (default: the first)", (str,)),
+    Option("options", {}, "keyword options of the analyzer's run()", (dict,)),
+)
+
+
+@dataclass
+class ExtraAnalysis:
+    """A registered analyzer named in the study file, with its options."""
+
+    name: str
+    grid: str
+    options: dict[str, Any]
+
+
+@dataclass
+class Study:
+    """A parsed, validated study (the experiment is instantiated by :meth:`experiment`)."""
+
+    path: str
+    text: str
+    title: str
+    question: str
+    experiment_name: str
+    device: str
+    executor: dict[str, Any]
+    options: dict[str, dict[str, Any]]
+    grids: dict[str, dict[str, tuple]]
+    analysis: dict[str, Any]
+    phases: dict[str, Any]
+    scan: dict[str, Any]
+    fss: dict[str, Any]
+    extras: list[ExtraAnalysis] = field(default_factory=list)
+
+    def resolved(self) -> dict[str, Any]:
+        """Everything that determines the results (hashed as ``config_sha256``)."""
+        return {"experiment": self.experiment_name, "device": self.device, "options": self.options,
+                "grids": {n: {d: list(v) for d, v in g.items()} for n, g in self.grids.items()},
+                "analysis": self.analysis, "phases": self.phases, "scan": self.scan, "fss": self.fss,
+                "analyzers": [{"name": e.name, "grid": e.grid, "options": e.options} for e in self.extras]}
+
+    @property
+    def sha256(self) -> str:
+        return sha256_of(self.resolved())
+
+    def executor_choice(self) -> dict[str, Any]:
+        """The keyword of :func:`statmech_nn.cluster.dask_client` the file asks for (empty: serial)."""
+        return {k: v for k, v in self.executor.items() if v}
+
+    @property
+    def analysis_grid(self) -> str:
+        return self.analysis["grid"] or next(iter(self.grids))
+
+    @property
+    def fss_grids(self) -> list[str]:
+        return list(self.fss["grids"]) or list(self.grids)
+
+    def experiment(self, registry=None):
+        from ..plugins import get_registry
+
+        cls = (registry or get_registry()).experiment(self.experiment_name)
+        return cls(self.options, device=self.device)
+
+
+def load_study(path: str | Path, *, device: str | None = None, registry=None) -> Study:
+    """Read, parse and validate a study file (``device`` overrides the file's)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"no such study file: {str(path)!r}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    try:
+        return parse_study(raw, text=text, path=str(path), device=device, registry=registry)
+    except StatmechError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _string(raw: Mapping[str, Any], key: str, default: str) -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} = {value!r}: expected a string")
+    return value
+
+
+def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
+                device: str | None = None, registry=None) -> Study:
+    """Validate a parsed TOML document (see the module docstring); one-line errors."""
+    from ..plugins import get_registry
+
+    registry = registry or get_registry()
+    for key, value in raw.items():
+        if key not in RESERVED and not isinstance(value, dict):
+            raise ConfigError(f"unknown key {key!r}: expected one of {', '.join(RESERVED)} or an "
+                              "option section of the experiment (a table such as [training])")
+    options = {k: v for k, v in raw.items() if k not in RESERVED}
+    experiment_name = _string(raw, "experiment", DEFAULT_EXPERIMENT)
+    device = device or _string(raw, "device", "cpu")
+    executor = resolve_options({"executor": EXECUTOR}, {"executor": _table(raw, "executor")})["executor"]
+    chosen = [k for k in ("workers", "scheduler", "scheduler_file") if executor[k]]
+    if len(chosen) > 1:
+        raise ConfigError(f"executor: {' and '.join(chosen)} exclude each other: give one")
+    experiment = registry.experiment(experiment_name)(options, device=device)
+
+    grids_raw = _table(raw, "grids")
+    if not grids_raw:
+        raise ConfigError("no grid: give at least one table [grids.NAME] with the grid keys of "
+                          f"experiment {experiment_name!r} ({', '.join(experiment.dims)})")
+    grids: dict[str, dict[str, tuple]] = {}
+    first: dict[str, Any] = {}
+    for name, grid in grids_raw.items():
+        if not isinstance(grid, dict):
+            raise ConfigError(f"grids.{name} = {grid!r}: expected a table of grid keys")
+        merged = {**first, **grid}
+        try:
+            grids[name] = experiment.validate_grid(merged)
+        except ConfigError as exc:
+            raise ConfigError(f"[grids.{name}] {exc}") from None
+        if not first:
+            first = dict(grid)
+
+    analysis_raw = dict(_table(raw, "analysis"))
+    sections = {"analysis." + k: analysis_raw.pop(k) for k in ("phases", "scan", "fss") if k in analysis_raw}
+    extras_raw = analysis_raw.pop("analyzers", [])
+    resolved = resolve_options(ANALYSIS_SPEC, {"analysis": analysis_raw, **sections})
+    analysis, fss = resolved["analysis"], resolved["analysis.fss"]
+    dims = set(experiment.dims)
+    for key in ("size", "control", "rows", "seed"):
+        if analysis[key] not in dims:
+            raise ConfigError(f"analysis.{key} = {analysis[key]!r}: expected a dimension of experiment "
+                              f"{experiment_name!r} ({', '.join(experiment.dims)})")
+    analysis["facets"] = [d for d in analysis["facets"] if d in dims]
+    for key, names in (("analysis.grid", [analysis["grid"]] if analysis["grid"] else []),
+                       ("analysis.fss.grids", fss["grids"])):
+        for name in names:
+            if name not in grids:
+                raise ConfigError(f"{key}: unknown grid {name!r}: expected one of {', '.join(grids)}")
+    for form in fss["forms"]:
+        registry.scaling_form(form)
+    if isinstance(fss["slices"], list):
+        slice_dims = [d for d in experiment.dims if d not in (analysis["size"], analysis["control"], analysis["seed"])]
+        for item in fss["slices"]:
+            for dim in item:
+                if dim not in slice_dims:
+                    raise ConfigError(f"analysis.fss.slices: unknown dimension {dim!r}: expected some of "
+                                      + ", ".join(slice_dims))
+
+    if not isinstance(extras_raw, list):
+        raise ConfigError(f"analysis.analyzers = {extras_raw!r}: expected an array of tables "
+                          "[[analysis.analyzers]] with name = ... and options = {...}")
+    extras = []
+    for i, item in enumerate(extras_raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"analysis.analyzers[{i}] = {item!r}: expected a table with name = ...")
+        spec = resolve_options({f"analysis.analyzers[{i}]": EXTRA}, {f"analysis.analyzers[{i}]": item})
+        entry = spec[f"analysis.analyzers[{i}]"]
+        if "name" not in item:
+            raise ConfigError(f"analysis.analyzers[{i}] has no name: expected name = one of "
+                              + ", ".join(registry.names("analyzer")))
+        registry.analyzer(entry["name"])
+        if entry["grid"] and entry["grid"] not in grids:
+            raise ConfigError(f"analysis.analyzers[{i}].grid: unknown grid {entry['grid']!r}: expected "
+                              f"one of {', '.join(grids)}")
+        extras.append(ExtraAnalysis(entry["name"], entry["grid"] or next(iter(grids)), dict(entry["options"])))
+    if len({e.name for e in extras}) != len(extras):
+        raise ConfigError("analysis.analyzers names an analyzer twice: expected each at most once")
+
+    return Study(path=path, text=text, title=_string(raw, "title", ""), question=_string(raw, "question", ""),
+                 experiment_name=experiment_name, device=device, executor=executor, options=experiment.options,
+                 grids=grids, analysis=analysis, phases=resolved["analysis.phases"],
+                 scan=resolved["analysis.scan"], fss=fss, extras=extras)
+
+
+def _table(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} = {value!r}: expected a table [{key}]")
+    return value

@@ -1,0 +1,127 @@
+"""The study report: ``summary.json`` and ``report.html`` from a study directory's files alone.
+
+:func:`build_report` reads the study file kept in the directory, the sweeps and every analysis
+file, composes the summary (:mod:`.summary`), draws the figures (:mod:`.figures`) and writes
+the page (:mod:`.html`). It computes no fit and trains nothing, so ``statmech-nn report DIR``
+rebuilds the page in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from ...errors import DataError
+from ...io import read_netcdf, write_atomically
+from ..config import load_study
+from ..layout import StudyLayout
+from . import figures as figs
+from . import summary as summ
+from .html import render
+
+
+def _read(path: Path) -> xr.Dataset | None:
+    return read_netcdf(path) if path.exists() else None
+
+
+def build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
+    """Write ``summary.json`` and ``report.html`` into ``root``; return the summary. A file that
+    lacks what the report reads (written by another version) is a one-line DataError."""
+    try:
+        return _build_report(root, registry=registry)
+    except KeyError as exc:
+        raise DataError(f"{str(root)!r}: a study file lacks {exc}: it was written by another version of "
+                        "statmech_nn; rerun 'statmech-nn study' on the same directory to update it") from None
+
+
+def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
+    from ...plugins import get_registry
+
+    registry = registry or get_registry()
+    layout = StudyLayout(Path(root))
+    if not layout.study_file.exists():
+        raise DataError(f"{str(root)!r} is not a study directory: it has no study.toml "
+                        "(written by 'statmech-nn study STUDY.toml -o DIR')")
+    study = load_study(layout.study_file, registry=registry)
+    a = study.analysis
+    files: dict[str, xr.Dataset] = {}
+    sweeps = {}
+    for name in study.grids:
+        ds = _read(layout.sweep(name))
+        if ds is None:
+            raise DataError(f"{str(layout.sweep(name))!r} is missing: run 'statmech-nn study' first")
+        sweeps[name] = files[f"sweeps/{name}.nc"] = ds
+    phases = _read(layout.phases)
+    if phases is None:
+        raise DataError(f"{str(layout.phases)!r} is missing: run 'statmech-nn study' first")
+    files["analyses/phases.nc"] = phases
+    scan = _read(layout.scan)
+    if scan is not None:
+        files["analyses/window_scan.nc"] = scan
+    comparisons = _read(layout.comparisons)
+    if comparisons is not None:
+        files["analyses/fss_comparisons.nc"] = comparisons
+    robustness = read_netcdf(layout.robustness)
+    files["analyses/robustness.nc"] = robustness
+    slice_dims = list(phases["boundary"].dims)
+
+    summary: dict[str, Any] = {
+        "study": summ.study_section(study),
+        "sweeps": {n: {"file": f"sweeps/{n}.nc", "config_sha256": ds.attrs.get("config_sha256", ""),
+                       "points": int(ds[a["observable"]].count()), "dims": {d: int(s) for d, s in ds.sizes.items()}}
+                   for n, ds in sweeps.items()},
+        "boundaries": summ.boundaries(phases, a["control"]),
+        "phase_points": summ.phase_points(phases),
+        "comparisons": summ.comparisons(comparisons, slice_dims),
+        "robustness": summ.robustness(robustness),
+        "analyzers": {},
+    }
+    figures = figs.core_figures(study, sweeps[study.analysis_grid], phases, scan)
+    posteriors = {}
+    for comp in summary["comparisons"]:
+        for form, info in comp["forms"].items():
+            path = layout.root / "analyses" / info["posterior_file"]
+            posteriors[(comp["id"], form)] = files[f"analyses/{info['posterior_file']}"] = read_netcdf(path)
+    figures["fss"] = figs.fss_figures(summary["comparisons"], posteriors, registry)
+    figures["analyzers"] = {}
+    for extra in study.extras:
+        result = read_netcdf(layout.extra(extra.name))
+        files[f"analyses/extra/{extra.name}.nc"] = result
+        shown = registry.analyzer(extra.name)().present(result, sweeps[extra.grid])
+        summary["analyzers"][extra.name] = {
+            "file": f"analyses/extra/{extra.name}.nc", "grid": extra.grid,
+            "tables": {t.key: t.to_json() for t in shown.tables}, "warnings": list(shown.warnings)}
+        figures["analyzers"][extra.name] = [(f.key, f.caption, f.figure) for f in shown.figures]
+    summary["warnings"] = collect_warnings(summary)
+    summary["provenance"] = summ.provenance(files)
+    write_atomically(layout.summary, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1, allow_nan=False)))
+    page = render(summary, figures)
+    write_atomically(layout.report, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    return summary
+
+
+def collect_warnings(summary: dict[str, Any]) -> list[str]:
+    """Every warning of the study: several boundary crossings, each comparison's fit warnings
+    and its unconverged chains, and the analyzers' own."""
+    out = []
+    b = summary["boundaries"]
+    i_cross = b["columns"].index("n_crossings")
+    n_dims = i_cross - 3
+    for row in b["rows"]:
+        if row[i_cross] and row[i_cross] > 1:
+            where = ", ".join(f"{c} = {v:g}" for c, v in zip(b["columns"][:n_dims], row[:n_dims]))
+            out.append(f"phases ({where}): alpha changes sign {row[i_cross]} times along the control "
+                       "dim; the boundary is the first crossing")
+    for comp in summary["comparisons"]:
+        where = ", ".join(f"{d} = {v:g}" for d, v in comp["slice"].items()) + (", fitted a" if comp["fit_a"] else "")
+        for form, info in comp["forms"].items():
+            if not info["converged"]:
+                out.append(f"fss ({where}): the {form} chains did not reach the requested length in "
+                           "autocorrelation times")
+        out += [f"fss ({where}): {w}" for w in comp["warnings"]]
+    for name, info in summary["analyzers"].items():
+        out += [f"{name}: {w}" for w in info["warnings"]]
+    return out

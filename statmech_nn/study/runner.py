@@ -1,0 +1,96 @@
+"""``run_study``: every grid through the sweep runner and cell cache, then the analyses, then the
+report. Resumable at every level: finished cells are in the cache, finished sweeps and analysis
+steps are files whose keys are checked (:mod:`.analyses`), so a rerun after an interruption
+(even ``kill -9``) redoes nothing finished.
+
+Progress: the sweep's progress bar on a terminal; one time-stamped log line per stage on stderr
+always (what a batch job's log shows).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from ..cache import CellCache
+from ..errors import DataError, StatmechError
+from ..io import read_netcdf, write_atomically, write_netcdf
+from ..schema import sha256_of
+from ..sweep import plan_sweep, run_sweep, sweep_config
+from .analyses import StudyAnalyses
+from .config import Study
+from .layout import StudyLayout
+
+
+def stderr_log(message: str) -> None:
+    """One time-stamped line on stderr, flushed (so batch logs show it at once)."""
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%H:%M:%S")
+    print(f"[study {now}] {message}", file=sys.stderr, flush=True)
+
+
+def sweep_kwargs(client: Any = None) -> dict[str, Any]:
+    """Extra keyword arguments of :func:`statmech_nn.sweep.run_sweep`: the Dask ``client`` of the
+    command's executor options when one is given (cells then run as Dask tasks), none for the
+    serial run in this process. The one place the study hands its executor to the sweep runner."""
+    return {} if client is None else {"client": client}
+
+
+def prepare_directory(study: Study, out: Path) -> StudyLayout:
+    """Create ``out`` and keep the study file in it; refuse a directory of another study file
+    only if it holds a different one (a rerun of the same study resumes)."""
+    layout = StudyLayout(Path(out))
+    if layout.root.exists() and not layout.root.is_dir():
+        raise StatmechError(f"output {str(out)!r} is a file: give a directory for the study")
+    layout.root.mkdir(parents=True, exist_ok=True)
+    write_atomically(layout.study_file, lambda tmp: Path(tmp).write_text(study.text))
+    return layout
+
+
+def run_sweeps(study: Study, layout: StudyLayout, cache: CellCache, *, progress: bool | None,
+               history: str, log: Callable[[str], None], registry=None, client: Any = None) -> dict[str, xr.Dataset]:
+    """Each grid into ``sweeps/<grid>.nc`` (reused when its configuration hash matches)."""
+    experiment = study.experiment(registry)
+    sweeps = {}
+    for name, grid in study.grids.items():
+        path = layout.sweep(name)
+        expected = sha256_of(sweep_config(experiment, experiment.validate_grid(grid)))
+        if path.exists():
+            try:
+                old = read_netcdf(path)
+            except DataError:
+                old = None
+            if old is not None and old.attrs.get("config_sha256") == expected:
+                log(f"sweep {name}: done before ({path.relative_to(layout.root)})")
+                sweeps[name] = old
+                continue
+        _, planned = plan_sweep(experiment, grid, cache)
+        todo = sum(p.todo is not None for p in planned)
+        log(f"sweep {name}: {len(planned)} cells, {len(planned) - todo} cached, {todo} to compute")
+        ds = run_sweep(experiment, grid, cache, progress=progress, history=history, **sweep_kwargs(client))
+        write_netcdf(ds, path)
+        log(f"sweep {name}: wrote {path.relative_to(layout.root)}")
+        sweeps[name] = read_netcdf(path)
+    return sweeps
+
+
+def run_study(study: Study, out: str | Path, cache: CellCache, *, progress: bool | None = None,
+              history: str = "", log: Callable[[str], None] = stderr_log, registry=None,
+              client: Any = None) -> StudyLayout:
+    """Run the whole study into ``out`` and write its report; returns the layout. ``client``: a
+    Dask client for the sweeps' cells (None: here, serially)."""
+    from .report import build_report
+
+    layout = prepare_directory(study, Path(out))
+    log(f"study {study.title or study.path}: {len(study.grids)} grid(s), experiment "
+        f"{study.experiment_name} on {study.device}")
+    sweeps = run_sweeps(study, layout, cache, progress=progress, history=history, log=log, registry=registry,
+                        client=client)
+    StudyAnalyses(study, layout, sweeps, log=log, history=history, registry=registry).run()
+    build_report(layout.root, registry=registry)
+    log(f"report: {layout.report}")
+    return layout
