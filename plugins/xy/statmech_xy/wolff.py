@@ -150,7 +150,9 @@ def measure(spins, L, cos_k, sin_k, out):
         fk += 0.5 * (re_x[a] * re_x[a] + im_x[a] * im_x[a] + re_y[a] * re_y[a] + im_y[a] * im_y[a])
     out[0] = -(bond_x + bond_y) / N
     out[1] = m2 / (N * N)
-    out[2] = fk / (N * N)
+    # |M(k)|^2 of a configuration with no weight at k (e.g. perfect order) is 0 up to the
+    # rounding of cos/sin sums, ~(N 1e-16)^2; such residues are set to exactly 0
+    out[2] = fk / (N * N) if fk > 1e-20 else 0.0
     out[3] = (bond_x + bond_y) / (2.0 * N)
     out[4] = (sin_x * sin_x + sin_y * sin_y) / (2.0 * N)
 

@@ -28,7 +28,7 @@ from statmech_xy.wolff import run_chain
 from xy_exact import _ln_z_3x3, ising_exact, xy_2x2_exact, xy_3x3_energy, xy_3x3_helicity
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-QUICK = {"sampling": {"n_thermalize": 20, "n_measure": 400, "n_bins": 20}}
+QUICK = {"sampling": {"n_thermalize": 20, "n_measure": 1000, "n_bins": 10}}
 #: Allowed deviation from an exact value, in jackknife standard errors.  The jackknife error
 #: with 50 bins is itself uncertain by ~10 %, and each test compares ~10 numbers, so 4.5
 #: standard errors keep the false-alarm rate below ~1e-4 per test while a wrong acceptance
@@ -193,7 +193,7 @@ def test_plugin_is_found_through_its_entry_point():
 def test_experiment_satisfies_the_contract_and_is_reproducible(cls):
     # Truth: the core's conformance checks (coordinates equal the cell, CF attributes on every
     # variable, same config + seed -> identical numbers); one cell per (T, L, seed) point.
-    grid = {"T": [0.9, 2.3], "L": [4, 6], "seed": [0, 1]}
+    grid = {"T": [0.9, 2.3], "L": [4, 6], "seed": [0, 1]}  # T = 0.9: Ising perfectly ordered (xi = inf)
     first = check_experiment(cls, grid, QUICK)
     expected = {"energy", "susceptibility", "xi_over_L", "binder"} | ({"helicity"} if cls is XYExperiment else set())
     assert set(first.data_vars) == (expected | {f"{v}_err" for v in expected}
@@ -258,3 +258,32 @@ def test_ising_reference_data_crosses_at_onsagers_t_c():
         assert abs(crossing - 2.269185) < 0.01, (small, large, crossing)
     at_tc = np.interp(2.269185, T, U[:, L.index(64)])
     assert abs(at_tc - 0.9160) < 0.03, at_tc
+
+
+def test_bins_shorter_than_the_autocorrelation_are_flagged():
+    # Truth: with 400 measurements in 200 bins of 2, bins are shorter than 10 tau_int
+    # (tau_int >= 1/2 always, ~1-4 here), so the jackknife errors are not trustworthy and the
+    # experiment must say so; the default bins (200 measurements) are not flagged.
+    cell = {"T": (0.9,), "L": (8,), "seed": (0,)}
+    with pytest.warns(RuntimeWarning, match=r"xy T=0.9 L=8 seed=0: jackknife bins of 2 measurements are shorter"):
+        XYExperiment({"sampling": {"n_thermalize": 20, "n_measure": 400, "n_bins": 200}}).run_cell(cell)
+    ds = XYExperiment(QUICK).run_cell(cell)
+    assert "10 consecutive bins of 100 measurements" in ds["xi_over_L_err"].attrs["comment"]
+
+
+def test_jackknife_errors_match_the_spread_of_independent_chains():
+    # Truth: the standard error is the standard deviation of the estimate over independent
+    # chains.  30 chains (L = 8, T = 0.95, 3,000 measurements in 50 bins): the sample standard
+    # deviation of 30 values is uncertain by ~1/sqrt(58) = 13 %, and the jackknife errors by
+    # ~10 % each (less averaged), so the ratio must lie in [0.65, 1.5] (~3 standard errors);
+    # errors ignoring autocorrelation would be ~3x too small for the energy (measured) and fail.
+    values = {"xi_over_L": [], "helicity": [], "energy": []}
+    errors = {name: [] for name in values}
+    for seed in range(30):
+        est = mc_estimates(8, 2, 0.95, 3000, seed=1000 + seed)
+        for name in values:
+            values[name].append(est[name][0])
+            errors[name].append(est[name][1])
+    for name in values:
+        ratio = np.std(values[name], ddof=1) / np.sqrt(np.mean(np.square(errors[name])))
+        assert 0.65 <= ratio <= 1.5, (name, ratio)
