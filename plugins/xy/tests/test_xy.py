@@ -287,3 +287,16 @@ def test_jackknife_errors_match_the_spread_of_independent_chains():
     for name in values:
         ratio = np.std(values[name], ddof=1) / np.sqrt(np.mean(np.square(errors[name])))
         assert 0.65 <= ratio <= 1.5, (name, ratio)
+
+
+@pytest.mark.parametrize(("name", "cls", "T", "L"), [("xy_bkt", XYExperiment, 0.8, 8), ("ising_tc", IsingExperiment, 2.265, 8)])
+def test_reference_files_are_what_the_code_makes(name, cls, T, L):
+    # Truth: reproducibility -- a point of a committed reference file recomputed now from its
+    # TOML's options (the cheapest point, L = 8) gives the stored numbers bit for bit.
+    from statmech_nn.config import load_config
+
+    config = load_config(REFERENCE / f"{name}.toml")
+    stored = read_netcdf(REFERENCE / f"{name}.nc").sel(T=T, L=L)
+    again = cls(config.options).run_cell({"T": (T,), "L": (L,), "seed": (int(stored["seed"]),)})
+    for var in ("xi_over_L", "xi_over_L_err", "energy", "binder"):
+        assert again[var].item() == stored[var].item(), var
