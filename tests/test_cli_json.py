@@ -100,3 +100,10 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(files):
     run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert "Traceback" not in run.stderr and "Error" not in run.stderr, run.stderr
     assert "status=141" in run.stderr  # the shell's status for SIGPIPE, as for any Unix filter
+
+
+def test_nan_in_a_summary_is_null_not_an_invalid_token(capsys):
+    from statmech_nn.cli.common import emit_json
+
+    emit_json({"alpha": float("nan"), "rows": [{"x": float("inf")}, 1.5]})
+    assert json.loads(capsys.readouterr().out, parse_constant=pytest.fail) == {"alpha": None, "rows": [{"x": None}, 1.5]}

@@ -1,7 +1,7 @@
 """``statmech-nn analyze fss FILE.nc --var Y --err YERR --size L --control p --form NAME``.
 
 Fits a finite-size-scaling form (``--form``) or compares forms (``--compare A,B``) and prints a
-table; with ``--json`` the last line is one JSON object (:func:`~statmech_nn.analysis.fss.summarize`;
+table; with ``--json`` stdout is one JSON object (the table goes to stderr) (:func:`~statmech_nn.analysis.fss.summarize`;
 for ``--compare``: ``{"preferred": NAME, "forms": {NAME: {...}}, ...}``). ``-o OUT.nc`` writes
 the posterior (for ``--compare``: one NetCDF group per form, named after it, and the comparison
 in the root's attribute ``comparison_json``).
@@ -154,5 +154,5 @@ def _run(args) -> int:
         if args.output:
             _write(args, to_inference_tree(posterior), f"finite-size-scaling posterior ({names[0]}) of {args.file}", data)
     if args.json:
-        emit_json(summary, allow_nan=True)
+        emit_json(summary)
     return 0

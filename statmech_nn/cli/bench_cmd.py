@@ -26,7 +26,7 @@ def run(args) -> int:
     extra = {} if args.networks is None else {"networks": _counts(args.networks)}
     report = experiment.benchmark(quick=args.quick, log=lambda text: say(args, text), **extra)
     if args.json:
-        emit_json(report, allow_nan=True)
+        emit_json(report)
     return 0
 
 

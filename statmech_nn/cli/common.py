@@ -63,10 +63,18 @@ def say(args: argparse.Namespace, text: str = "") -> None:
     print(text, file=human(args))
 
 
-def emit_json(document: Any, *, allow_nan: bool = False) -> None:
-    """The one JSON document of ``--json`` on stdout, on one line (NaN is not JSON: refused
-    unless ``allow_nan``)."""
-    print(json.dumps(document, sort_keys=True, allow_nan=allow_nan))
+def emit_json(document: Any) -> None:
+    """The one JSON document of ``--json`` on stdout, on one line. NaN and infinities, which are
+    not JSON (``jq`` rejects them), become ``null``."""
+    print(json.dumps(_finite(document), sort_keys=True, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return _plain(value)
 
 
 # -- input -------------------------------------------------------------------------------------
