@@ -68,7 +68,7 @@ class OnExperiment(Experiment):
                    "the measured tau_int is a few sweeps near the transition, so 1000 is > 100 tau",
                    (int,), check=positive, accepted="an integer > 0"),
             Option("n_measure", 10000,
-                   "measurements, about one sweep apart; 10000 give xi/L to ~0.5 % at L <= 128",
+                   "measurements, about one sweep apart; 10000 give xi/L to ~0.7 % at L <= 128",
                    (int,), check=positive, accepted="an integer > 0"),
             Option("n_bins", 50,
                    "jackknife bins; 50 bins give the error to ~10 % (1/sqrt(2*49)) while each "
