@@ -112,7 +112,8 @@ class OnExperiment(Experiment):
         n = self.n_components
         sampling = self.options["sampling"]
         rng = np.random.default_rng(chain_seed(seed, L, T, n))
-        series, chain = run_chain(L, n, T, sampling["n_thermalize"], sampling["n_measure"], rng)
+        on_sweeps = None if progress is None else (lambda sweeps: progress(sweeps * L * L))
+        series, chain = run_chain(L, n, T, sampling["n_thermalize"], sampling["n_measure"], rng, on_sweeps)
         values = estimate(series, L, n, T, sampling["n_bins"])
         bin_length = int(values["bin_length"][0])
         tau = max(values["tau_int_energy"][0], values["tau_int_m2"][0])

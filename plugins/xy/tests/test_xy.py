@@ -315,3 +315,17 @@ def test_reference_files_pass_the_cf_checker(name):
     done = subprocess.run([str(CHECKER), "--test", "cf:1.10", str(REFERENCE / f"{name}.nc")],
                           capture_output=True, text=True, timeout=300)
     assert "All tests passed!" in done.stdout, done.stdout[-2000:]
+
+
+def test_progress_is_reported_inside_a_cell_and_adds_up_to_its_cost():
+    # Truth: a long cell (L = 128 takes minutes on a busy machine) reports progress after the
+    # thermalisation and every 1,000 measurements, in the cell_cost unit (spin flips ~ sweeps
+    # x L^2), summing to cell_cost; the chunking leaves the chain unchanged (same numbers).
+    options = {"sampling": {"n_thermalize": 30, "n_measure": 2500, "n_bins": 10}}
+    cell = {"T": (0.9,), "L": (6,), "seed": (0,)}
+    experiment = XYExperiment(options)
+    reports: list[int] = []
+    with_progress = experiment.run_cell(cell, reports.append)
+    assert reports == [30 * 36, 1000 * 36, 1000 * 36, 500 * 36]
+    assert sum(reports) == experiment.cell_cost(cell)
+    assert with_progress.identical(XYExperiment(options).run_cell(cell))
