@@ -60,7 +60,7 @@ def local_cluster(n_workers: int, *, gpus: int = 0) -> Any:
             options["resources"] = {GPU_RESOURCE: 1}
             options["env"] = {"CUDA_VISIBLE_DEVICES": str(i % gpus)}
         workers[f"statmech-{i}"] = {"cls": distributed.Nanny, "options": options}
-    scheduler = {"cls": distributed.Scheduler, "options": {"host": "127.0.0.1", "dashboard": False}}
+    scheduler = {"cls": distributed.Scheduler, "options": {"host": "127.0.0.1", "dashboard": False, "dashboard_address": ":0"}}
     return distributed.SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR,
                                    name="statmech-nn")
 
@@ -78,6 +78,26 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None,
         yield None
         return
     distributed = _distributed()
+    with _quiet_dask_logs():
+        yield from _connect(distributed, workers, scheduler, scheduler_file, cuda)
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Dask logs connection losses and worker deaths with tracebacks; the sweep reports them
+    itself in one line, so only critical Dask messages are shown while a client is open."""
+    names = ["distributed", *(n for n in logging.root.manager.loggerDict if n.startswith("distributed."))]
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _connect(distributed, workers, scheduler, scheduler_file, cuda) -> Iterator[Any]:
     if workers is not None:
         with local_cluster(workers, gpus=visible_gpus() if cuda else 0) as cluster, \
                 distributed.Client(cluster) as client:

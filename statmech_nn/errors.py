@@ -25,3 +25,8 @@ class PluginError(StatmechError):
 class CellError(StatmechError):
     """A cell of a sweep failed (its computation raised, or its worker died); the message names
     the cell's coordinates. Finished cells are cached, so a rerun computes only the rest."""
+
+
+class StorageError(StatmechError):
+    """A file could not be written: the disk is full, or the path is not writable. A sweep
+    stops at once (every other cell would fail the same way); finished cells stay cached."""

@@ -18,14 +18,16 @@ the failures are returned with their cells.
 from __future__ import annotations
 
 import copy
+import secrets
 import time
 import warnings
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .cache import CellCache
-from .errors import PluginError, StatmechError
+from .errors import PluginError, StatmechError, StorageError
 from .experiment import Cell, Experiment, ProgressCallback
 from .lease import held, try_acquire, wait_until_released
 from .progress import SweepProgress
@@ -63,17 +65,20 @@ def describe_cell(cell: Cell) -> str:
 
 
 def compute_cell(experiment: Experiment, task: CellTask, cache_root: str | Path,
-                 progress: ProgressCallback = None) -> str:
+                 progress: ProgressCallback = None, *, wait: bool = True) -> str | None:
     """Make ``task``'s cell present and sound in the cache at ``cache_root``; return its key.
 
     Computes it unless it is cached already or another process (holding its lease) finishes
-    it meanwhile. Raises :class:`PluginError` if the experiment returns other coordinates than
-    the cell's (a breach of the plugin contract)."""
+    it meanwhile; with ``wait=False`` returns ``None`` at once if another process holds the
+    lease. Raises :class:`PluginError` if the experiment returns other coordinates than the
+    cell's (a breach of the plugin contract)."""
     cache = CellCache(cache_root)
     lease = cache.lease(task.key)
     while cache.cells.problem(task.key) is not None:
         if try_acquire(lease):
             break
+        if not wait:
+            return None
         wait_until_released(lease)
     else:
         return task.key
@@ -103,16 +108,26 @@ def _reason(exc: BaseException) -> str:
 
 
 def run_serial(experiment: Experiment, tasks: list[CellTask], cache: CellCache, bar: SweepProgress) -> list[Failure]:
-    """Compute ``tasks`` here, one after another; return the failures."""
+    """Compute ``tasks`` here, one after another; return the failures. A cell that another
+    process is computing (a second sweep on the same cache) is put off until the others are
+    done, then waited for, so that concurrent sweeps share the work."""
     failures = []
-    for task in tasks:
+    queue = [(task, False) for task in tasks] + [(task, True) for task in tasks]
+    finished: set[str] = set()
+    for task, wait in queue:
+        if task.key in finished:
+            continue
         advance = bar.cell(task.cost)
         try:
-            compute_cell(experiment, task, cache.root, advance)
+            if compute_cell(experiment, task, cache.root, advance, wait=wait) is None:
+                continue
+        except StorageError:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is reported with its cell
             failures.append(Failure(task.cell, _reason(exc)))
-            continue
-        bar.cell_done(describe_cell(task.cell), task.cost, advance)
+        else:
+            bar.cell_done(describe_cell(task.cell), task.cost, advance)
+        finished.add(task.key)
     return failures
 
 
@@ -129,8 +144,11 @@ def run_on_dask(client: Any, experiment: Experiment, tasks: list[CellTask], cach
     _wait_for_capable_worker(client, resources)
     shipped = copy.copy(experiment)
     shipped.artifacts = None
+    # a fresh key per sweep: the scheduler may still remember an earlier sweep's task of the
+    # same cell (another cache, or a cache since cleared), whose result would be taken as done
+    run = secrets.token_hex(4)
     futures = {client.submit(compute_cell, shipped, task, str(Path(cache.root).resolve()),
-                             key=f"statmech-cell-{task.key}", resources=resources, pure=False): task
+                             key=f"statmech-cell-{task.key[:16]}-{run}", resources=resources, pure=False): task
                for task in tasks}
     failures: list[Failure] = []
     pending = set(futures)
@@ -146,11 +164,15 @@ def run_on_dask(client: Any, experiment: Experiment, tasks: list[CellTask], cach
                 if future.status == "finished":
                     bar.cell_done(describe_cell(task.cell), task.cost)
                 elif future.status == "error":
-                    failures.append(Failure(task.cell, _reason(future.exception())))
+                    exc = future.exception()
+                    if isinstance(exc, StorageError):
+                        raise exc
+                    failures.append(Failure(task.cell, _reason(exc)))
                 else:  # cancelled: the scheduler forgot it (it restarted or we lost it)
                     raise _lost_scheduler(client, f"task of cell {describe_cell(task.cell)} was {future.status}")
-    except (OSError, TimeoutError) as exc:
-        raise _lost_scheduler(client, str(exc) or type(exc).__name__) from None
+    except (OSError, TimeoutError, CancelledError) as exc:
+        why = "the connection was lost" if isinstance(exc, CancelledError) else str(exc) or type(exc).__name__
+        raise _lost_scheduler(client, why) from None
     finally:
         if pending:
             try:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .errors import DataError, StatmechError
+from .errors import DataError, StatmechError, StorageError
 
 #: A write that failed while its filesystem had less than this free is reported as a full disk.
 FULL_DISK_MARGIN = 1 << 20
@@ -48,17 +48,16 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
-def storage_error(exc: BaseException, path: Path, *, probe: Path | None = None) -> StatmechError | None:
+def storage_error(exc: BaseException, path: Path, *, probe: Path | None = None) -> StorageError | None:
     """The one-line error for a failed write of ``path``, or ``None`` if ``exc`` is not about
     storage. A full filesystem is recognised by its errno, or, for libraries that hide it
     (netCDF/HDF5, SQLite), by the filesystem of ``probe`` (default: ``path``'s directory) having
     less than :data:`FULL_DISK_MARGIN` free when the write failed."""
     code = getattr(exc, "errno", None)
-    if code in (errno.ENOSPC, errno.EDQUOT) or (
-            isinstance(exc, (OSError, RuntimeError, ValueError)) and _nearly_full(probe or path.parent)):
-        return StatmechError(f"no space left on device: {path}")
+    if code in (errno.ENOSPC, errno.EDQUOT) or _nearly_full(probe or path.parent):
+        return StorageError(f"no space left on device: {path}")
     if isinstance(exc, OSError):
-        return StatmechError(f"cannot write {path}: {exc.strerror or exc}")
+        return StorageError(f"cannot write {path}: {exc.strerror or exc}")
     return None
 
 
@@ -88,7 +87,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[str], object], *,
         _replace(tmp, path)
         _fsync(path.parent)
     except BaseException as exc:
-        error = storage_error(exc, path) if isinstance(exc, Exception) else None
+        error = storage_error(exc, path) if isinstance(exc, Exception) and not isinstance(exc, StatmechError) else None
         _remove(tmp)
         if error is not None:
             raise error from None
@@ -158,6 +157,11 @@ def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
 def write_zarr(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     """Write a Dataset (or a DataTree) to the Zarr store ``path`` atomically (a whole new
     store renamed into place; consolidated metadata) and return the path."""
+    try:
+        import zarr  # noqa: F401 - xarray needs it for to_zarr
+    except ImportError:
+        raise StatmechError(f"writing {str(path)!r} as Zarr needs the zarr package: "
+                            "pip install 'statmech-nn[zarr]', or give a .nc name") from None
     path = check_writable(path)
     return write_atomically(path, lambda tmp: ds.to_zarr(tmp, mode="w", consolidated=True), directory=True)
 

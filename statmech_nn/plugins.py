@@ -178,6 +178,8 @@ class PluginRegistry:
             else:
                 plugins = " and ".join(f"plugin {owner!r}" for owner, _ in owners)
                 table.ambiguous[name] = f"{human} {name!r} is registered by both {plugins}"
+                _warn(f"{table.ambiguous[name]}: that name cannot be used until one is removed or blocked "
+                      f"({BLOCK_ENV}); every other {human} works")
         for plugin_name, _ in table.classes.values():
             self._info[plugin_name].registers[kind] = []
         for name, (plugin_name, _) in table.classes.items():

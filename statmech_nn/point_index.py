@@ -50,6 +50,8 @@ class PointIndex:
             error = storage_error(exc, self.path)
             if error is None:
                 raise
+            if self.path.exists() and self.path.stat().st_size == 0:
+                self.path.unlink()  # created by the failed connection: no empty file left behind
             raise error from None
 
     def _ensure(self) -> None:

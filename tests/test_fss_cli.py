@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from statmech_nn.analysis.fss import collapse_dataset
+from statmech_nn.analysis.fss.layout import read_posterior
 from statmech_nn.cli import main
 from statmech_nn.plotting.collapse import plot_collapse
 from statmech_nn.plotting.corner import plot_corner
@@ -41,8 +41,7 @@ def cli_fit(data_file):
 
 @pytest.fixture(scope="module")
 def posterior(cli_fit):
-    with xr.open_dataset(cli_fit[1]) as ds:
-        return ds.load()
+    return read_posterior(cli_fit[1])
 
 
 def _last_json(capsys):
@@ -72,8 +71,7 @@ def test_compare_json(data_file, tmp_path, capsys):
     assert result["preferred"] == "bkt"
     assert set(result["forms"]) == {"second_order", "bkt"}
     assert all(isinstance(f["score"], float) for f in result["forms"].values())
-    with xr.open_dataset(out, group="second_order") as group:
-        assert group.attrs["form"] == "second_order"
+    assert read_posterior(out, "second_order").attrs["form"] == "second_order"
     assert main(["plot", "corner", str(out), "--group", "second_order", "-o", str(tmp_path / "c.png")]) == 0
     assert main(["plot", "corner", str(out), "-o", str(tmp_path / "c.png")]) == 2
     assert "choose one with --group" in capsys.readouterr().err
@@ -85,6 +83,8 @@ def test_compare_json(data_file, tmp_path, capsys):
     (["--form", "bkt", "--select", "seed"], "expected DIM=VALUE"),
     (["--form", "bkt", "--prior", "nu=0.1,2"], "no fitted form has a parameter 'nu'"),
     (["--compare", "bkt"], "at least two form names"),
+    (["--form", "bkt", "--max-steps", "-5"], "max_steps = -5: expected at least 50 emcee steps"),
+    (["--form", "bkt", "--size", "p"], "size and control are both 'p': expected two different"),
 ])
 def test_bad_input_exits_2_with_one_line(data_file, capsys, extra, message):
     # truth: user errors become exit status 2 and one line on stderr, no traceback
@@ -121,3 +121,50 @@ def test_plot_cli_writes_figures(cli_fit, tmp_path, capsys):
     assert main(["plot", "corner", str(path), "-o", str(tmp_path / "c.svg"), "--params", "p_c,sigma", "--json"]) == 0
     assert _last_json(capsys)["panels"] == 3
     assert main(["plot", "corner", str(path), "-o", str(tmp_path / "c.png"), "--params", "zeta"]) == 2
+
+
+def test_interrupt_says_nothing_was_written(data_file, tmp_path):
+    # truth: Ctrl-C (a real SIGINT to a real process) during the fit ends with exit status 130 and a
+    # message that says what is true -- nothing was written -- and no output file exists
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "never.nc"
+    proc = subprocess.Popen([sys.executable, "-c", "from statmech_nn.cli import entry; entry()", "analyze", "fss", str(data_file), "--var", "y",
+                             "--err", "y_err", "--size", "L", "--control", "p", "--form", "bkt", "--n-tau", "10000",
+                             "--max-steps", "1000000", "-o", str(out)], stderr=subprocess.PIPE, text=True)
+    time.sleep(10)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "nothing was written" in err and "kept" not in err.replace("keeps no partial", "")
+    assert not out.exists()
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_figures_state_their_slice_and_fit(posterior, tmp_path):
+    # truth: each figure names the form and the slice of data it shows (here no other dimension);
+    # rendered, no title leaves the figure (clipped) and no two corner tick labels overlap
+    for fig in (plot_collapse(posterior), plot_corner(posterior)):
+        title = fig._suptitle.get_text()
+        assert title.startswith("bkt form") and "y against p and L; no other dimension" in title
+        renderer = _drawn(fig)
+        box = fig.bbox
+        for text in [fig._suptitle] + [ax.title for ax in fig.axes if ax.axison]:
+            extent = text.get_window_extent(renderer)
+            assert extent.x0 >= box.x0 - 1 and extent.x1 <= box.x1 + 1, text.get_text()
+    corner = plot_corner(posterior)
+    renderer = _drawn(corner)
+    for ax in corner.axes:
+        labels = [t for t in ax.get_xticklabels() if t.get_text()]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        assert all(not a.overlaps(b) for a, b in zip(boxes, boxes[1:])), [t.get_text() for t in labels]

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-import scipy.linalg
 
-from statmech_nn.analysis.fss.likelihood import (
-    collapse_loglik, forward_solve, overlap_fraction, restricted_gp_loglik, standardise)
+from statmech_nn.analysis.fss.basis import basis_size, box_half_width, restricted_basis_loglik
+from statmech_nn.analysis.fss.likelihood import collapse_loglik, overlap_fraction, standardise
 
 
 def _gauss_logpdf(z, cov):
@@ -19,18 +18,46 @@ def _kernel(u, amp, length):
     return amp ** 2 * np.exp(-0.5 * ((u[:, None] - u[None, :]) / length) ** 2)
 
 
-def test_forward_solve_matches_lapack():
-    # truth: scipy's triangular solve; both are exact up to rounding (1e-10 on well-conditioned input)
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(3, 6, 6))
-    chol = np.linalg.cholesky(a @ np.swapaxes(a, 1, 2) + 6 * np.eye(6))
-    rhs = rng.normal(size=(3, 6, 2))
-    expected = np.stack([scipy.linalg.solve_triangular(chol[w], rhs[w], lower=True) for w in range(3)])
-    np.testing.assert_allclose(forward_solve(chol, rhs), expected, rtol=1e-10, atol=1e-12)
+def _basis_kernel(u, amp, length, box=None):
+    """The covariance of the reduced-rank process, built as n x n: Phi Lambda Phi' (see basis.py)."""
+    box = box_half_width(u[None], np.array([length]))[0] if box is None else box
+    m = int(basis_size(np.array([box]), np.array([length]))[0])
+    j = np.arange(1, m + 1)
+    phi = np.sin(np.pi * j[None, :] * (u[:, None] + box) / (2 * box)) / np.sqrt(box)
+    lam = amp ** 2 * np.sqrt(2 * np.pi) * length * np.exp(-0.5 * (length * np.pi * j / (2 * box)) ** 2)
+    return (phi * lam) @ phi.T
+
+
+def _restricted(u, z, noise, amp, length):
+    return restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]))[0]
+
+
+@pytest.mark.parametrize("tails, length", [(False, 0.12), (False, 0.5), (False, 2.0),
+                                           (True, 0.45), (True, 1.0), (True, 2.0)])
+def test_basis_is_the_squared_exponential_process(tails, length):
+    # truth: the exact squared-exponential GP (n x n, brute force). The reduced-rank basis must give
+    # the same restricted likelihood to 0.01 nats (measured < 1e-3) wherever the ladder of basis sizes
+    # reaches (l >= 4.5 B / 96: l >= 0.12 for evenly spread u, max |u| = 1.8; l >= 0.4 for heavy-tailed
+    # u, max |u| = 5, as from a wide window at large L); amplitude 3 against noise 0.02 is the hardest
+    # case (the data resolve the smallest eigenvalues).
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(100) ** 3 if tails else rng.uniform(-1, 1, 100)
+    u = standardise(x[None])[0]
+    z = np.tanh(2 * u) + 0.02 * rng.standard_normal(100)
+    noise = np.full(100, 0.02)
+    one = np.ones_like(z)
+    for amp in (0.3, 1.0, 3.0):
+        cov = _kernel(u, amp, length) + np.diag(noise ** 2)     # restricted likelihood, term by term
+        inv_z, inv_1 = np.linalg.solve(cov, z), np.linalg.solve(cov, one)
+        exact = (-0.5 * (z @ inv_z - (one @ inv_z) ** 2 / (one @ inv_1)) - 0.5 * np.linalg.slogdet(cov)[1]
+                 - 0.5 * np.log(one @ inv_1) - 0.5 * 99 * np.log(2 * np.pi))
+        assert _restricted(u, z, noise, amp, length) == pytest.approx(exact, abs=0.01), amp
 
 
 def test_restricted_likelihood_is_the_flat_mean_limit():
     # truth: with mu ~ N(0, c^2), ln N(z; 0, C + c^2 11') + ln(c sqrt(2 pi)) -> restricted likelihood
+    # (C the basis covariance Phi Lambda Phi' + D built as a dense n x n matrix: the Woodbury algebra
+    # and the trigonometric sums of basis.py are checked exactly)
     # as c -> infinity; the remainder is O(1/c^2) ~ 1e-8 for c = 1e4 and LU on a matrix of condition ~1e10 loses
     # ~1e-6 relative, so 1e-4 absolute.
     rng = np.random.default_rng(1)
@@ -38,10 +65,9 @@ def test_restricted_likelihood_is_the_flat_mean_limit():
     z = np.sin(u) + 3.0 + 0.1 * rng.normal(size=12)
     noise = np.full(12, 0.1)
     amp, length, c = 0.8, 0.7, 1e4
-    cov = _kernel(u, amp, length) + np.diag(noise ** 2) + c ** 2
+    cov = _basis_kernel(u, amp, length) + np.diag(noise ** 2) + c ** 2
     expected = _gauss_logpdf(z, cov) + np.log(c * np.sqrt(2 * np.pi))
-    got = restricted_gp_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]))
-    assert got[0] == pytest.approx(expected, abs=1e-4)
+    assert _restricted(u, z, noise, amp, length) == pytest.approx(expected, abs=1e-4)
 
 
 def test_collapse_loglik_is_a_density_of_the_raw_data():
@@ -58,7 +84,8 @@ def test_collapse_loglik_is_a_density_of_the_raw_data():
     log_g = a * np.log(size)
     g = np.exp(log_g)
     s = np.std(y) * np.exp(log_g.mean())
-    cov_y = (s ** 2 * _kernel(standardise(x[None])[0], amp, length) + np.diag((lam * err * g) ** 2) + c ** 2) / np.outer(g, g)
+    cov_y = (s ** 2 * _basis_kernel(standardise(x[None])[0], amp, length) + np.diag((lam * err * g) ** 2)
+             + c ** 2) / np.outer(g, g)
     expected = _gauss_logpdf(y, cov_y) + np.log(c * np.sqrt(2 * np.pi))
     got = collapse_loglik(x[None], log_g[None], y, err, float(np.std(y)), np.array([amp]), np.array([length]),
                           np.array([lam]))
@@ -77,7 +104,7 @@ def test_collapse_loglik_subset_is_the_marginal_of_the_kept_points():
     sub = collapse_loglik(x[None], np.zeros((1, n)), y, err, *args, keep=keep)
     u = standardise(x[None])[0]
     s, c = np.std(y), 1e4
-    cov = s ** 2 * _kernel(u, 1.0, 0.8) + np.diag(err ** 2) + c ** 2
+    cov = s ** 2 * _basis_kernel(u, 1.0, 0.8) + np.diag(err ** 2) + c ** 2   # the box is set by all points
     expected = _gauss_logpdf(y[keep], cov[np.ix_(keep, keep)]) + np.log(c * np.sqrt(2 * np.pi))
     assert sub[0] == pytest.approx(expected, abs=1e-4)
 

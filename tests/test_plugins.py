@@ -28,6 +28,7 @@ def test_register_plugin_makes_its_experiment_available():
     assert "experiment" in {k for p in registry.plugins() if p.name == "toy" for k in p.registers}
 
 
+@pytest.mark.filterwarnings("ignore:experiment 'toy_uniform_mean' is registered by both")  # said, and expected here
 def test_duplicate_names_give_one_line_error_naming_both_plugins():
     registry = PluginRegistry(load_entry_points=False)
     registry.register_plugin(ToyPlugin(), "first")
@@ -171,7 +172,11 @@ def test_a_duplicate_name_does_not_block_other_names():
 
     registry = PluginRegistry(load_entry_points=False)
     registry.register_plugin(Impostor(), "impostor")
-    assert registry.scaling_form("second_order") is SecondOrder
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert registry.scaling_form("second_order") is SecondOrder
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "scaling form 'bkt' is registered by both plugin 'builtin' and plugin 'impostor'"]  # said once
     with pytest.raises(PluginError, match="'bkt' is registered by both plugin 'builtin' and plugin 'impostor'"):
         registry.scaling_form("bkt")
     assert "impostor" in {p.name for p in registry.plugins()}  # the listing still works

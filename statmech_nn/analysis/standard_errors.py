@@ -18,7 +18,7 @@ Then, if ``pool_dim`` is given (the fits pass their size dim), the *relative* er
 along it, ``err_i = |mean_i| * sqrt(mean_j (err_j / mean_j)**2)``: one relative error per curve,
 estimated from ``n_sizes * (n_seeds - 1)`` degrees of freedom instead of ``n_seeds - 1``. With 2-5
 seeds the per-point standard error is so noisy that some points get wildly large weights: on
-:func:`statmech_nn.testing.synthetic_dataset` (3 % noise, 10 sizes) the pulls of fitted exponents
+:func:`statmech_nn.synthetic.synthetic_dataset` (3 % noise, 10 sizes) the pulls of fitted exponents
 had standard deviation 5.6 / 1.7 / 1.3 for 2 / 3 / 5 seeds unpooled, and 0.95 / 0.93 / 0.94
 pooled (0.93 / 0.92 / 0.92 with the true errors). Pooling assumes the relative scatter varies
 little with size; the fit's ``chi2_red`` and the ``"inflate"`` rule catch gross departures.

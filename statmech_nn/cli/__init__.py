@@ -4,12 +4,17 @@ Each command lives in its own module exposing ``register(subparsers)`` (``analyz
 register their whole group); handlers return an exit status. The options, loading, tables and
 output every command shares are in :mod:`statmech_nn.cli.common`, with the ``--json`` rule (stdout
 carries only the JSON document; tables and messages go to stderr). Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
-status 2; usage errors likewise. Ctrl-C exits 130 after saying that finished work is kept.
+status 2; usage errors likewise. Ctrl-C exits 130 with one line saying what is kept: a command
+that can resume sets ``on_interrupt`` (``parser.set_defaults(on_interrupt=...)``, e.g. the
+sweep's finished cells); for every other command nothing was written, since files are written
+whole or not at all.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -18,6 +23,7 @@ from .. import __version__
 from ..errors import StatmechError
 
 PROG = "statmech-nn"
+NOTHING_WRITTEN = "no output was written (files are written whole or not at all)"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -55,10 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; finished work is kept (run the same command to resume)", file=sys.stderr)
+        print(f"{PROG}: interrupted; {getattr(args, 'on_interrupt', NOTHING_WRITTEN)}", file=sys.stderr)
         return 130
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point. A reader that stops early (``statmech-nn ... --json | head``)
+    closes the pipe: that ends the command quietly, with the shell's status for SIGPIPE (141),
+    instead of a BrokenPipeError traceback."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        status = 128 + signal.SIGPIPE
+    sys.exit(status)

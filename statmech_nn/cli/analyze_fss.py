@@ -1,7 +1,7 @@
 """``statmech-nn analyze fss FILE.nc --var Y --err YERR --size L --control p --form NAME``.
 
 Fits a finite-size-scaling form (``--form``) or compares forms (``--compare A,B``) and prints a
-table; with ``--json`` the last line is one JSON object (:func:`~statmech_nn.analysis.fss.summarize`;
+table; with ``--json`` stdout is one JSON object (the table goes to stderr) (:func:`~statmech_nn.analysis.fss.summarize`;
 for ``--compare``: ``{"preferred": NAME, "forms": {NAME: {...}}, ...}``). ``-o OUT.nc`` writes
 the posterior (for ``--compare``: one NetCDF group per form, named after it, and the comparison
 in the root's attribute ``comparison_json``).
@@ -10,17 +10,18 @@ in the root's attribute ``comparison_json``).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from ..errors import ConfigError
-from .common import emit_json, parse_select, say
+from .common import add_input, add_json, add_output, command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("fss", help="finite-size-scaling collapse: posterior of p_c and exponents")
-    p.add_argument("file", metavar="FILE.nc", help="NetCDF dataset")
+    add_input(p, "FILE.nc", "NetCDF dataset")
     p.add_argument("--var", action="append", required=True, metavar="Y",
                    help="observable (repeat for a joint fit sharing p_c and exponents)")
     p.add_argument("--err", action="append", metavar="YERR", help="standard error of each --var, in order")
@@ -30,8 +31,9 @@ def register(subparsers) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--form", metavar="NAME", help="scaling form (e.g. second_order, bkt)")
     group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
-    p.add_argument("--select", action="append", default=[], metavar="DIM=VALUE", help="fix another dimension")
     p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
+    p.add_argument("--corrections", action="store_true",
+                   help="fit the leading correction of each built-in form (1 + c L_min/L; BKT: 1 + c/ln(L/L0))")
     p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
     p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
     p.add_argument("--min-overlap", type=float, default=0.25, help="least overlap of scaled curves (default 0.25)")
@@ -41,8 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--n-tau", type=float, default=50.0, help="chain length in autocorrelation times (default 50)")
     p.add_argument("--max-steps", type=int, default=20000, help="cap on emcee steps (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("-o", "--output", metavar="OUT.nc", help="write the posterior to this NetCDF file")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_output(p, help="write the posterior to this NetCDF file")
+    add_json(p, "one JSON object")
     p.set_defaults(handler=run)
 
 
@@ -84,15 +86,44 @@ def _table(summary: dict[str, Any]) -> str:
 
 
 def run(args) -> int:
+    """Run the fit or comparison. Ctrl-C stops it with nothing written: an FSS posterior has no
+    partial result worth keeping (the output file is written only once everything is done)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("statmech-nn: interrupted; nothing was written (analyze fss keeps no partial results: "
+              "run the command again to start over)", file=sys.stderr)
+        return 130
+
+
+def _make_form(cls, corrections: bool):
+    if not corrections:
+        return cls()
+    try:
+        return cls(corrections=True)
+    except TypeError:
+        raise ConfigError(f"--corrections: scaling form {cls.name!r} has no correction to switch on") from None
+
+
+def _write(args, tree, title: str, source) -> None:
+    """``-o``: the tree with CF attributes and provenance (:func:`statmech_nn.schema.cf_output`)."""
+    from ..io import write_netcdf
+    from ..schema import cf_output
+
+    write_netcdf(cf_output(tree, title=title, history=command_line(args), inputs=[source]), args.output)
+
+
+def _run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
-    from ..io import check_writable, read_netcdf, write_netcdf
+    from ..analysis.fss.layout import to_inference_tree
+    from ..io import check_writable, read_netcdf
     from ..plugins import get_registry
 
     registry = get_registry()
     names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
-    forms = [registry.scaling_form(name)() for name in names]     # names become objects here, once
+    forms = [_make_form(registry.scaling_form(name), args.corrections) for name in names]  # names -> objects, once
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
     if args.output:
@@ -111,16 +142,17 @@ def run(args) -> int:
         say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
         if args.output:
-            root = xr.Dataset(attrs={"title": "finite-size-scaling comparison", "comparison_json": json.dumps(
-                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)})
-            tree = xr.DataTree.from_dict({"/": root, **{f"/{n}": ds for n, ds in comparison.results.items()}})
-            write_netcdf(tree, args.output)
+            root = xr.DataTree(xr.Dataset(attrs={"comparison_json": json.dumps(
+                {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)}))
+            for name, posterior in comparison.results.items():
+                root[name] = to_inference_tree(posterior)
+            _write(args, root, f"finite-size-scaling comparison ({', '.join(names)}) of {args.file}", data)
     else:
         posterior = fit_fss(data, form=forms[0], priors=priors[names[0]], **options)
         summary = summarize(posterior)
         say(args, _table(summary))
         if args.output:
-            write_netcdf(posterior, args.output)
+            _write(args, to_inference_tree(posterior), f"finite-size-scaling posterior ({names[0]}) of {args.file}", data)
     if args.json:
-        emit_json(summary, allow_nan=True)
+        emit_json(summary)
     return 0

@@ -63,10 +63,18 @@ def say(args: argparse.Namespace, text: str = "") -> None:
     print(text, file=human(args))
 
 
-def emit_json(document: Any, *, allow_nan: bool = False) -> None:
-    """The one JSON document of ``--json`` on stdout, on one line (NaN is not JSON: refused
-    unless ``allow_nan``)."""
-    print(json.dumps(document, sort_keys=True, allow_nan=allow_nan))
+def emit_json(document: Any) -> None:
+    """The one JSON document of ``--json`` on stdout, on one line. NaN and infinities, which are
+    not JSON (``jq`` rejects them), become ``null``."""
+    print(json.dumps(_finite(document), sort_keys=True, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return _plain(value)
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -76,10 +84,11 @@ def parse_select(items: list[str]) -> dict[str, str]:
 
 
 def load(args: argparse.Namespace) -> xr.Dataset:
-    """``args.file`` read fully, with ``--select`` applied (:func:`statmech_nn.selection.select_values`)."""
-    from ..io import read_netcdf
+    """``args.file`` (NetCDF, or a Zarr store ``*.zarr``) read fully, with ``--select`` applied
+    (:func:`statmech_nn.selection.select_values`)."""
+    from ..io import read_dataset
 
-    return select_values(read_netcdf(args.file), parse_select(args.select))
+    return select_values(read_dataset(args.file), parse_select(args.select))
 
 
 def check_output(path: str | None) -> None:
@@ -141,16 +150,17 @@ def _fmt(value: Any) -> str:
 
 # -- output ------------------------------------------------------------------------------------
 def finish(args: argparse.Namespace, result: xr.Dataset, summary: dict[str, Any], source: xr.Dataset) -> int:
-    """Write ``-o`` if given (CF attributes and provenance from ``source``, the input, by
-    :func:`statmech_nn.schema.cf_output`), print the JSON summary if ``--json``; exit status 0."""
+    """Write ``-o`` if given (NetCDF, or Zarr for ``*.zarr``; CF attributes and provenance from
+    ``source``, the input, by :func:`statmech_nn.schema.cf_output`), print the JSON summary if
+    ``--json``; exit status 0."""
     if args.output is not None:
-        from ..io import write_netcdf
+        from ..io import write_dataset
         from ..schema import cf_output
 
         analyzer = result.attrs.get("analyzer", args.command)
         result = cf_output(result, title=f"statmech_nn {analyzer} analysis of {Path(args.file).name}",
                            history=command_line(args), inputs=[source])
-        write_netcdf(result, args.output)
+        write_dataset(result, args.output)
         say(args, f"wrote {args.output}")
     if args.json:
         emit_json({**summary, "output": args.output})

@@ -6,32 +6,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from ..errors import DataError
 from .common import add_figure_args, check_figure_path, save_figure
 
 
 def _load(args: argparse.Namespace):
-    import xarray as xr
+    from ..analysis.fss.layout import read_posterior
 
-    from ..io import read_netcdf
-
-    if args.group is None:
-        ds = read_netcdf(args.file)
-    else:
-        read_netcdf(args.file)  # one-line errors for a missing or unreadable file
-        try:
-            with xr.open_dataset(args.file, group=args.group, engine="netcdf4") as opened:
-                ds = opened.load()
-        except OSError:
-            raise DataError(f"{args.file!r} has no group {args.group!r} (written by analyze fss --compare -o)") from None
-    if "comparison_json" in ds.attrs:
-        preferred = json.loads(ds.attrs["comparison_json"])["preferred"]
-        raise DataError(f"{args.file!r} holds a comparison of forms: choose one with --group (e.g. --group {preferred})")
-    if "summary" not in ds or "form" not in ds.attrs:
-        raise DataError(f"{args.file!r} is not a posterior written by 'statmech-nn analyze fss -o'")
-    return ds
+    return read_posterior(args.file, args.group)
 
 
 def run_collapse(args: argparse.Namespace) -> int:

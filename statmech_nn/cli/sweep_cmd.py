@@ -36,7 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar on a terminal, no per-cell log lines elsewhere")
     add_executor_options(p)
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, on_interrupt="finished cells are kept (run the same command to resume)")
 
 
 def build_config(args) -> SweepConfig:

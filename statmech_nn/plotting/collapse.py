@@ -15,7 +15,8 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from ..analysis.fss.forms import ScalingForm, as_form
+from ..analysis.fss.forms import ScalingForm, rebuild_form
+from ..analysis.fss.posterior import describe_slice
 from ..errors import ConfigError
 from .labels import axis_label
 
@@ -30,7 +31,8 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
     ``form``: the fitted form's object; needed only for a plugin's form (a built-in one is
     found from the posterior's ``form`` attribute).
     """
-    form = as_form(posterior.attrs["form"] if form is None else form)
+    form = rebuild_form(posterior.attrs["form"] if form is None else form,
+                        json.loads(posterior.attrs.get("form_options_json", "{}")))
     if form.name != posterior.attrs["form"]:
         raise ConfigError(f"form {form.name!r} given for a posterior of form {posterior.attrs['form']!r}")
     variables = json.loads(posterior.attrs["variables"])
@@ -61,10 +63,11 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
         y_label = axis_label({"long_name": var, **var_attrs.get(var, {})})
         raw.set_xlabel(axis_label(posterior["obs_control"].attrs, posterior.attrs["control"]))
         raw.set_ylabel(y_label)
-        raw.set_title(f"{var}: data")
+        raw.set_title(f"{var}: data", fontsize="medium")
         collapsed.set_xlabel(form.x_label)
         collapsed.set_ylabel(y_label + (r" $\times\,L^{a}$" if "a" in theta else ""))
-        collapsed.set_title(f"{var}: collapse ({form.name}, posterior median)")
+        collapsed.set_title(f"{var}: collapse at the posterior median", fontsize="medium")
         raw.legend(fontsize="small")
+    fig.suptitle(f"{form.name} form; {describe_slice(posterior)}", fontsize="medium", wrap=True)
     return fig
 

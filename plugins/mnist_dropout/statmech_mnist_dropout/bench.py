@@ -33,6 +33,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -45,10 +46,12 @@ from .evaluate import evaluate
 from .mnist import load_mnist
 from .parallel import default_workers, run_side_by_side
 from .spec import N_CLASSES, N_IN, CellSpec, MnistTensors
-from .train import PIXEL_SCALE, train
+from .train import PIXEL_SCALE, MaskSampler, train
 
 MEMORY_LIMIT_MB = 4096
 WARM_UP_STEPS = 10
+#: Relative spread ``(max - min) / median`` of repetitions above which the report warns.
+SPREAD_WARNING = 0.25
 
 
 def flops_per_sample(width: int, depth: int) -> int:
@@ -197,13 +200,70 @@ def memory_probe(spec: CellSpec, device: str) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 
+class Mt19937Masks:
+    """The dropout draws that :class:`.train.MaskSampler` replaced (experiment version 1), kept
+    as the baseline of :func:`mask_draw_seconds`: one mt19937 ``torch.Generator`` per network,
+    ``uniform_`` layer by layer and network by network, then one threshold pass."""
+
+    def __init__(self, spec: CellSpec, device: str):
+        rates = [p for _, _, p in spec.networks()]
+        n = len(rates)
+        self.uniforms = torch.zeros(spec.depth, n, spec.width, spec.batch_size, device=device)
+        self.keeps = torch.empty_like(self.uniforms)
+        self.threshold = torch.tensor(rates, device=device).view(n, 1, 1)
+        self.scale = torch.tensor([1.0 / (1.0 - p) for p in rates], device=device).view(n, 1, 1)
+        gens = [torch.Generator(device=device).manual_seed(k) for k in network_keys("train_mask", spec)]
+        self.draws = [(gens[e], u[e]) for u in self.uniforms for e, p in enumerate(rates) if p > 0]
+
+    def draw(self, step: int) -> None:
+        for generator, u in self.draws:
+            u.uniform_(0.0, 1.0, generator=generator)
+        torch.ge(self.uniforms, self.threshold, out=self.keeps).mul_(self.scale)
+
+
+def mask_draw_seconds(spec: CellSpec, device: str, steps: int, repeats: int) -> dict:
+    """Seconds for ``steps`` steps' training masks of the cell ``spec``, drawn as the trainer
+    draws them (its parts side by side, :func:`.parallel.default_workers`), by the Philox
+    sampler and by the mt19937 baseline, ``repeats`` times each, alternating."""
+    workers = default_workers(device)
+    parts = split_spec(spec, workers)
+    samplers = {"philox": [MaskSampler([p for *_, p in part.networks()], network_keys("train_mask", part),
+                                       part.depth, part.width, part.batch_size, device) for part in parts],
+                "mt19937": [Mt19937Masks(part, device) for part in parts]}
+
+    def job(sampler, stop):
+        for step in range(steps):
+            sampler.draw(step)
+
+    times: dict[str, list[float]] = {name: [] for name in samplers}
+    for _ in range(repeats + 1):  # the first round is a warm-up (compilation, allocation)
+        for name, parts_samplers in samplers.items():
+            _sync(device)
+            start = time.perf_counter()
+            run_side_by_side([partial(job, sm) for sm in parts_samplers], workers)
+            _sync(device)
+            times[name].append(time.perf_counter() - start)
+    return {name: t[1:] for name, t in times.items()}
+
+
+def summary(values: list[float]) -> dict:
+    """Median, min, max and relative spread ``(max - min) / median`` of repeated measurements."""
+    med = float(np.median(values))
+    return {"median": med, "min": float(min(values)), "max": float(max(values)),
+            "spread": float((max(values) - min(values)) / med) if med else 0.0, "n": len(values)}
+
+
 def run_benchmark(spec: CellSpec, device: str = "cpu", n_naive: int = 2, memory: bool = True,
-                  threads: int | None = None) -> dict:
+                  threads: int | None = None, scaling_specs: Sequence[CellSpec] = (), repeats: int = 3,
+                  spread_warning: float = SPREAD_WARNING) -> dict:
     """Run both ways on the cell ``spec`` (one ``N``, one ``p_eval``; built by the experiment
     from its options); return the measured numbers (JSON-safe).
 
-    ``threads`` sets ``torch.set_num_threads`` for the whole process (default: torch's own).
-    Both ways get an untimed warm-up.
+    Naive and batched training are timed ``repeats`` times each, alternating (a neighbour's
+    load then hits both), and reported as medians with their spread; the speedup is the
+    median of the paired ratios. ``scaling_specs``: further cells (other network counts, same
+    configuration, built by the experiment) for the scaling table. ``threads sets ``torch.set_num_threads`` for the whole process. Every way gets an
+    untimed warm-up. A spread above ``spread_warning`` adds a line to ``warnings``.
     """
     if threads is not None:
         torch.set_num_threads(threads)
@@ -216,24 +276,48 @@ def run_benchmark(spec: CellSpec, device: str = "cpu", n_naive: int = 2, memory:
                               * np.float32(PIXEL_SCALE))
     y_train, y_test = torch.from_numpy(arrays.train_labels[:n_train]), torch.from_numpy(arrays.test_labels)
     n_test = len(y_test)
+    fps = flops_per_sample(spec.width, spec.depth)
+    warnings: list[str] = []
 
     peak = measure_peak(device)
     warm_up = replace(spec, steps=WARM_UP_STEPS)  # first calls allocate and load kernels
     naive_train(warm_up, x_train, y_train, 1, device)
     batched_train(warm_up, data, device)
-    naive_s, models = naive_train(spec, x_train, y_train, n_naive, device)
-    batched_s, trained = batched_train(spec, data, device)
+
+    def scaling_row(cell: CellSpec) -> tuple[dict, list]:
+        n_nets = len(cell.networks())
+        naive_rates, batched_rates, ratios, trained, models = [], [], [], None, None
+        for _ in range(repeats):
+            naive_s, models = naive_train(cell, x_train, y_train, n_naive, device)
+            batched_s, trained = batched_train(cell, data, device)
+            naive_rates.append(n_naive * steps * cell.batch_size / naive_s)
+            batched_rates.append(n_nets * steps * cell.batch_size / batched_s)
+            ratios.append(batched_rates[-1] / naive_rates[-1])
+        naive, batched = summary(naive_rates), summary(batched_rates)
+        for name, stat in (("naive", naive), ("batched", batched)):
+            if stat["spread"] > spread_warning:
+                warnings.append(f"{n_nets} networks: {name} samples/s spread {stat['spread']:.0%} over "
+                                f"{repeats} repetitions (> {spread_warning:.0%}): the machine is busy, "
+                                "compare ratios only")
+        row = {"n_networks": n_nets, "naive_samples_per_s": naive, "batched_samples_per_s": batched,
+               "fraction_of_peak": batched["median"] * fps / peak,
+               "speedup_vs_naive": float(np.median(ratios)), "speedup_spread": summary(ratios)["spread"]}
+        return row, [trained, models]
+
+    first, (trained, models) = scaling_row(spec)
+    scaling = [first]
+    scaling += [scaling_row(cell)[0] for cell in scaling_specs]
+    naive_rate = first["naive_samples_per_s"]["median"]
+    batched_rate = first["batched_samples_per_s"]["median"]
     one_ensemble_s, _ = batched_train(spec, data, device, workers=1)
-    naive_rate = n_naive * steps * spec.batch_size / naive_s
-    batched_rate = len(spec.networks()) * steps * spec.batch_size / batched_s
     one_ensemble_rate = len(spec.networks()) * steps * spec.batch_size / one_ensemble_s
-    fps = flops_per_sample(spec.width, spec.depth)
 
     naive_eval_s = naive_evaluate(models, x_test, y_test, eval_masks, p_eval, device)
     naive_eval_rate = n_naive * eval_masks * n_test / naive_eval_s
     eval_rates = {protocol: len(spec.networks()) * eval_masks * n_test
                   / batched_evaluate(trained, data, protocol, device)
                   for protocol in ("per_network", "per_sample")}
+    draws = mask_draw_seconds(spec, device, steps, repeats)
     default_protocol = spec.evaluation.protocol
     result = {
         "device": device,
@@ -242,24 +326,28 @@ def run_benchmark(spec: CellSpec, device: str = "cpu", n_naive: int = 2, memory:
         "config": {"width": spec.width, "depth": spec.depth, "batch_size": spec.batch_size,
                    "optimizer": spec.optimizer.name, "lr": spec.optimizer.lr, "N": n_train,
                    "steps_per_network": steps, "n_networks": len(spec.networks()), "n_naive": n_naive,
-                   "eval_masks": eval_masks, "p_eval": p_eval},
+                   "eval_masks": eval_masks, "p_eval": p_eval, "repeats": repeats},
         "flops_per_sample": fps,
         "peak_flops": peak,
         "naive_samples_per_s": naive_rate,
         "batched_samples_per_s": batched_rate,
         "batched_parts": len(trained),
         "batched_one_ensemble_samples_per_s": one_ensemble_rate,
-        "speedup_vs_naive": batched_rate / naive_rate,
+        "speedup_vs_naive": first["speedup_vs_naive"],
         "naive_flops": naive_rate * fps,
         "achieved_flops": batched_rate * fps,
         "naive_fraction_of_peak": naive_rate * fps / peak,
         "fraction_of_peak": batched_rate * fps / peak,
+        "scaling": scaling,
+        "mask_draw_s": {name: summary(t) for name, t in draws.items()},
+        "mask_draw_speedup_vs_mt19937": float(np.median(np.array(draws["mt19937"]) / np.array(draws["philox"]))),
         "eval_naive_samples_per_s": naive_eval_rate,
         "eval_batched_samples_per_s": eval_rates[default_protocol],
         "eval_batched_per_network_samples_per_s": eval_rates["per_network"],
         "eval_batched_per_sample_samples_per_s": eval_rates["per_sample"],
         "eval_speedup_vs_naive": eval_rates[default_protocol] / naive_eval_rate,
         "eval_protocol": default_protocol,
+        "warnings": warnings,
     }
     if memory:
         result["peak_rss_mb_64_networks_N60000"] = peak_memory_mb(spec, device)
@@ -273,7 +361,7 @@ def format_report(result: dict) -> str:
     lines = [
         f"MNIST trainer benchmark on {result['device']} ({result['threads']} threads, torch {result['torch_version']})",
         f"config: width {c['width']}, depth {c['depth']}, batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}, "
-        f"N {c['N']}, {c['steps_per_network']} steps per network",
+        f"N {c['N']}, {c['steps_per_network']} steps per network, medians of {c['repeats']} alternating repetitions",
         f"peak fp32 matmul:   {result['peak_flops'] / 1e9:8.1f} GFLOP/s",
         f"train naive:        {result['naive_samples_per_s']:12,.0f} samples/s  "
         f"({result['naive_flops'] / 1e9:.1f} GFLOP/s, {result['naive_fraction_of_peak']:.2f} of peak)",
@@ -283,6 +371,17 @@ def format_report(result: dict) -> str:
         f"(parts side by side: {result['batched_parts']}, "
         f"{result['batched_samples_per_s'] / result['batched_one_ensemble_samples_per_s']:.2f}x that)",
         f"train speedup:      {result['speedup_vs_naive']:8.2f}x",
+        "scaling:  networks   naive samples/s (spread)   batched samples/s (spread)   frac. of peak   speedup",
+    ]
+    for row in result["scaling"]:
+        nv, bt = row["naive_samples_per_s"], row["batched_samples_per_s"]
+        lines.append(f"          {row['n_networks']:8d}   {nv['median']:12,.0f} ({nv['spread']:4.0%})   "
+                     f"{bt['median']:14,.0f} ({bt['spread']:4.0%})   {row['fraction_of_peak']:13.3f}   "
+                     f"{row['speedup_vs_naive']:7.1f}x")
+    draws = result["mask_draw_s"]
+    lines += [
+        f"mask draws, {c['steps_per_network']} steps: philox {draws['philox']['median']:.3f} s, "
+        f"mt19937 {draws['mt19937']['median']:.3f} s ({result['mask_draw_speedup_vs_mt19937']:.1f}x faster)",
         f"eval naive:         {result['eval_naive_samples_per_s']:12,.0f} images/s (per-sample dropout)",
         f"eval batched:       {result['eval_batched_per_network_samples_per_s']:12,.0f} images/s per_network, "
         f"{result['eval_batched_per_sample_samples_per_s']:,.0f} per_sample",
@@ -291,4 +390,5 @@ def format_report(result: dict) -> str:
     if "peak_rss_mb_64_networks_N60000" in result:
         lines.append(f"peak RSS, 64 networks at N=60,000: {result['peak_rss_mb_64_networks_N60000']:.0f} MiB "
                      f"(limit {result['memory_limit_mb']} MiB)")
+    lines += [f"warning: {w}" for w in result["warnings"]]
     return "\n".join(lines)

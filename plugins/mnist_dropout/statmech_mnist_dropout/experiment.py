@@ -8,7 +8,8 @@ its reason is in ``docs/mnist_dropout.md``. This module imports no torch: the wo
 Budget: ``steps(N) = max(min_steps, ceil(epochs * N / batch_size))`` in ``epochs`` mode,
 ``steps`` in ``steps`` mode. A cell holds the networks of one ``(width, depth)`` whose ``N``
 train for the same number of steps (all ``N`` in steps mode), every ``p_train`` and seed,
-and every ``p_eval`` of the grid; cells are cut to at most ``max_networks`` networks.
+and every ``p_eval`` of the grid; cells are cut to at most ``max_networks`` networks on the CPU,
+and on a GPU to as many as the memory budget ``gpu_memory_gb`` holds.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ TRAINING = (
            accepted="an integer >= 0"),
     Option("steps", 2000, "optimiser steps of every network (steps budget)", (int,), check=positive,
            accepted="an integer > 0"),
-    Option("max_networks", 64, "most networks trained together in one cell", (int,), check=positive,
-           accepted="an integer > 0"),
+    Option("max_networks", 64, "most networks trained together in one cell (CPU; on a GPU the memory budget "
+           "decides, see gpu_memory_gb)", (int,), check=positive, accepted="an integer > 0"),
+    Option("gpu_memory_gb", 0.0, "GPU only: memory one ensemble may use, in GiB; the networks of one shape and "
+           "step count are planned into cells as large as fit (at least max_networks); 0 = automatic, half the "
+           "GPU's total memory", (float,), check=non_negative, accepted="a number >= 0"),
 )
 EVALUATION = (
     Option("protocol", "per_network", "'per_network' (pruning: one mask per realisation, shared by all "
@@ -104,12 +108,32 @@ class MnistDropoutExperiment(Experiment):
         return max(t["min_steps"], math.ceil(t["epochs"] * n / t["batch_size"]))
 
     def plan(self, grid: Mapping[str, tuple]) -> list[Cell]:
-        """Cells per (width, depth) and equal step count, cut to ``max_networks`` networks.
+        """Cells per (width, depth) and equal step count, cut to :meth:`ensemble_limit` networks
+        (``max_networks`` on the CPU; on a GPU as many as its memory budget holds, so that the
+        networks of what would be several cells train as one ensemble).
 
         A cell keeps every ``p_train`` when they fit, then as many seeds as fit, then as many
         ``N`` as fit.
         """
-        limit = self.options["training"]["max_networks"]
+        return self.plan_with_limit(grid, self.ensemble_limit(grid))
+
+    def ensemble_limit(self, grid: Mapping[str, tuple]) -> int:
+        """Most networks in one cell: ``max_networks`` on the CPU; on a GPU as many as the
+        memory budget holds (:func:`networks_in_budget`, for the grid's most demanding shape
+        and step count), and at least ``max_networks``."""
+        t = self.options["training"]
+        if self.device != "cuda":
+            return t["max_networks"]
+        import torch
+
+        budget = t["gpu_memory_gb"] * 2**30 or torch.cuda.get_device_properties(0).total_memory / 2
+        fits = min(networks_in_budget(budget, w, d, t["batch_size"], self.steps_for(max(grid["N"])),
+                                      len(grid["p_train"]), self.options["evaluation"]["protocol"])
+                   for w in grid["width"] for d in grid["depth"])
+        return max(t["max_networks"], fits)
+
+    def plan_with_limit(self, grid: Mapping[str, tuple], limit: int) -> list[Cell]:
+        """:meth:`plan` with at most ``limit`` networks per cell."""
         by_steps: dict[int, list[int]] = {}
         for n in grid["N"]:
             by_steps.setdefault(self.steps_for(n), []).append(n)
@@ -133,7 +157,7 @@ class MnistDropoutExperiment(Experiment):
     def training_identity(self) -> dict[str, Any]:
         """Everything besides a network's coordinates that its trained weights depend on (the
         key of :mod:`.weights`): not the evaluation options, nor ``max_networks``."""
-        training = {k: v for k, v in self.options["training"].items() if k != "max_networks"}
+        training = {k: v for k, v in self.options["training"].items() if k not in ("max_networks", "gpu_memory_gb")}
         return {"experiment": self.name, "version": self.version, "device": self.device,
                 "model": self.options["model"], "training": training, "data": self.options["data"]}
 
@@ -146,17 +170,22 @@ class MnistDropoutExperiment(Experiment):
                 "eval_protocol": self.options["evaluation"]["protocol"]}
 
     # -- benchmark ----------------------------------------------------------------------
-    def benchmark(self, quick: bool = False, log: Callable[[str], Any] = print) -> dict[str, Any]:
+    def benchmark(self, quick: bool = False, log: Callable[[str], Any] = print,
+                  networks: tuple[int, ...] = (64,)) -> dict[str, Any]:
         """``statmech-nn bench``: naive vs batched training and evaluation on the default
-        configuration (:mod:`.bench`); logs the report, returns the numbers (JSON-safe).
-        ``quick``: 20 instead of 200 steps per network, 2 evaluation masks, no peak-memory
-        subprocess."""
+        configuration (:mod:`.bench`), for cells of ``networks`` networks (the first also for
+        evaluation, mask draws and memory); logs the report, returns the numbers (JSON-safe).
+        ``quick``: 20 instead of 200 steps per network, 2 evaluation masks, 2 repetitions, no
+        peak-memory subprocess."""
         from .bench import format_report, run_benchmark
 
-        spec = replace(self.cell_spec(self.benchmark_cell(64)), steps=20 if quick else 200)
+        if not networks or any(int(n) < 1 for n in networks):
+            raise ConfigError(f"networks = {networks}: expected network counts >= 1, e.g. 64,256,1024")
+        specs = [replace(self.cell_spec(self.benchmark_cell(int(n))), steps=20 if quick else 200) for n in networks]
         if quick:
-            spec = replace(spec, evaluation=replace(spec.evaluation, n_masks=2))
-        result = run_benchmark(spec, device=self.device, memory=not quick)
+            specs = [replace(s, evaluation=replace(s.evaluation, n_masks=2)) for s in specs]
+        result = run_benchmark(specs[0], device=self.device, memory=not quick, scaling_specs=specs[1:],
+                               repeats=2 if quick else 3)
         log(format_report(result))
         return result
 
@@ -239,6 +268,27 @@ def cell_dataset(cell: Cell, result: CellResult, n_masks: int) -> xr.Dataset:
         coords={d: list(cell[d]) for d in dims},
     )
     return set_coord_attrs(ds)
+
+
+def networks_in_budget(budget_bytes: float, width: int, depth: int, batch: int, steps: int, per_group: int,
+                       protocol: str, safety: float = 1.5) -> int:
+    """How many networks of one cell fit in ``budget_bytes`` of device memory (at least 1).
+
+    Per network (float32 = 4 B, int64 = 8 B): parameters, gradients and Adam's two moments,
+    ``16 P`` with ``P = 784 w + (d-1) w^2 + 10 w + d w + 10``; the step's buffers
+    ``4 (4 d + 2) w B`` (pre-activations, activations, derivatives, masks, two gradients) and
+    Philox words ``32 d w B`` (six int64 buffers of a quarter row plus the words); its share
+    of the minibatch schedule ``8 steps B / per_group`` and losses ``4 steps``. Once per cell,
+    evaluation of one group of ``per_group`` networks over the 10,000 test images:
+    ``per_group w n (12 + 12 [per_sample])``. Everything times ``safety`` (the CUDA graph's
+    private pool, allocator slack).
+    """
+    n_test = 10_000
+    params = 784 * width + (depth - 1) * width * width + 10 * width + depth * width + 10
+    per_network = (16 * params + 4 * (4 * depth + 2) * width * batch + 32 * depth * width * batch
+                   + 8 * steps * batch / per_group + 4 * steps)
+    evaluation = per_group * width * n_test * (12 + (12 if protocol == "per_sample" else 0))
+    return max(1, int((budget_bytes / safety - evaluation) // per_network))
 
 
 def _require_cuda() -> None:

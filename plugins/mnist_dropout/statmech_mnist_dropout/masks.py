@@ -74,11 +74,12 @@ class MaskRows:
         else:
             self._philox = Philox([int(k) for k in keys], [int(c) for c in layers], self.n_blocks, self.device)
 
-    def words(self, draw: int) -> torch.Tensor:
-        """The words ``(rows, n_positions)`` int64 (values in ``[0, 2**32)``) of ``draw``."""
+    def words(self, draw: int | torch.Tensor) -> torch.Tensor:
+        """The words ``(rows, n_positions)`` int64 (values in ``[0, 2**32)``) of ``draw`` (an int,
+        or on the tensor path a 0-dim int64 device tensor)."""
         out = torch.empty(self.rows, self.n_blocks * 4, dtype=torch.int64, device=self.device)
         if self.backend == "numba":
-            _words_kernel(self._k0, self._k1, self._c1, np.uint64(draw), out.numpy())
+            _words_kernel(self._k0, self._k1, self._c1, np.uint64(int(draw)), out.numpy())
         else:
             view = out.view(self.rows, self.n_blocks, 4)
 
@@ -89,12 +90,12 @@ class MaskRows:
             self._philox.words(draw, consume)
         return out[:, :self.n_positions]
 
-    def keep_(self, draw: int, out: torch.Tensor) -> torch.Tensor:
+    def keep_(self, draw: int | torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Write the keep multipliers of ``draw`` into ``out`` (``rows x n_positions`` float32,
         contiguous): row ``r``'s scale where its word ``>= ceil(rate * 2**32)``, else 0."""
         flat = out.view(self.rows, self.n_positions)
         if self.backend == "numba" and self.n_positions % 4 == 0:
-            _keep_kernel(self._k0, self._k1, self._c1, np.uint64(draw), self._thr_np, self._scale_np, flat.numpy())
+            _keep_kernel(self._k0, self._k1, self._c1, np.uint64(int(draw)), self._thr_np, self._scale_np, flat.numpy())
             return out
         torch.ge(self.words(draw), self._thr, out=flat)
         flat.mul_(self._scale)

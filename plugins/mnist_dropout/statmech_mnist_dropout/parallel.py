@@ -1,10 +1,11 @@
 """Independent parts of a cell side by side on the CPU cores, each with its own intra-op threads.
 
 Why: one ensemble whose every op is OpenMP-parallel over a few cores leaves cores idle in the
-serial parts of a step (each network's mt19937 dropout draws, Python between ops) and pays a
-barrier per op. Parts of the ensemble run in their own threads with one intra-op thread each
-keep every core busy: 1.12-1.16x the training throughput of one ensemble for the default
-64-network cell on 2 cores (``docs/benchmarks.md``). Parts share nothing but read-only inputs, and every network's random
+serial parts of a step (Python between ops, the dropout draws) and pays a barrier per op.
+Parts of the ensemble run in their own threads with one intra-op thread each keep every core
+busy: 1.12-1.16x the training throughput of one ensemble for the default 64-network cell on 2
+cores with version 1's serial mt19937 draws; ``statmech-nn bench`` reports the current gain
+(``docs/benchmarks.md``). Parts share nothing but read-only inputs, and every network's random
 streams are its own (:mod:`.rng`), so the numbers do not depend on how a cell is split
 (tested: bit-identical).
 

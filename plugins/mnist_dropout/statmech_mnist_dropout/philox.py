@@ -102,9 +102,11 @@ class Philox:
         self.blocks = torch.arange(n_blocks, dtype=torch.int64, device=device).view(1, n_blocks)
         self.buffers = [torch.empty(per, n_blocks, dtype=torch.int64, device=device) for _ in range(6)]
 
-    def words(self, c2: int, consume) -> None:
+    def words(self, c2: int | torch.Tensor, consume) -> None:
         """For every chunk of rows ``s``: ``consume(s, words)`` with the four ``(rows in s,
-        n_blocks)`` int64 words of counter ``(j, c1, c2, 0)`` (buffers reused by the next chunk)."""
+        n_blocks)`` int64 words of counter ``(j, c1, c2, 0)`` (buffers reused by the next chunk).
+        ``c2`` is an int or a 0-dim int64 tensor on the device (read when the work runs, as a
+        CUDA graph replay needs)."""
         for s in self.chunks:
             n = s.stop - s.start
             c0, c1, c2_, c3, p0, p1 = (b[:n] for b in self.buffers)

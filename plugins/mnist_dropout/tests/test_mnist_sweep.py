@@ -2,6 +2,9 @@
 plugin evaluates together with every other p_eval of a network) computes only the new points,
 from the stored trained networks, and they equal a fresh run's."""
 
+import sqlite3
+from contextlib import closing
+
 import xarray as xr
 
 from statmech_mnist_dropout import cell
@@ -62,7 +65,7 @@ def test_new_evaluation_options_reuse_trained_networks_but_new_training_options_
 
 
 def test_a_lost_point_index_recomputes_the_point_within_the_stated_bound(tmp_path, monkeypatch):
-    # An emptied point-index file makes the sweep recompute that point alone, in a smaller
+    # A lost point-index entry makes the sweep recompute that point alone, in a smaller
     # cell, from the stored trained network (nothing is retrained). Evaluation then runs in
     # another batching (fewer networks per batched product), so float32 products are rounded
     # in another order: the bound stated in docs/mnist_dropout.md ("Seeds and common random
@@ -72,12 +75,14 @@ def test_a_lost_point_index_recomputes_the_point_within_the_stated_bound(tmp_pat
     grid = {**GRID, "p_eval": [0.0, 0.5, 0.9], "seed": [0, 1]}
     cache = CellCache(tmp_path / "cache")
     first = run_sweep(MnistDropoutExperiment(OPTIONS), grid, cache, progress=False)
-    pointers = sorted((tmp_path / "cache" / "points").rglob("*"))
-    pointers = [p for p in pointers if p.is_file()]
-    assert len(pointers) == first.loss.size
+    index = tmp_path / "cache" / "points.sqlite"
+    with closing(sqlite3.connect(index)) as db:
+        points = sorted(row[0] for row in db.execute("SELECT point FROM points"))
+    assert len(points) == first.loss.size
     trained = counting_training(monkeypatch)
-    for lost in (pointers[0], pointers[len(pointers) // 2]):
-        lost.write_text("")
+    for lost in (points[0], points[len(points) // 2]):
+        with closing(sqlite3.connect(index)) as db, db:
+            db.execute("DELETE FROM points WHERE point = ?", (lost,))
         _, planned = plan_sweep(MnistDropoutExperiment(OPTIONS), grid, cache)
         todo = [p.todo for p in planned if p.todo is not None]
         assert len(todo) == 1 and all(len(v) == 1 for v in todo[0].values())  # one point alone

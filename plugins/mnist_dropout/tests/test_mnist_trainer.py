@@ -17,7 +17,7 @@ from statmech_mnist_dropout import bench
 from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_keys, run, split_spec, train_part
 from statmech_mnist_dropout.evaluate import clean_scores, evaluate
 from statmech_mnist_dropout.masks import MaskRows, uniforms
-from statmech_mnist_dropout.experiment import MnistDropoutExperiment
+from statmech_mnist_dropout.experiment import MnistDropoutExperiment, networks_in_budget
 from statmech_mnist_dropout.mnist import load_mnist
 from statmech_mnist_dropout.parallel import run_side_by_side
 from statmech_mnist_dropout.spec import CellSpec, EvalConfig, MnistTensors, OptimizerConfig
@@ -317,6 +317,34 @@ def test_plan_groups_equal_budgets_and_respects_max_networks():
     assert len(points) == 3 * 3 * 2 * 3
 
 
+def test_gpu_budget_plans_several_cells_as_one_ensemble():
+    # The GPU planner's code path, run on the CPU: with the limit a memory budget gives, the
+    # networks of one shape and step count that max_networks would cut into several cells
+    # are one cell; every grid point still lies in exactly one cell.
+    ex = MnistDropoutExperiment({"training": {"max_networks": 4}})
+    grid = ex.validate_grid({"p_train": [0, 0.5], "p_eval": [0, 0.5], "N": [256, 2048, 16384],
+                             "width": [128], "depth": [2], "seed": [0, 1, 2, 3]})
+    assert ex.ensemble_limit(grid) == 4  # the CPU keeps max_networks
+    small = ex.plan(grid)
+    limit = networks_in_budget(2**30, 128, 2, 64, ex.steps_for(16384), 2, "per_network")
+    big = ex.plan_with_limit(grid, limit)
+    assert len(small) == 6 and len(big) == 2  # steps 1000 (N 256, 2048) and 2560 (N 16384)
+    assert sorted(len(c["N"]) * len(c["seed"]) * len(c["p_train"]) for c in big) == [8, 16]
+
+
+def test_memory_model_of_the_budget():
+    # Truth: the model is linear in the networks: a budget that holds the evaluation and k
+    # networks holds k, twice that spare room holds 2k; a budget below one network still
+    # plans one. The default network's parameters, gradients and Adam moments alone are
+    # 16 * 118,282 B = 1.9 MB, so 1 GiB holds fewer than 2**30 / 1.9 MB = 567 of them.
+    one = networks_in_budget(2**30, 128, 2, 64, 1000, 8, "per_network")
+    assert 100 < one < 2**30 / (16 * 118_282)
+    spare = networks_in_budget(2 * 2**30, 128, 2, 64, 1000, 8, "per_network")
+    assert spare >= 2 * one
+    assert networks_in_budget(1e6, 128, 2, 64, 1000, 8, "per_sample") == 1
+    assert networks_in_budget(2**30, 128, 2, 64, 1000, 8, "per_sample") < one  # bigger evaluation
+
+
 # -- physics ------------------------------------------------------------------------------
 
 def test_fixed_epochs_loss_falls_with_n_unpruned_and_rises_pruned():
@@ -361,13 +389,45 @@ def test_bench_quick_returns_the_cli_fields():
     # MnistDropoutExperiment.benchmark returns as one JSON line; it must be JSON-safe and hold
     # the target fields, measured on the experiment's default configuration. Quick run (20
     # steps): checks the plumbing and the configuration, not the speed.
+    # The scaling table has one row per requested network count, each with medians and
+    # spreads of the alternating repetitions; the mask-draw comparison times both generators.
     lines = []
-    result = MnistDropoutExperiment().benchmark(quick=True, log=lines.append)
+    result = MnistDropoutExperiment().benchmark(quick=True, log=lines.append, networks=(64, 16))
     last = json.loads(json.dumps(result))
     assert last["config"]["width"] == 128 and last["config"]["depth"] == 2
     assert last["config"]["batch_size"] == 64 and last["config"]["optimizer"] == "adam"
     assert last["config"]["n_networks"] == 64
     for key in ("speedup_vs_naive", "fraction_of_peak", "naive_samples_per_s", "batched_samples_per_s",
-                "eval_speedup_vs_naive", "peak_flops"):
+                "eval_speedup_vs_naive", "peak_flops", "mask_draw_speedup_vs_mt19937"):
         assert last[key] > 0
-    assert "speedup" in lines[0]
+    assert [row["n_networks"] for row in last["scaling"]] == [64, 16]
+    for row in last["scaling"]:
+        assert row["batched_samples_per_s"]["n"] == 2 and row["batched_samples_per_s"]["median"] > 0
+    assert set(last["mask_draw_s"]) == {"philox", "mt19937"}
+    assert all("spread" in w for w in last["warnings"])
+    assert "speedup" in lines[0] and "scaling" in lines[0]
+
+
+def test_summary_of_repetitions():
+    # Truth: median of (1, 2, 4) is 2; spread (max - min) / median = 1.5.
+    s = bench.summary([4.0, 1.0, 2.0])
+    assert (s["median"], s["min"], s["max"], s["spread"], s["n"]) == (2.0, 1.0, 4.0, 1.5, 3)
+
+
+def test_graph_step_path_gives_the_eager_numbers(data):
+    # Truth: the CUDA-graph step reads its step number from a device tensor (schedule column
+    # by index_select, mask counter from the tensor) but runs the same kernels in the same
+    # order as the eager step. graph=True on the CPU runs exactly that path without capture:
+    # losses and weights must be bit-identical to the eager run (with both mask paths).
+    spec = tiny_spec(steps=12)
+    schedule = build_schedule(spec, data.train_labels_np, "cpu")
+    rates = [p for *_, p in spec.networks()]
+    runs = []
+    for graph in (False, True):
+        ens = build_ensemble(spec, 784, "cpu")
+        masks = MaskSampler(rates, network_keys("train_mask", spec), spec.depth, spec.width, spec.batch_size, "cpu",
+                            backend="torch" if graph else None)  # the graph run: the GPU's mask path
+        curve = train(ens, data.train_images, data.train_labels, schedule, masks, OptimizerConfig(), graph=graph)
+        runs.append((curve, ens.parameters()))
+    assert torch.equal(runs[0][0], runs[1][0])
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))

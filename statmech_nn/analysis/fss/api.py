@@ -28,15 +28,11 @@ import xarray as xr
 
 from ...errors import ConfigError, DataError
 from ...selection import select_values
-from .compare import loso_elpd, rank_forms
+from .compare import PARETO_K_LIMIT, held_out_loglik, rank_forms
 from .forms import ScalingForm, as_form
 from .model import CollapseData, CollapseModel, Observable
 from .posterior import build_posterior, summarize
 from .sampler import SamplerSettings, sample_posterior
-
-#: most posterior draws used for the leave-one-size-out score
-SCORE_DRAWS = 400
-
 
 def _as_list(value, what: str) -> list[str]:
     if value is None:
@@ -110,6 +106,9 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
                           "(average=..., --average)")
     if errors and len(errors) != len(variables):
         raise ConfigError(f"{len(variables)} variable(s) but {len(errors)} error variable(s): give one error per variable")
+    if size == control:
+        raise ConfigError(f"size and control are both {size!r}: expected two different dimensions or coordinates "
+                          "(the system size, e.g. L, and the control parameter, e.g. p or T)")
     ds = select_values(data, select, drop=True)
     observables = []
     for j, name in enumerate(variables):
@@ -160,9 +159,9 @@ def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: Fi
                           min_overlap=options.min_overlap)
     start_vector = None if options.start is None else model.to_vector(_complete_start(model, options.start))
     result = sample_posterior(model, options.settings, start_vector)
-    flat = result.chain.reshape(-1, model.ndim)
-    draws = flat[np.linspace(0, len(flat) - 1, min(SCORE_DRAWS, len(flat))).astype(int)]
-    return build_posterior(model, result, loso_elpd(model, draws), {**dict(record or {}), "form": form.name})
+    n_chains, n_draws = result.chain.shape[:2]
+    held_out = held_out_loglik(model, result.chain.reshape(-1, model.ndim)).reshape(n_chains, n_draws, -1)
+    return build_posterior(model, result, held_out, {**dict(record or {}), "form": form.name})
 
 
 def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[str, float]:
@@ -248,11 +247,37 @@ class Comparison:
     delta: float                  # score(preferred) - score(runner-up), nats
     delta_se: float               # its standard error over sizes
     results: dict[str, xr.Dataset]
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
-        """``{"preferred", "delta_score", "delta_se", "score_name", "forms": {name: summarize(...)}}``."""
+        """``{"preferred", "delta_score", "delta_se", "score_name", "n_sizes", "warnings",
+        "forms": {name: summarize(...)}}``."""
+        first = next(iter(self.results.values()))
         return {"preferred": self.preferred, "delta_score": self.delta, "delta_se": self.delta_se,
-                "score_name": "loso_elpd", "forms": {n: summarize(ds) for n, ds in self.results.items()}}
+                "score_name": "loso_elpd", "n_sizes": int(first.sizes["size"]), "warnings": list(self.warnings),
+                "forms": {n: summarize(ds) for n, ds in self.results.items()}}
+
+
+#: fewer held-out sizes than this and a comparison is flagged (the spread over sizes that makes
+#: the standard error is then estimated from 2 or 3 numbers)
+MIN_COMPARISON_SIZES = 4
+
+
+def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
+    first = next(iter(results.values()))
+    n_sizes = int(first.sizes["size"])
+    messages = []
+    if n_sizes < MIN_COMPARISON_SIZES:
+        messages.append(f"the comparison rests on {n_sizes} sizes (< {MIN_COMPARISON_SIZES}): the score difference "
+                        "and its standard error come from so few held-out sizes that neither can be trusted; "
+                        "add sizes")
+    shaky = sorted({float(s) for ds in results.values()
+                    for s, k in zip(ds["size"].values, ds["pareto_k"].values) if not k <= PARETO_K_LIMIT})
+    if shaky:
+        messages.append(f"the leave-one-size-out scores at {first.attrs['size']} = {', '.join(f'{s:g}' for s in shaky)} "
+                        f"are unreliable (Pareto k > {PARETO_K_LIMIT} for some form): the difference may be off by more "
+                        "than its standard error")
+    return messages
 
 
 def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
@@ -278,7 +303,10 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
                                              **{**_FIT_DEFAULTS, **options})
     results = {f.name: fit_prepared(collapse, f, fit_options, (priors or {}).get(f.name), record) for f in objects}
     preferred, delta, delta_se = rank_forms({n: ds["elpd"].values for n, ds in results.items()})
-    return Comparison(preferred, delta, delta_se, results)
+    messages = _comparison_warnings(results)
+    for message in messages:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return Comparison(preferred, delta, delta_se, results, tuple(messages))
 
 
 #: the keyword defaults of :func:`fit_fss` that :func:`compare_forms` passes on

@@ -1,6 +1,7 @@
-"""Timing of a full FSS posterior: ``python -m statmech_nn.analysis.fss.bench [--repeat N]``.
+"""Timing of a full FSS posterior: ``python -m statmech_nn.analysis.fss.bench [--repeat N] [--grid 10x50 ...]``.
 
-For each built-in form: synthetic data with known truth (5 sizes x 20 control values, jittered),
+For each built-in form and each grid (default 5 sizes x 20 control values; ``--grid KxM``: K
+sizes spaced geometrically over 8-128, M control values each): synthetic data with known truth (jittered),
 the default settings (32 walkers, chains of >= 50 autocorrelation times), and the wall time of
 MAP search + emcee + leave-one-size-out score. Prints one line per form, then one JSON object.
 """
@@ -13,6 +14,8 @@ import os
 import time
 import warnings
 
+import numpy as np
+
 from .api import fit_fss
 from .posterior import summarize
 from .synthetic import collapse_dataset
@@ -20,11 +23,12 @@ from .synthetic import collapse_dataset
 CASES = {"second_order": {"p_c": 0.5, "nu": 1.0}, "bkt": {"p_c": 0.5, "sigma": 0.5, "L0": 1.0}}
 
 
-def run_benchmark(repeat: int = 1) -> dict:
-    """``{form: {"seconds": [...], "n_steps": ..., "tau_max": ..., "n_tau": ..., "p_c": ...}}``."""
+def run_benchmark(repeat: int = 1, n_sizes: int = 5, n_control: int = 20) -> dict:
+    """``{form: {"seconds": [...], "n_steps": ..., "tau_max": ..., "n_tau": ..., "params": ...}}``."""
     results = {}
+    sizes = tuple(float(round(s)) for s in np.geomspace(8, 128, n_sizes))
     for form, params in CASES.items():
-        ds = collapse_dataset(form, params, sizes=(8, 16, 32, 64, 128), n_control=20, jitter=1.0, seed=0)
+        ds = collapse_dataset(form, params, sizes=sizes, n_control=n_control, jitter=1.0, seed=0)
         seconds = []
         for r in range(repeat):
             start = time.perf_counter()
@@ -44,12 +48,19 @@ def run_benchmark(repeat: int = 1) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="fits per form (different seeds)")
+    parser.add_argument("--grid", action="append", default=[], metavar="KxM",
+                        help="K sizes x M control values (repeatable; default 5x20)")
     args = parser.parse_args()
-    results = run_benchmark(args.repeat)
-    for form, r in results.items():
-        print(f"{form:>13s}: {min(r['seconds']):6.1f} s (best of {len(r['seconds'])}), {r['n_steps']} steps, "
-              f"tau_max {r['tau_max']}, {r['n_tau']} tau kept, acceptance {r['acceptance']}, {r['params']}")
-    print(json.dumps({"cpus": os.cpu_count(), "results": results}, sort_keys=True))
+    grids = [tuple(int(v) for v in g.lower().split("x")) for g in args.grid] or [(5, 20)]
+    out = {}
+    for n_sizes, n_control in grids:
+        results = run_benchmark(args.repeat, n_sizes, n_control)
+        for form, r in results.items():
+            print(f"{n_sizes}x{n_control} {form:>13s}: {min(r['seconds']):6.1f} s (best of {len(r['seconds'])}), "
+                  f"{r['n_steps']} steps, tau_max {r['tau_max']}, {r['n_tau']} tau kept, "
+                  f"acceptance {r['acceptance']}, {r['params']}")
+        out[f"{n_sizes}x{n_control}"] = results
+    print(json.dumps({"cpus": os.cpu_count(), "results": out}, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -26,10 +26,13 @@ import numpy as np
 import xarray as xr
 
 from ...schema import canonical_json, netcdf_safe_attrs
+from .compare import PARETO_K_LIMIT, loso_elpd
 from .model import CollapseModel
 from .sampler import SampleResult
 
 STATS = ("median", "lo68", "hi68", "lo95", "hi95", "map")
+#: the pointwise log likelihood for ArviZ (one "observation" per size: ln p(y_k | y_-k, theta))
+HELD_OUT = "size_given_others"
 #: a median closer than this fraction of the prior width to a bound triggers a warning
 BOUND_FRACTION = 0.01
 #: a median overlap below min_overlap + this triggers a warning (the constraint is active)
@@ -49,9 +52,18 @@ def _bound_warnings(model: CollapseModel, median_vector: np.ndarray) -> list[str
     return messages
 
 
-def build_posterior(model: CollapseModel, result: SampleResult, elpd: np.ndarray,
+def _pareto_warnings(model: CollapseModel, pareto_k: np.ndarray) -> list[str]:
+    return [f"{model.form.name}: the leave-one-size-out score of {model.data.size_name} = {size:g} is unreliable "
+            f"(Pareto k = {k:.2f} > {PARETO_K_LIMIT}): the full posterior does not cover the posterior without "
+            f"that size, so its score may be off by more than its standard error"
+            for size, k in zip(model.data.sizes, pareto_k) if not k <= PARETO_K_LIMIT]
+
+
+def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.ndarray,
                     options: dict[str, Any]) -> xr.Dataset:
-    """Assemble the result Dataset; emits (and records) prior-bound and overlap warnings."""
+    """Assemble the result Dataset from the draws and ``held_out`` (``ln p(y_k | y_-k, theta)``,
+    ``(chain, draw, size)``); emits (and records) prior-bound, overlap and Pareto-k warnings."""
+    elpd, pareto_k = loso_elpd(held_out.reshape(-1, held_out.shape[-1]))
     flat = result.chain.reshape(-1, model.ndim)
     natural = model.to_physical(flat)
     n_walkers, n_draws = result.chain.shape[:2]
@@ -72,6 +84,11 @@ def build_posterior(model: CollapseModel, result: SampleResult, elpd: np.ndarray
     data_vars["tau"] = ("param", result.tau, {"long_name": "integrated autocorrelation time", "units": "steps"})
     data_vars["acceptance"] = ("chain", result.acceptance, {"long_name": "acceptance fraction", "units": "1"})
     data_vars["elpd"] = ("size", elpd, {"long_name": "leave-one-size-out log predictive density", "units": "nat"})
+    data_vars["pareto_k"] = ("size", pareto_k, {"long_name": "Pareto k of the PSIS leave-one-size-out estimate",
+                                                "units": "1"})
+    data_vars[HELD_OUT] = (("chain", "draw", "size"), held_out,
+                           {"long_name": "log predictive density of a size given the other sizes and the parameters",
+                            "units": "nat"})
     obs = model.data.observables
     data_vars["obs_control"] = ("point", np.concatenate([o.control for o in obs]), dict(model.data.control_attrs))
     data_vars["obs_size"] = ("point", np.concatenate([o.size for o in obs]), dict(model.data.size_attrs))
@@ -85,7 +102,7 @@ def build_posterior(model: CollapseModel, result: SampleResult, elpd: np.ndarray
         data_vars[key][2].setdefault("long_name", key[4:])
         data_vars[key][2].setdefault("units", "1")
     overlap_median = float(model.overlap(median_vector[None, :])[0])
-    messages = _bound_warnings(model, median_vector)
+    messages = _bound_warnings(model, median_vector) + _pareto_warnings(model, pareto_k)
     if overlap_median < model.min_overlap + OVERLAP_MARGIN:
         messages.append(f"{model.form.name}: at the posterior median the scaled curves barely overlap "
                         f"({overlap_median:.2f}, min_overlap = {model.min_overlap}): the overlap constraint, "
@@ -96,6 +113,7 @@ def build_posterior(model: CollapseModel, result: SampleResult, elpd: np.ndarray
     attrs = {
         "title": f"finite-size-scaling posterior ({model.form.name})",
         "form": model.form.name,
+        "form_options_json": canonical_json(model.form.options()),
         "variables": canonical_json([o.name for o in obs]),
         "variable_attrs_json": canonical_json({o.name: {k: str(o.attrs[k]) for k in ("long_name", "units")
                                                         if k in o.attrs} for o in obs}),
@@ -156,5 +174,21 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         "score": float(ds.attrs["score"]),
         "score_name": ds.attrs["score_name"],
         "score_per_size": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["elpd"].values)},
+        "pareto_k": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["pareto_k"].values)},
         "warnings": json.loads(ds.attrs["warnings_json"]),
     }
+
+
+def describe_slice(ds: xr.Dataset) -> str:
+    """One line naming the data a posterior was fitted to: variables, and the slice of any
+    other dimension (``--select``) or the dimension averaged over (``--average``)."""
+    options = json.loads(ds.attrs.get("options_json", "{}"))
+    parts = [", ".join(json.loads(ds.attrs["variables"])) + f" against {ds.attrs['control']} and {ds.attrs['size']}"]
+    select = options.get("select") or {}
+    if select:
+        parts.append("slice " + ", ".join(f"{k} = {v}" for k, v in select.items()))
+    if options.get("average"):
+        parts.append(f"averaged over {options['average']}")
+    if not select and not options.get("average"):
+        parts.append("no other dimension")
+    return "; ".join(parts)

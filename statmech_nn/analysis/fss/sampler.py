@@ -29,6 +29,8 @@ import scipy.optimize
 from ...errors import ConfigError
 from .model import CollapseModel
 
+#: the fewest emcee steps a run may be capped at (below it no autocorrelation time can be estimated)
+MIN_STEPS = 50
 #: stand-in for -inf in the minimiser (which needs finite numbers)
 _PENALTY = 1e12
 
@@ -49,8 +51,8 @@ class SamplerSettings:
                               f"(twice the {ndim} parameters)")
         if not self.n_tau > 0:
             raise ConfigError(f"n_tau = {self.n_tau}: expected a number > 0")
-        if self.max_steps < self.chunk or self.chunk < 50:
-            raise ConfigError(f"max_steps = {self.max_steps}, chunk = {self.chunk}: expected 50 <= chunk <= max_steps")
+        if not self.max_steps >= MIN_STEPS:
+            raise ConfigError(f"max_steps = {self.max_steps}: expected at least {MIN_STEPS} emcee steps")
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def sample_posterior(model: CollapseModel, settings: SamplerSettings = SamplerSe
     state = _initial_ball(model, map_vector, settings.n_walkers, rng)
     converged, tau = False, np.full(model.ndim, np.inf)
     while sampler.iteration < settings.max_steps:
-        state = sampler.run_mcmc(state, settings.chunk, progress=False)
+        state = sampler.run_mcmc(state, min(settings.chunk, settings.max_steps - sampler.iteration), progress=False)
         n = sampler.iteration
         tau = emcee.autocorr.integrated_time(sampler.get_chain(discard=n // 3), tol=0)
         if n - n // 3 >= settings.n_tau * np.max(tau):

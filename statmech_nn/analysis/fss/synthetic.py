@@ -4,7 +4,8 @@
 
     y(p, L) = L**(-a) * f(x(p, L; params)) + err * N(0, 1),      err = noise * L**(-a) * (0.75 + 0.5 u)
 
-with ``x`` from any registered scaling form (``u ~ U(0, 1)`` makes the errors heteroscedastic;
+with ``x`` from any scaling form (computed for all points together: a form may use the set of
+sizes, e.g. the BKT form's smallest size) (``u ~ U(0, 1)`` makes the errors heteroscedastic;
 the stated ``y_err`` is the true standard deviation). ``f`` defaults to the logistic function
 ``1 / (1 + exp(-x))`` (a crossing probability). Control windows:
 
@@ -66,6 +67,7 @@ def collapse_dataset(form: str | ScalingForm | type = "second_order", params: Ma
         if form.name not in DEFAULT_PARAMS:
             raise ConfigError(f"give params for scaling form {form.name!r}: expected values for {', '.join(form.params)}")
         params = DEFAULT_PARAMS[form.name]
+    params = {**form.param_defaults, **params}
     missing = [p for p in form.params if p not in params]
     if missing:
         raise ConfigError(f"params lack {', '.join(missing)} for scaling form {form.name!r}")
@@ -77,7 +79,7 @@ def collapse_dataset(form: str | ScalingForm | type = "second_order", params: Ma
     theta = {k: np.array([[float(v)]]) for k, v in params.items()}
     theta["a"] = np.array([[float(a)]])
     p_c = float(params["p_c"])
-    controls, sizes_out, ys, errs = [], [], [], []
+    controls, sizes_out, spread = [], [], []
     for size in sizes:
         size_arr = np.array([float(size)])
         if window == "scaled":
@@ -86,17 +88,14 @@ def collapse_dataset(form: str | ScalingForm | type = "second_order", params: Ma
         else:
             grid = np.linspace(*control_range, n_control)
         spacing = (grid[-1] - grid[0]) / max(n_control - 1, 1)
-        grid = grid + jitter * spacing * rng.uniform(-0.5, 0.5, n_control)
-        sz = np.full(n_control, float(size))
-        x = form.scaling_variable(grid, sz, theta)[0]
-        log_g = np.broadcast_to(form.log_size_factor(sz, theta), (1, n_control))[0]
-        truth = np.exp(-log_g) * scaling_function(x)
-        err = noise * np.exp(-log_g) * (0.75 + 0.5 * rng.uniform(size=n_control))
-        controls.append(grid)
-        sizes_out.append(sz)
-        ys.append(truth + err * rng.standard_normal(n_control))
-        errs.append(err)
-    control, size, y, err = (np.concatenate(v) for v in (controls, sizes_out, ys, errs))
+        controls.append(grid + jitter * spacing * rng.uniform(-0.5, 0.5, n_control))
+        sizes_out.append(np.full(n_control, float(size)))
+        spread.append(0.75 + 0.5 * rng.uniform(size=n_control))
+    control, size = np.concatenate(controls), np.concatenate(sizes_out)
+    x = form.scaling_variable(control, size, theta)[0]          # every point at once: forms may use all sizes
+    log_g = np.broadcast_to(form.log_size_factor(size, theta), (1, len(size)))[0]
+    err = noise * np.exp(-log_g) * np.concatenate(spread)
+    y = np.exp(-log_g) * scaling_function(x) + err * rng.standard_normal(len(size))
     attrs = {"title": f"synthetic {form.name} collapse",
              "truth_json": json.dumps({"form": form.name, "params": {k: float(v) for k, v in params.items()},
                                        "a": float(a), "noise": float(noise), "seed": int(seed)}, sort_keys=True)}

@@ -1,0 +1,148 @@
+"""The Gaussian-process marginal likelihood in O(n m) per evaluation: a reduced-rank basis.
+
+The scaling function is a Gaussian process with the squared-exponential covariance
+``A^2 exp(-(u - u')^2 / (2 l^2))``. Its Hilbert-space approximation (Solin & Saerkkae, Stat.
+Comput. 30, 419 (2020); Riutort-Mayol et al., Stat. Comput. 33, 17 (2023)) writes it as a
+random combination of the ``m`` lowest Laplacian eigenfunctions on ``[-B, B]``::
+
+    f(u) = sum_j beta_j phi_j(u),   phi_j(u) = sin(j theta) / sqrt(B),   theta = pi (u + B) / (2 B)
+    beta_j ~ N(0, Lambda_j),        Lambda_j = A^2 sqrt(2 pi) l exp(-(l omega_j)^2 / 2),
+    omega_j = pi j / (2 B),         j = 1 .. m
+
+(the spectral density of the kernel at the eigenfrequencies). The coefficients are integrated
+out analytically (Woodbury): with ``D = diag(noise^2)``, ``M = Phi' D^-1 Phi`` and
+``R = I + Lambda^1/2 M Lambda^1/2``::
+
+    C^-1 = D^-1 - D^-1 Phi Lambda^1/2 R^-1 Lambda^1/2 Phi' D^-1,     ln|C| = ln|D| + ln|R|
+
+so nothing of size ``n x n`` is ever formed. ``M`` needs only ``2 m + 1`` weighted sums of
+``cos(q theta_i)``, since ``sin(j t) sin(k t) = (cos((j-k) t) - cos((j+k) t)) / 2``; the
+``cos``/``sin`` of every multiple of ``theta`` come from the Chebyshev recurrence. Cost per
+walker: ``O(n m)`` for the sums plus ``O(m^3)`` for one ``m x m`` Cholesky factor, against
+``O(n^3)`` for the exact GP -- the posterior time grows linearly with the number of points.
+
+Accuracy (measured in ``tests/test_fss_likelihood.py`` against the exact GP): the rule of
+thumb of Riutort-Mayol et al. (box ``B = c S`` with ``S = max |u|``, ``c >= 1.2``,
+``c >= 3.2 l / S``, ``m >= 1.75 c S / l``) left errors of 0.1-1 nats at long and short length
+scales on our data; with ``B = max(1.5 S, S + 3.5 l)`` (the process is unconstrained for
+3.5 length scales beyond the last point) and ``m >= 4.5 B / l`` the restricted likelihood agrees
+with the exact one to < 1e-3 nats over l = 0.12-5, for evenly spread and heavy-tailed ``u``.
+``m`` is taken per walker from a short ladder (walkers with the same ``m`` are evaluated
+together, so the cost follows what each needs); it is a function of the walker's own
+parameters, so the likelihood is a fixed function of them. The ladder stops at 96 because
+batched Cholesky factors of larger matrices go through multi-threaded blocked LAPACK, measured
+20-700x slower on busy cores. Beyond its top (``l < 4.5 B / 96``, features narrower than ~1/20
+of the box) the model is a smoother Gaussian process than the squared-exponential one: still a
+proper model of a smooth scaling function, and the one the posterior is computed from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+#: the numbers of basis functions a walker may get: the least that is >= MODES_PER_LENGTH B / l
+BASIS_LADDER = (16, 24, 32, 48, 64, 96)
+#: basis functions per length scale across the box [-B, B]: the first left out has
+#: omega l >= 2.25 pi, a prior variance < 1e-10 of the first one's
+MODES_PER_LENGTH = 4.5
+#: the box half-width in units of max |u| (at least)
+BOX_FACTOR = 1.5
+
+
+def _cholesky(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower Cholesky factors of a stack and a mask of the ones that exist."""
+    try:
+        return np.linalg.cholesky(cov), np.ones(cov.shape[0], dtype=bool)
+    except np.linalg.LinAlgError:
+        factors = np.empty_like(cov)
+        ok = np.zeros(cov.shape[0], dtype=bool)
+        for w in range(cov.shape[0]):
+            try:
+                factors[w] = np.linalg.cholesky(cov[w])
+                ok[w] = True
+            except np.linalg.LinAlgError:
+                factors[w] = np.eye(cov.shape[-1])
+        return factors, ok
+
+
+def box_half_width(u: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """``B = max(BOX_FACTOR max|u|, max|u| + 3.5 l)`` per walker, ``(W,)``."""
+    reach = np.max(np.abs(u), axis=-1)
+    return np.maximum(BOX_FACTOR * reach, reach + 3.5 * length)
+
+
+def _multiples(theta: np.ndarray, n_cos: int, n_sin: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cos(q theta)`` for ``q < n_cos`` and ``sin(q theta)`` for ``q < n_sin``, shapes
+    ``(n_cos, W, n)`` and ``(n_sin, W, n)``, by ``T_q = 2 cos(t) T_(q-1) - T_(q-2)``."""
+    cos = np.empty((n_cos, *theta.shape))
+    sin = np.empty((n_sin, *theta.shape))
+    cos[0], sin[0] = 1.0, 0.0
+    cos[1], sin[1] = np.cos(theta), np.sin(theta)
+    twice = 2.0 * cos[1]
+    for out in (cos, sin):
+        for q in range(2, len(out)):
+            np.multiply(twice, out[q - 1], out=out[q])
+            out[q] -= out[q - 2]
+    return cos, sin
+
+
+def basis_size(half_width: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """``m`` per walker: the least ladder entry >= ``MODES_PER_LENGTH B / l`` (at most the top)."""
+    need = MODES_PER_LENGTH * half_width / length
+    ladder = np.asarray(BASIS_LADDER)
+    return ladder[np.minimum(np.searchsorted(ladder, need), len(ladder) - 1)]
+
+
+def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray,
+                            length: np.ndarray, half_width: np.ndarray | None = None) -> np.ndarray:
+    """:func:`basis_loglik` with ``m`` from :func:`basis_size` for each walker (a function of
+    that walker's parameters only), walkers with the same ``m`` evaluated together."""
+    if half_width is None:
+        half_width = box_half_width(u, length)
+    sizes = basis_size(half_width, length)
+    out = np.empty(u.shape[0])
+    for m in np.unique(sizes):
+        rows = sizes == m
+        out[rows] = basis_loglik(u[rows], z[rows], noise_sd[rows], amp[rows], length[rows], half_width[rows], int(m))
+    return out
+
+
+def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray, length: np.ndarray,
+                 half_width: np.ndarray, n_basis: int) -> np.ndarray:
+    """``ln N(z; mu 1, Phi Lambda Phi' + diag(noise_sd^2))`` with ``mu`` marginalised (flat prior).
+
+    ``u, z, noise_sd``: ``(W, n)``; ``amp, length``: ``(W,)``; ``half_width``: the box ``B``
+    ``(W,)``, which must cover every ``u``; ``n_basis``: ``m``.
+    Returns ``(W,)``; the restricted-likelihood formula of :mod:`.likelihood` with ``C`` the
+    covariance above.
+    """
+    m = n_basis
+    theta = (np.pi / 2.0) * (u / half_width[:, None] + 1.0)
+    cos, sin = _multiples(theta, 2 * m + 1, m + 1)
+    w = noise_sd ** -2.0                                          # (W, n)
+    wz = w * z
+    c = np.einsum("wn,qwn->wq", w, cos)                           # (W, 2m+1): sum_i w_i cos(q theta_i)
+    s1 = np.einsum("wn,qwn->wq", w, sin[1:m + 1])                 # (W, m): Phi' D^-1 1 (times sqrt B)
+    sz = np.einsum("wn,qwn->wq", wz, sin[1:m + 1])                # (W, m): Phi' D^-1 z (times sqrt B)
+    j = np.arange(1, m + 1)
+    omega = (np.pi / 2.0) * j[None, :] / half_width[:, None]
+    log_lam = (2.0 * np.log(amp)[:, None] + 0.5 * np.log(2.0 * np.pi) + np.log(length)[:, None]
+               - 0.5 * (length[:, None] * omega) ** 2)
+    scale = np.exp(0.5 * log_lam) / np.sqrt(half_width)[:, None]  # Lambda^1/2 / sqrt(B), (W, m)
+    diff, total = np.abs(j[:, None] - j[None, :]), j[:, None] + j[None, :]
+    gram = 0.5 * (c[:, diff] - c[:, total])                       # B * Phi' D^-1 Phi, (W, m, m)
+    r = gram * scale[:, :, None] * scale[:, None, :]
+    r[:, np.arange(m), np.arange(m)] += 1.0
+    chol, ok = _cholesky(r)
+    rhs = np.stack([sz * scale, s1 * scale], axis=-1)             # Lambda^1/2 Phi' D^-1 [z, 1]
+    sol = np.linalg.solve(chol, rhs)                              # L^-1 rhs
+    q_zz = np.einsum("wn,wn->w", wz, z) - np.einsum("wi,wi->w", sol[..., 0], sol[..., 0])
+    q_1z = wz.sum(axis=-1) - np.einsum("wi,wi->w", sol[..., 1], sol[..., 0])
+    q_11 = c[:, 0] - np.einsum("wi,wi->w", sol[..., 1], sol[..., 1])
+    logdet = 2.0 * np.log(noise_sd).sum(axis=-1) + 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
+    n = u.shape[-1]
+    value = -0.5 * (q_zz - q_1z ** 2 / q_11) - 0.5 * logdet - 0.5 * np.log(q_11) - 0.5 * (n - 1) * LOG_2PI
+    return np.where(ok & np.isfinite(value), value, -np.inf)
