@@ -30,7 +30,7 @@ import xarray as xr
 from ..analysis.phases import AMENTIA, PHASES
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
-from ..schema import canonical_json, cf_output, sha256_of
+from ..schema import COORD_ATTRS, canonical_json, cf_output, sha256_of
 from ..selection import select_values
 from . import fss_adapter
 from .config import Study
@@ -272,7 +272,8 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
     slice_dims = list(dict.fromkeys(d for r in rows for d in r["point"]))
     coords = {"comparison": [r["name"] for r in rows], "form": list(forms), "param": params, "stat": list(STATS)}
     for d in slice_dims:
-        coords[d] = ("comparison", [r["point"].get(d, np.nan) for r in rows])
+        coords[d] = ("comparison", [r["point"].get(d, np.nan) for r in rows],
+                     COORD_ATTRS.get(d, {"long_name": d, "units": "1"}))
     coords["fit_a"] = ("comparison", np.array([a["study_fit_a"] for a in first], np.int8),
                        {"long_name": "1: the y-exponent a was fitted", "units": "1"})
     estimate = np.stack([[_estimates(r["posteriors"][f], params) for f in forms] for r in rows])
@@ -328,8 +329,8 @@ def robustness_dataset(phases: xr.Dataset, comparisons: xr.Dataset | None, contr
         "alpha_max": alpha.max(control).assign_attrs(long_name=f"largest alpha along {control}", units="1"),
         "alpha_min_learning": learning.min(control).assign_attrs(
             long_name=f"smallest alpha along {control}, amentia left out", units="1"),
-        "phase_count": counts.astype(np.int64).assign_attrs(long_name=f"grid points of each phase along {control}",
-                                                            units="1"),
+        "phase_count": counts.astype(np.int64).drop_attrs().assign_attrs(
+            long_name=f"grid points of each phase along {control}", units="1"),
     })
     dims = list(phases["boundary"].dims)
     shape = tuple(ds.sizes[d] for d in dims)
