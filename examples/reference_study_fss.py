@@ -26,6 +26,8 @@ data = ds.assign(
 comparison = compare_forms(data, "log_loss", err="log_loss_err", size="N", control="p_eval",
                            forms=("second_order", "bkt"))
 summary = comparison.summary()
+for message in comparison.warnings:
+    print(f"warning: {message}")
 print(f"preferred: {summary['preferred']} by {summary['delta_score']:.1f} +- {summary['delta_se']:.1f} nats "
       f"({summary['score_name']})")
 for name, form in summary["forms"].items():

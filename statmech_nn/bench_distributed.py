@@ -31,25 +31,24 @@ from .sweep import run_sweep
 
 
 def _sweeps() -> dict[str, tuple]:
+    """``{name: (experiment class, options, grid)}``; every run gets a new instance, so that
+    no side profits from data an earlier run loaded into it."""
     registry = get_registry()
-    percolation = registry.experiment("percolation")({"sampling": {"n_samples": 2000}})
-    mnist = registry.experiment("mnist_dropout")({
-        "training": {"budget": "steps", "steps": 300, "max_networks": 4},
-        "evaluation": {"n_masks": 4}})
-    tiny = registry.experiment("percolation")({"sampling": {"n_samples": 1}})
+    percolation, mnist = registry.experiment("percolation"), registry.experiment("mnist_dropout")
     return {
-        "percolation": (percolation, {"L": [8, 16, 24, 32, 40, 48, 56, 64],
-                                      "p": [round(0.5 + 0.01 * k, 2) for k in range(21)]}),
-        "mnist": (mnist, {"p_train": [0.0, 0.2, 0.4, 0.6], "p_eval": [0.0, 0.5], "N": [512],
-                          "width": [32], "depth": [1], "seed": [0, 1, 2, 3]}),
-        "overhead": (tiny, {"L": list(range(2, 102)), "p": [0.5]}),
+        "percolation": (percolation, {"sampling": {"n_samples": 2000}},
+                        {"L": [8, 16, 24, 32, 40, 48, 56, 64], "p": [round(0.5 + 0.01 * k, 2) for k in range(21)]}),
+        "mnist": (mnist, {"training": {"budget": "steps", "steps": 300, "max_networks": 4}, "evaluation": {"n_masks": 4}},
+                  {"p_train": [0.0, 0.2, 0.4, 0.6], "p_eval": [0.0, 0.5], "N": [512], "width": [32], "depth": [1],
+                   "seed": [0, 1, 2, 3]}),
+        "overhead": (percolation, {"sampling": {"n_samples": 1}}, {"L": list(range(2, 102)), "p": [0.5]}),
     }
 
 
-def _timed(experiment, grid, client) -> float:
+def _timed(kind, options, grid, client) -> float:
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
-        run_sweep(experiment, grid, CellCache(cache), progress=False, client=client)
+        run_sweep(kind(options), grid, CellCache(cache), progress=False, client=client)
         return time.perf_counter() - start
 
 
@@ -64,13 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     with dask_client(workers=args.workers) as client:
         startup = time.perf_counter() - start
         results = {"cluster_startup_s": round(startup, 2), "workers": args.workers}
-        for name, (experiment, grid) in sweeps.items():
+        for name, (kind, options, grid) in sweeps.items():
             times: dict[str, list[float]] = {"serial": [], "dask": []}
             for rep in range(args.repeat):
                 order = ("serial", "dask") if rep % 2 == 0 else ("dask", "serial")
                 for side in order:
-                    times[side].append(_timed(experiment, grid, client if side == "dask" else None))
+                    times[side].append(_timed(kind, options, grid, client if side == "dask" else None))
             med = {side: statistics.median(t) for side, t in times.items()}
+            experiment = kind(options)
             n_cells = len(experiment.plan(experiment.validate_grid(grid)))
             results[name] = {
                 "cells": n_cells,

@@ -17,7 +17,6 @@ the failures are returned with their cells.
 
 from __future__ import annotations
 
-import copy
 import secrets
 import time
 import warnings
@@ -142,8 +141,9 @@ def run_on_dask(client: Any, experiment: Experiment, tasks: list[CellTask], cach
         return []
     resources = {GPU_RESOURCE: 1} if experiment.device.startswith("cuda") else None
     _wait_for_capable_worker(client, resources)
-    shipped = copy.copy(experiment)
-    shipped.artifacts = None
+    # a pristine instance (options and device only): whatever the client's instance has
+    # loaded or cached (the MNIST tensors, say) must not travel with every task
+    shipped = type(experiment)(experiment.options, device=experiment.device)
     # a fresh key per sweep: the scheduler may still remember an earlier sweep's task of the
     # same cell (another cache, or a cache since cleared), whose result would be taken as done
     run = secrets.token_hex(4)

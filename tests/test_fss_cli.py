@@ -52,7 +52,7 @@ def test_fit_json_and_netcdf(cli_fit, posterior):
     # truth: the JSON contract of the issue (form, params with median/lo/hi = 16th/84th percentiles,
     # names p_c, sigma, L0) and an ArviZ layout (chain, draw) in the written file; p_c = 0.5 true.
     result, _ = cli_fit
-    assert result["form"] == "bkt" and set(result["params"]) == {"p_c", "sigma", "L0"}
+    assert result["form"] == "bkt" and set(result["params"]) == {"p_c", "sigma", "L0", "kappa"}
     pc = result["params"]["p_c"]
     assert pc["lo"] < pc["median"] < pc["hi"] and abs(pc["median"] - 0.5) < 3 * (pc["hi"] - pc["lo"]) / 2
     assert posterior["p_c"].dims == ("chain", "draw")
@@ -107,11 +107,11 @@ def test_collapse_figure_structure(posterior):
 
 
 def test_corner_figure_structure(posterior):
-    # truth: a K x K grid, K = 3 physical parameters of BKT: 6 visible panels (diagonal + below)
+    # truth: a K x K grid, K = 4 physical parameters of BKT: 10 visible panels (diagonal + below)
     fig = plot_corner(posterior)
     visible = [ax for ax in fig.axes if ax.axison]
-    assert len(fig.axes) == 9 and len(visible) == 6
-    assert [ax.get_xlabel() for ax in fig.axes[6:]] == [r"$p_c$", r"$\sigma$", r"$L_0$"]
+    assert len(fig.axes) == 16 and len(visible) == 10
+    assert [ax.get_xlabel() for ax in fig.axes[12:]] == [r"$p_c$", r"$\sigma$", r"$L_0$", r"$\kappa$"]
 
 
 def test_plot_cli_writes_figures(cli_fit, tmp_path, capsys):

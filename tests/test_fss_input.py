@@ -20,12 +20,17 @@ def test_forms_by_hand():
     # correction (1 + c L_min / L): 1.5 at L = 8, 1.25 at L = 16; ln G = -ln(1 + ...)
     np.testing.assert_allclose(SecondOrder(corrections=True).log_size_factor(size, theta)[0], -np.log([1.5, 1.25]))
     assert SecondOrder().params == ("p_c", "nu") and SecondOrder().log_size_factor(size, theta).max() == 0
-    theta = {"p_c": np.array([[0.5]]), "sigma": np.array([[0.5]]), "L0": np.array([[2.0]]), "c": np.array([[0.3]])}
-    # disordered side (p > p_c): ln(L/L0)^(1/sigma) of each size; critical phase (p < p_c): the
-    # smallest size's factor for every size (the curves merge)
-    x = BKT().scaling_variable(np.array([0.7, 0.7, 0.4, 0.4]), np.array([8.0, 16.0, 8.0, 16.0]), theta)[0]
-    np.testing.assert_allclose(x, [0.2 * np.log(4.0) ** 2, 0.2 * np.log(8.0) ** 2, -0.1 * np.log(4.0) ** 2,
-                                   -0.1 * np.log(4.0) ** 2])
+    theta = {"p_c": np.array([[0.5], [0.5]]), "sigma": np.array([[0.5], [0.5]]), "L0": np.array([[2.0], [2.0]]),
+             "c": np.array([[0.3], [0.3]]), "kappa": np.array([[0.0], [1.0]])}
+    # disordered side (p > p_c): ln(L/L0)^(1/sigma) of each size; critical phase (p < p_c): with
+    # kappa = 0 the smallest size's factor for every size (the curves merge), with kappa = 1 each
+    # size's own factor (symmetric scaling)
+    x = BKT().scaling_variable(np.array([0.7, 0.7, 0.4, 0.4]), np.array([8.0, 16.0, 8.0, 16.0]), theta)
+    np.testing.assert_allclose(x[0], [0.2 * np.log(4.0) ** 2, 0.2 * np.log(8.0) ** 2, -0.1 * np.log(4.0) ** 2,
+                                      -0.1 * np.log(4.0) ** 2])
+    np.testing.assert_allclose(x[1], [0.2 * np.log(4.0) ** 2, 0.2 * np.log(8.0) ** 2, -0.1 * np.log(4.0) ** 2,
+                                      -0.1 * np.log(8.0) ** 2])
+    theta = {k: v[:1] for k, v in theta.items()}
     np.testing.assert_allclose(BKT(corrections=True).log_size_factor(size, theta)[0], -np.log1p(0.3 / np.log(size / 2.0)))
     # L0 must lie below the smallest size for ln(L/L0) > 0, and the correction factor must stay positive
     theta = {"p_c": np.array([[0.5]] * 3), "sigma": np.array([[0.5]] * 3), "L0": np.array([[2.0], [20.0], [2.0]]),
@@ -129,7 +134,7 @@ def test_bkt_default_prior_keeps_l0_below_the_smallest_size():
     data = prepare_data(_grid(), "y", err="y_err", size="L", control="p")
     model = CollapseModel(BKT(), data)
     assert model.priors["L0"][1] < 8.0
-    inside = {"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "c": 0.0, "amp": 1.0, "length": 1.0, "err_scale": 1.0}
+    inside = {"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "kappa": 0.5, "amp": 1.0, "length": 1.0, "err_scale": 1.0}
     assert np.isfinite(model.log_prob(model.to_vector(inside)[None]))[0]
     assert np.isneginf(model.log_prob(model.to_vector({**inside, "L0": 9.0})[None]))[0]
 

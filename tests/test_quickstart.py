@@ -60,10 +60,12 @@ def test_the_page_has_what_this_test_runs():
 
 
 @pytest.mark.slow
+@pytest.mark.network
 def test_every_command_and_snippet_of_the_quickstart_runs(tmp_path, monkeypatch, capsys):
     mnist = ROOT / "data" / "MNIST"
-    if not mnist.exists():
-        pytest.skip("MNIST is not in data/ (statmech-nn data fetch mnist, or the mnist tests, put it there)")
+    if not mnist.exists():  # a fresh clone: fetch it as a user's first sweep would (data_root() is ROOT/data)
+        monkeypatch.delenv("STATMECH_NN_DATA", raising=False)
+        assert main(["data", "fetch", "mnist"]) == 0, capsys.readouterr().err
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "MNIST").symlink_to(mnist)
     (tmp_path / "examples").symlink_to(ROOT / "examples")

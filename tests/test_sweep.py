@@ -104,3 +104,15 @@ def test_corrupt_cache_entry_is_detected_and_recomputed(tmp_path, damage):
         again = run_sweep(UniformMean(), GRID, cache, progress=False)
     assert UniformMean.calls == 1
     xr.testing.assert_identical(data_only(again), data_only(good))
+
+
+def test_without_a_terminal_each_finished_cell_is_one_log_line_with_an_eta(tmp_path, capsys):
+    # Truth: pytest's captured stderr is not a terminal, so progress=None must log, not draw a
+    # bar: one line per computed cell (6 here), counting up to 100 % and giving an ETA.
+    run_sweep(UniformMean(), GRID, CellCache(tmp_path), progress=None)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 6 and all("ETA" in line for line in lines)
+    assert [line.split(": ")[1].split(" cells")[0] for line in lines] == [f"{k}/6" for k in range(1, 7)]
+    assert lines[-1].startswith("toy_uniform_mean sweep: 6/6 cells (100%)")
+    run_sweep(UniformMean(), GRID, CellCache(tmp_path), progress=None)
+    assert capsys.readouterr().err == ""  # nothing computed, nothing logged

@@ -49,6 +49,7 @@ def test_kill_9_then_rerun_gives_the_uninterrupted_file(tmp_path):
     assert resumed.attrs["history"].startswith("statmech-nn sweep --experiment percolation")
 
 
+@pytest.mark.slow
 def test_workers_option_gives_the_serial_file_and_logs_each_cell(tmp_path):
     # Truth: a 2-worker local cluster computes the same cells into the same cache format and
     # the client assembles from the cache, so the file equals a serial run's; without a

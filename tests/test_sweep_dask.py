@@ -2,13 +2,13 @@
 run, faults staged for real (a worker SIGKILLed mid-cell, a cell that raises, a CUDA cell no
 worker can run), and progress lines per finished cell without a terminal.
 
-One 2-worker cluster serves the whole module (a start costs seconds). The probe experiment
+One 2-worker cluster serves the module (a start costs seconds); only the test of GPU workers
+starts its own, with GPU resources. The probe experiment
 (tests/probe_experiment.py) has exactly known values, y = x**2 + 1/2, so "identical to serial"
 is also checked against the truth.
 """
 
 import os
-import signal
 
 import pytest
 import xarray as xr
@@ -126,3 +126,22 @@ def test_cuda_cells_run_on_local_gpu_workers(tmp_path):
         assert resources == [{"GPU": 1}]
         ds = run_sweep(mnist, grid, CellCache(tmp_path / "c"), client=gpu_client, progress=False)
     assert all(bool(var.notnull().all()) for var in ds.data_vars.values())
+
+
+def test_local_gpu_workers_each_see_one_gpu_and_run_the_cells_asking_for_one(tmp_path):
+    # Truth: local_cluster(gpus=2) gives worker i CUDA_VISIBLE_DEVICES=i and the resource GPU=1,
+    # so tasks of a cuda experiment (the probe accepts the device without touching a GPU) are
+    # scheduled on them and finish; the environment and resources are read back from the
+    # worker processes themselves.
+    from distributed import Client
+
+    from statmech_nn.cluster import local_cluster
+
+    with local_cluster(2, gpus=2) as cluster, Client(cluster) as gpu_client:
+        gpu_client.wait_for_workers(2, timeout=60)
+        seen = sorted(gpu_client.run(lambda: os.environ.get("CUDA_VISIBLE_DEVICES")).values())
+        assert seen == ["0", "1"]
+        assert all(w["resources"] == {"GPU": 1} for w in gpu_client.scheduler_info()["workers"].values())
+        ds = run_sweep(Probe(device="cuda"), {"x": [0, 1, 2]}, CellCache(tmp_path / "c"), client=gpu_client,
+                       progress=False)
+    assert list(ds["y"].values) == [0.5, 1.5, 4.5]

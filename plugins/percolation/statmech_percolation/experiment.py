@@ -33,7 +33,7 @@ from statmech_nn.experiment import Cell, Experiment, ProgressCallback
 from statmech_nn.options import Option, non_negative, positive
 
 from . import __version__
-from .newman_ziff import WRAPPING_KINDS, canonical, first_wrapping_times
+from .newman_ziff import WRAPPING_KINDS, available_memory, canonical, first_wrapping_times, memory_needed
 
 _WRAPPING_MEANING = {
     "horizontal": "a cluster wraps the torus horizontally",
@@ -50,6 +50,19 @@ _CORRELATION_NOTE = (
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_fits(L: int, available: int | None) -> None:
+    """Raise a one-line ConfigError if one run of size ``L`` needs more than ``available`` bytes.
+
+    Failing here, before any work, replaces a MemoryError traceback deep in numpy (or a machine
+    driven into swap); ``available=None`` (unknown) accepts every size.
+    """
+    need = memory_needed(L)
+    if available is not None and need > available:
+        largest = int((available / memory_needed(1)) ** 0.5)
+        raise ConfigError(f"grid L = {L}: one Newman-Ziff run needs {need / 2**30:.1f} GiB of memory, "
+                          f"{available / 2**30:.1f} GiB are available; expected L <= {largest}")
 
 
 class PercolationExperiment(Experiment):
@@ -77,7 +90,8 @@ class PercolationExperiment(Experiment):
 
     @classmethod
     def check_coordinate(cls, dim: str, value: Any) -> Any:
-        """``p`` a number in [0, 1] (returned as float), ``L`` an integer >= 2 (as int)."""
+        """``p`` a number in [0, 1] (returned as float), ``L`` an integer >= 2 (as int) whose one
+        run fits in the available memory (:func:`~statmech_percolation.newman_ziff.memory_needed`)."""
         if dim == "p":
             if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value <= 1:
                 raise ConfigError(f"grid p = {value!r}: expected a site occupation probability in [0, 1]")
@@ -85,6 +99,7 @@ class PercolationExperiment(Experiment):
         if dim == "L":
             if not _is_int(value) or value < 2:
                 raise ConfigError(f"grid L = {value!r}: expected an integer lattice size >= 2")
+            check_fits(int(value), available_memory())
             return int(value)
         return super().check_coordinate(dim, value)
 

@@ -26,7 +26,7 @@ from scipy.stats import binom
 from statmech_nn.conformance import check_experiment
 from statmech_nn.errors import ConfigError
 from statmech_nn.plugins import get_registry
-from statmech_percolation.experiment import PercolationExperiment
+from statmech_percolation.experiment import PercolationExperiment, check_fits
 from statmech_percolation.newman_ziff import (
     WRAPPING_KINDS,
     canonical,
@@ -301,3 +301,36 @@ def test_sweep_file_has_the_contract_and_the_crossing(percolation_sweep):
     assert np.all(np.diff(R, axis=0) > 0)
     assert R[0, -1] < R[0, 0] and R[-1, -1] > R[-1, 0]
     assert json.loads(ds.attrs["config_json"])["options"]["sampling"]["n_samples"] == FSS_RUNS
+
+
+# -- sizes bounded by the memory that exists (issue 11) ---------------------------------------
+def test_a_lattice_too_large_for_memory_is_a_one_line_error():
+    # Truth: L = 100000 needs 24 bytes x 1e10 nodes = 224 GiB for one run, more than this
+    # machine has (it used to raise MemoryError from numpy asking for 37 GiB); the message
+    # gives the need, what is available and the largest L that fits.
+    with pytest.raises(ConfigError) as excinfo:
+        PercolationExperiment().validate_grid({"p": [0.5], "L": [100000]})
+    message = str(excinfo.value)
+    assert message.startswith("grid L = 100000: one Newman-Ziff run needs 223.5 GiB of memory, ")
+    assert "\n" not in message and "GiB are available; expected L <= " in message
+    # the bound itself: with 1 GiB available, L = 6688 (0.99998 GiB) fits and L = 6689 does not
+    check_fits(6688, 2**30)
+    with pytest.raises(ConfigError, match=r"grid L = 6689: .* 1.0 GiB are available; expected L <= 6688$"):
+        check_fits(6689, 2**30)
+
+
+def test_memory_needed_is_what_a_run_allocates():
+    # Truth: the peak of numpy's allocations (traced by tracemalloc) while running one batch of
+    # runs equals BYTES_PER_NODE per node of the batch, within 15 % (small temporaries of the
+    # union-find steps on top); if the arrays of _run_batch change, this fails and the bound
+    # must be updated.
+    import tracemalloc
+
+    from statmech_percolation.newman_ziff import _run_batch, memory_needed
+
+    L, runs = 64, 40
+    tracemalloc.start()
+    _run_batch(L, runs, np.random.default_rng(0))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert memory_needed(L) * runs <= peak <= 1.15 * memory_needed(L) * runs, (peak, memory_needed(L) * runs)

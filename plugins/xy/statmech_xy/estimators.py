@@ -8,8 +8,9 @@ per site), ``sin2`` (squared spin current per direction over ``N``).  Derived qu
 * energy per site          ``E = ⟨e⟩``;
 * susceptibility           ``χ = N ⟨m2⟩`` (``⟨|M|²⟩/N``; no ``⟨|M|⟩²`` subtracted: on a finite
   lattice ``⟨M⟩ = 0`` by symmetry, and this is the quantity whose FSS is ``L^(2−η)``);
-* second-moment correlation length (e.g. Cooper, Freedman & Preston 1982; Caracciolo et al.)
-  ``ξ_2nd = sqrt(χ/F − 1) / (2 sin(k_min/2))`` with ``F = N ⟨fk⟩``, reported as ``ξ_2nd/L``;
+* second-moment correlation length (Cooper, Freedman & Preston 1982)
+  ``ξ_2nd = sqrt(χ/F − 1) / (2 sin(k_min/2))`` with ``F = N ⟨fk⟩``, reported as ``ξ_2nd/L``
+  (infinite, with an infinite error, when at most one bin has ``F > 0``: perfect order);
 * helicity modulus (``n ≥ 2``; twist in the 1–2 plane, per bond, free energy per site)
   ``Υ = ⟨bond⟩ − β ⟨sin2⟩``, i.e. ``(1/N)[⟨Σ_x cos(θ_i−θ_j)⟩ − β ⟨(Σ_x sin(θ_i−θ_j))²⟩]``
   averaged over the two directions; the BKT jump is ``Υ(T_BKT⁻) = 2T/π``;
@@ -22,7 +23,7 @@ integrated autocorrelation time the bin means are independent, and the delete-on
 jackknife gives the standard error of any smooth function of the means (for a plain mean it is
 the binning error).  ``τ_int`` is estimated with Sokal's automatic window (stop at the first
 ``W ≥ c τ_int(W)``, ``c = 6``), in units of measurements; the binning is trustworthy when the
-bin length is ≥ ~10 τ_int, which :func:`estimate` reports.
+bin length is ≥ ~10 τ_int; :func:`estimate` returns both.
 """
 
 from __future__ import annotations
@@ -101,7 +102,12 @@ def estimate(series: np.ndarray, L: int, n: int, T: float, n_bins: int) -> dict[
     }
     if n >= 2:
         funcs["helicity"] = lambda m: m[3] - m[4] / T
+    if np.count_nonzero(bins[:, 2] > 0) < 2:
+        # no weight at k_min outside one bin (a perfectly ordered chain, e.g. Ising far below
+        # T_c on a small lattice): xi is infinite in some jackknife sample, so no finite estimate
+        del funcs["xi_over_L"]
     result = {name: tuple(float(v) for v in jackknife(bins, f)) for name, f in funcs.items()}
+    result.setdefault("xi_over_L", (np.inf, np.inf))
     result["tau_int_energy"] = (integrated_autocorrelation_time(series[:, 0]), 0.0)
     result["tau_int_m2"] = (integrated_autocorrelation_time(series[:, 1]), 0.0)
     result["bin_length"] = (float(series.shape[0] // n_bins), 0.0)

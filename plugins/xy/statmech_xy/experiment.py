@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, ClassVar
 
 import numba
@@ -41,8 +42,8 @@ _OBSERVABLES = {
     "helicity": ("helicity modulus (spin stiffness) per site, in units of J", "1"),
 }
 
-_ERR_COMMENT = ("delete-one-bin jackknife over n_bins consecutive bins of the measurement series; "
-                "valid when the bin length is >= ~10 tau_int")
+#: bins shorter than this many autocorrelation times are not independent: errors too small
+MIN_BIN_TAUS = 10
 
 
 def _is_int(value: Any) -> bool:
@@ -67,7 +68,7 @@ class OnExperiment(Experiment):
                    "the measured tau_int is a few sweeps near the transition, so 1000 is > 100 tau",
                    (int,), check=positive, accepted="an integer > 0"),
             Option("n_measure", 10000,
-                   "measurements, about one sweep apart; 10000 give xi/L to ~0.5 % at L <= 128",
+                   "measurements, about one sweep apart; 10000 give xi/L to ~0.7 % at L <= 128",
                    (int,), check=positive, accepted="an integer > 0"),
             Option("n_bins", 50,
                    "jackknife bins; 50 bins give the error to ~10 % (1/sqrt(2*49)) while each "
@@ -111,8 +112,18 @@ class OnExperiment(Experiment):
         n = self.n_components
         sampling = self.options["sampling"]
         rng = np.random.default_rng(chain_seed(seed, L, T, n))
-        series, chain = run_chain(L, n, T, sampling["n_thermalize"], sampling["n_measure"], rng)
+        on_sweeps = None if progress is None else (lambda sweeps: progress(sweeps * L * L))
+        series, chain = run_chain(L, n, T, sampling["n_thermalize"], sampling["n_measure"], rng, on_sweeps)
         values = estimate(series, L, n, T, sampling["n_bins"])
+        bin_length = int(values["bin_length"][0])
+        tau = max(values["tau_int_energy"][0], values["tau_int_m2"][0])
+        if bin_length < MIN_BIN_TAUS * tau:
+            warnings.warn(f"{self.name} T={T:g} L={L} seed={seed}: jackknife bins of {bin_length} measurements "
+                          f"are shorter than {MIN_BIN_TAUS} tau_int = {MIN_BIN_TAUS * tau:.0f}: errors are "
+                          "underestimated; raise sampling.n_measure or lower sampling.n_bins",
+                          RuntimeWarning, stacklevel=2)
+        err_comment = (f"delete-one-bin jackknife over {sampling['n_bins']} consecutive bins of {bin_length} "
+                       f"measurements; valid when a bin is >= ~{MIN_BIN_TAUS} tau_int")
         dims = ("T", "L", "seed")
 
         def point(x: float) -> np.ndarray:
@@ -126,7 +137,7 @@ class OnExperiment(Experiment):
             data[name] = (dims, point(value), {"long_name": long_name, "units": units})
             data[f"{name}_err"] = (dims, point(err), {
                 "long_name": f"standard error of the {long_name.split(',')[0]}", "units": units,
-                "comment": _ERR_COMMENT})
+                "comment": err_comment})
         data["tau_int_energy"] = (dims, point(values["tau_int_energy"][0]), {
             "long_name": "integrated autocorrelation time of the energy, in measurements", "units": "1",
             "comment": "Sokal's automatic window, c = 6"})

@@ -9,11 +9,12 @@ Public API::
     summarize(post)["params"]["nu"]          # {"median": ..., "lo": ..., "hi": ..., ...}
     compare_forms(ds, "y", err="y_err", size="L", control="p").preferred
 
-Modules: :mod:`.forms` (scaling forms), :mod:`.likelihood` (pure-numpy marginal likelihood),
-:mod:`.model` (priors + overlap + likelihood), :mod:`.sampler` (MAP seeding + emcee),
-:mod:`.compare` (leave-one-size-out score), :mod:`.posterior` (result Dataset, summary),
-:mod:`.api` (xarray-facing functions), :mod:`.synthetic` (data with known truth),
-:mod:`.bench` (timing command). The formulas and choices are in ``docs/fss.md``.
+Modules: :mod:`.forms` (scaling forms and the table of built-in ones), :mod:`.basis` (the
+Gaussian process in O(n m): reduced-rank basis), :mod:`.likelihood` (the collapse likelihood,
+overlap), :mod:`.model` (priors + overlap + likelihood), :mod:`.sampler` (MAP seeding + emcee),
+:mod:`.compare` (leave-one-size-out score, PSIS, Pareto k), :mod:`.posterior` (result Dataset,
+summary), :mod:`.layout` (the file as ArviZ InferenceData groups), :mod:`.api` (xarray-facing
+functions), :mod:`.synthetic` (data with known truth), :mod:`.bench` (timing command). The formulas and choices are in ``docs/fss.md``.
 """
 
 from __future__ import annotations

@@ -151,37 +151,43 @@ class BKT(_Corrected):
     """Berezinskii-Kosterlitz-Thouless transition, with its critical phase and log corrections::
 
         y = L**(-a) f(x) (1 + c / ln(L/L0))
-        x = (p - p_c) ln(L/L0)**(1/sigma)            on the disordered side (p > p_c)
-        x = (p - p_c) ln(L_min/L0)**(1/sigma)        in the critical phase  (p < p_c)
+        x = (p - p_c) S_L,                                   S_L = ln(L/L0)**(1/sigma)   (p > p_c)
+        x = (p - p_c) (S_min + kappa (S_L - S_min))          in the critical phase        (p < p_c)
 
     Disordered side: ``xi ~ exp(b / (p - p_c)**sigma)`` (Kosterlitz 1974; ``sigma = 1/2``), so
     ``L / xi`` is a function of ``(p - p_c) ln(L/L0)**(1/sigma)``. Critical phase: a line of
     fixed points, where the curves of different sizes *merge* instead of fanning out (at fixed
-    ``p`` the observable tends to a ``p``-dependent limit); the scaling variable there is the
-    same for every size (scaled by the smallest size's factor so both sides share one scale and
-    ``x`` is continuous at ``p_c``). The factor ``1 + c / ln(L/L0)`` is the standard logarithmic
-    correction: at ``T_BKT`` of the XY model ``xi_2nd / L = 0.7507 (1 + 0.283 / ln(L/L0))``
-    (Hasenbusch 2005) and ``Upsilon = 2 T / pi (1 + 1 / (2 ln(L/L0)))`` (Weber & Minnhagen 1988).
+    ``p`` the observable tends to a ``p``-dependent limit): ``kappa = 0``, the scaling variable
+    is the same for every size (the smallest size's factor ``S_min``, so ``x`` is continuous at
+    ``p_c``). ``kappa = 1`` is the symmetric BKT-like scaling ``(p - p_c) ln(L/L0)**(1/sigma)`` on
+    both sides (curves fanning out both ways, as a BKT-like crossover without a critical phase
+    would give); ``kappa`` in [0, 1] is fitted. The factor ``1 + c / ln(L/L0)`` is the standard
+    logarithmic correction: at ``T_BKT`` of the XY model ``xi_2nd / L = 0.7507 (1 + 0.283 /
+    ln(L/L0))`` (Hasenbusch 2005) and ``Upsilon = 2 T / pi (1 + 1 / (2 ln(L/L0)))`` (Weber &
+    Minnhagen 1988).
 
     ``critical_phase = "below"`` (the XY model in temperature); a subclass with ``"above"``
     puts the critical phase at ``p > p_c``. ``L_min`` is the smallest of the sizes passed in
     (all the points of the observable). The correction is off by default (``c = 0``);
-    ``BKT(corrections=True)`` (CLI ``--corrections``) fits it. Default priors: ``sigma`` uniform on [0.2, 3] (pure
-    BKT: 1/2); ``L0`` log-uniform on [1e-3 min L, 0.95 min L]; ``c`` uniform on [-1, 1].
+    ``BKT(corrections=True)`` (CLI ``--corrections``) fits it. Default priors: ``sigma``
+    uniform on [0.2, 3] (pure BKT: 1/2); ``L0`` log-uniform on [1e-3 min L, 0.95 min L];
+    ``kappa`` uniform on [0, 1]; ``c`` uniform on [-1, 1]. Synthetic data default to
+    ``kappa = 1``, ``c = 0``.
     """
 
     name = "bkt"
     summary = "BKT: x = (p - p_c) ln(L/L0)^(1/sigma), curves merge below p_c [correction (1 + c/ln(L/L0))]"
-    base_params = ("p_c", "sigma", "L0")
+    base_params = ("p_c", "sigma", "L0", "kappa")
     log_params = frozenset({"L0"})
-    labels = {**ScalingForm.labels, "sigma": r"$\sigma$", "L0": r"$L_0$", "c": r"$c$"}
+    labels = {**ScalingForm.labels, "sigma": r"$\sigma$", "L0": r"$L_0$", "kappa": r"$\kappa$", "c": r"$c$"}
     x_label = r"$(p - p_c)\,\ln(L/L_0)^{1/\sigma}$"
-    param_defaults = {"c": 0.0}
+    param_defaults = {"c": 0.0, "kappa": 1.0}
     critical_phase = "below"
 
     def default_priors(self, control, size):
         lmin = float(np.min(size))
-        return {**super().default_priors(control, size), "sigma": (0.2, 3.0), "L0": (1e-3 * lmin, 0.95 * lmin)}
+        return {**super().default_priors(control, size), "sigma": (0.2, 3.0), "L0": (1e-3 * lmin, 0.95 * lmin),
+                "kappa": (0.0, 1.0)}
 
     def scaling_variable(self, control, size, theta):
         distance = control - theta["p_c"]
@@ -189,7 +195,7 @@ class BKT(_Corrected):
         running = np.abs(np.log(size / theta["L0"])) ** power
         merged = np.abs(np.log(np.min(size) / theta["L0"])) ** power
         critical = distance < 0 if self.critical_phase == "below" else distance > 0
-        return distance * np.where(critical, merged, running)
+        return distance * np.where(critical, merged + theta["kappa"] * (running - merged), running)
 
     def log_size_factor(self, size, theta):
         """``ln G = a ln L - ln(1 + c / ln(L/L0))``."""

@@ -68,7 +68,8 @@ def read_posterior(path, group: str | None = None) -> xr.Dataset:
     """The posterior Dataset of an ``analyze fss -o`` file; ``group``: the form of a comparison
     file. One-line :class:`DataError` for anything else."""
     read_netcdf(path)                          # one-line errors for a missing or unreadable file
-    tree = xr.open_datatree(path, engine="netcdf4").load()
+    with xr.open_datatree(path, engine="netcdf4") as opened:   # closed again: HDF5 must not see it open twice
+        tree = opened.load().copy()
     if "comparison_json" in tree.attrs and group is None:
         preferred = json.loads(tree.attrs["comparison_json"])["preferred"]
         raise DataError(f"{str(path)!r} holds a comparison of forms: choose one with --group (e.g. --group {preferred})")
