@@ -42,6 +42,8 @@ from statmech_nn.datasets import DataSource, data_root
 from statmech_nn.errors import ConfigError, DataError
 from statmech_nn.io import write_atomically
 
+from .spec import N_TEST, N_TRAIN, SIDE
+
 #: SHA-256 of the four uncompressed IDX files (identical to the files published by LeCun et
 #: al.; their md5 agree with independently published lists, see docs/mnist_data.md).
 RAW_SHA256 = {
@@ -65,7 +67,6 @@ TORCHVISION_SOCKET_TIMEOUT_S = 15.0
 PIP_TIMEOUT_S = 600
 
 _IDX_UBYTE = 0x08  # IDX type code of unsigned bytes (third byte of the magic number)
-_N_TRAIN, _N_TEST, _SIDE = 60_000, 10_000, 28
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,10 +326,10 @@ def _raw_files_from_pickle(obj: object) -> dict[str, bytes]:
     train = np.concatenate([_pixels_to_bytes(train_x, "train"), _pixels_to_bytes(valid_x, "valid")])
     labels = np.concatenate([np.asarray(train_y), np.asarray(valid_y)])
     files = {
-        "train-images-idx3-ubyte": _encode_idx(train.reshape(_N_TRAIN, _SIDE, _SIDE)),
+        "train-images-idx3-ubyte": _encode_idx(train.reshape(N_TRAIN, SIDE, SIDE)),
         "train-labels-idx1-ubyte": _encode_idx(labels.astype(np.uint8)),
         "t10k-images-idx3-ubyte": _encode_idx(
-            _pixels_to_bytes(test_x, "test").reshape(_N_TEST, _SIDE, _SIDE)
+            _pixels_to_bytes(test_x, "test").reshape(N_TEST, SIDE, SIDE)
         ),
         "t10k-labels-idx1-ubyte": _encode_idx(np.asarray(test_y).astype(np.uint8)),
     }

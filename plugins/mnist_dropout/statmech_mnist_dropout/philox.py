@@ -112,6 +112,9 @@ class Philox:
             c0, c1, c2_, c3, p0, p1 = (b[:n] for b in self.buffers)
             c0.copy_(self.blocks.expand(n, -1))
             c1.copy_(self.c1[s].expand(n, self.n_blocks))
-            c2_.fill_(c2)
+            if isinstance(c2, torch.Tensor):  # a device scalar: a broadcast copy, no host sync
+                c2_.copy_(c2.expand(n, self.n_blocks))
+            else:
+                c2_.fill_(c2)
             c3.zero_()
             consume(s, rounds_([c0, c1, c2_, c3], self.keys0[:, s], self.keys1[:, s], [p0, p1]))
