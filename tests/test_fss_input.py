@@ -159,3 +159,25 @@ def test_form_names_resolve_only_among_built_ins():
         as_form("corrected")
     with pytest.raises(ConfigError, match="expected a ScalingForm"):
         as_form(3)
+
+
+def test_ctrl_c_inside_the_likelihood_leaves_no_emcee_traceback(capsys):
+    # truth: emcee prints "Exception while calling your likelihood function" and a traceback for
+    # anything the likelihood raises; a Ctrl-C there must reach the caller as KeyboardInterrupt
+    # (the CLI turns it into its one line) with nothing printed on the way
+    from statmech_nn.analysis.fss.sampler import SamplerSettings, sample_posterior
+
+    model = CollapseModel(SecondOrder(), prepare_data(_grid(), "y", err="y_err", size="L", control="p"))
+    calls, log_prob = [0], model.log_prob
+
+    def interrupted_after_a_few_steps(thetas):
+        calls[0] += 1
+        if calls[0] == 400:                 # past the MAP search, inside the emcee steps
+            raise KeyboardInterrupt
+        return log_prob(thetas)
+
+    model.log_prob = interrupted_after_a_few_steps
+    with pytest.raises(KeyboardInterrupt):
+        sample_posterior(model, SamplerSettings(n_walkers=16, max_steps=5000, seed=1))
+    captured = capsys.readouterr()
+    assert calls[0] >= 400 and "emcee" not in captured.out + captured.err and "Traceback" not in captured.err

@@ -27,10 +27,12 @@ TRUTH_RANGES = {
 }
 
 
-#: measured in session 3 (5 replicas, with and without a): the critical-phase BKT form's p_c
-#: interval missed the truth in 5 of 5, 0.03-0.12 too low. The profile likelihood is nearly flat
-#: along a curved p_c-sigma-L0 ridge (1 nat between the truth and the MAP), so the prior volume
-#: decides: an open calibration problem of the BKT form (docs/fss.md), not hidden here.
+#: measured in session 3 (5 replicas, with and without a) with the BKT form whose curves always
+#: merge below p_c (before kappa): the p_c interval missed the truth in 5 of 5, 0.03-0.12 too low.
+#: The profile likelihood is nearly flat along a curved p_c-sigma-L0 ridge (1 nat between the
+#: truth and the MAP), so the prior volume decides. Not re-measured with kappa (synthetic truth
+#: kappa = 1) before the session's deadline: an open calibration question (docs/fss.md), marked
+#: here rather than hidden; non-strict, so a pass is reported as XPASS.
 BKT_OPEN = pytest.mark.xfail(reason="BKT p_c miscalibrated with the critical-phase form (docs/fss.md)", strict=False)
 
 

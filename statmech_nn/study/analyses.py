@@ -12,8 +12,9 @@ Steps (``docs/study.md`` gives each default with its reason):
    p_c and exponents;
 5. every analyzer named in ``[[analysis.analyzers]]``, run on its grid's sweep.
 
-A step's key is the SHA-256 of what determines it (its inputs' ``config_sha256`` and its
-options), stored as the attribute ``study_step_sha256``: a rerun reuses a file whose key
+A step's key is the SHA-256 of what determines it (its inputs' ``config_sha256``, its
+options and the code: package version and git commit), stored as the attribute
+``study_step_sha256``: a rerun reuses a file whose key
 matches and recomputes one whose key differs, so an interrupted study loses at most the step in
 progress, and a changed option recomputes only what it affects.
 """
@@ -30,7 +31,8 @@ import xarray as xr
 from ..analysis.phases import AMENTIA, PHASES
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
-from ..schema import canonical_json, cf_output, sha256_of
+from .. import __version__
+from ..schema import COORD_ATTRS, canonical_json, cf_output, git_commit, sha256_of
 from ..selection import select_values
 from . import fss_adapter
 from .config import Study
@@ -72,7 +74,7 @@ class StudyAnalyses:
 
     def _step(self, path, key_parts: Any, title: str, compute: Callable[[], xr.Dataset],
               inputs: list[xr.Dataset]) -> xr.Dataset:
-        key = sha256_of(key_parts)
+        key = step_key(key_parts)
         if path.exists():
             try:
                 old = read_netcdf(path)
@@ -190,7 +192,7 @@ class StudyAnalyses:
                      f"[{lo:g}, {hi:g}]; needs {fss['min_sizes']})")
             return None
         settings = {k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed")}
-        key = sha256_of({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
+        key = step_key({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
                          "slice": point, "window": [lo, hi], "fit_a": fit_a, "forms": fss["forms"],
                          "observable": [var, fss["observable"]], "settings": settings})
         paths = {form: self.layout.posterior(name, form) for form in fss["forms"]}
@@ -223,6 +225,12 @@ class StudyAnalyses:
                           "robustness across slices", [phases] + ([] if comparisons is None else [comparisons]))
         write_netcdf(ds, self.layout.robustness)
         return read_netcdf(self.layout.robustness)
+
+
+def step_key(parts: Any) -> str:
+    """SHA-256 of a step's inputs and options and of the code that computes it (package version
+    and git commit, where there is one): results of other code are recomputed, not reused."""
+    return sha256_of({"step": parts, "code": {"statmech_nn": __version__, "commit": git_commit()}})
 
 
 def slice_name(point: Mapping[str, Any]) -> str:
@@ -272,7 +280,8 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
     slice_dims = list(dict.fromkeys(d for r in rows for d in r["point"]))
     coords = {"comparison": [r["name"] for r in rows], "form": list(forms), "param": params, "stat": list(STATS)}
     for d in slice_dims:
-        coords[d] = ("comparison", [r["point"].get(d, np.nan) for r in rows])
+        coords[d] = ("comparison", [r["point"].get(d, np.nan) for r in rows],
+                     COORD_ATTRS.get(d, {"long_name": d, "units": "1"}))
     coords["fit_a"] = ("comparison", np.array([a["study_fit_a"] for a in first], np.int8),
                        {"long_name": "1: the y-exponent a was fitted", "units": "1"})
     estimate = np.stack([[_estimates(r["posteriors"][f], params) for f in forms] for r in rows])
@@ -328,8 +337,8 @@ def robustness_dataset(phases: xr.Dataset, comparisons: xr.Dataset | None, contr
         "alpha_max": alpha.max(control).assign_attrs(long_name=f"largest alpha along {control}", units="1"),
         "alpha_min_learning": learning.min(control).assign_attrs(
             long_name=f"smallest alpha along {control}, amentia left out", units="1"),
-        "phase_count": counts.astype(np.int64).assign_attrs(long_name=f"grid points of each phase along {control}",
-                                                            units="1"),
+        "phase_count": counts.astype(np.int64).drop_attrs().assign_attrs(
+            long_name=f"grid points of each phase along {control}", units="1"),
     })
     dims = list(phases["boundary"].dims)
     shape = tuple(ds.sizes[d] for d in dims)

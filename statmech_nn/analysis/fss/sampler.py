@@ -107,20 +107,43 @@ def _initial_ball(model: CollapseModel, centre: np.ndarray, n: int, rng: np.rand
     return walkers
 
 
+class _QuietInterrupt:
+    """``log_prob`` for emcee with Ctrl-C passed on without emcee's traceback: emcee prints
+    "Exception while calling your likelihood function" and a traceback for anything the
+    likelihood raises, a KeyboardInterrupt included. The interrupt is held instead (the walkers
+    get -inf for that one proposal) and re-raised by :meth:`check` after the step."""
+
+    def __init__(self, log_prob):
+        self.log_prob, self.interrupted = log_prob, False
+
+    def __call__(self, thetas: np.ndarray) -> np.ndarray:
+        try:
+            return self.log_prob(thetas)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return np.full(len(thetas), -np.inf)
+
+    def check(self) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+
 def sample_posterior(model: CollapseModel, settings: SamplerSettings = SamplerSettings(),
                      start: np.ndarray | None = None) -> SampleResult:
     """MAP-seeded emcee run until ``n_tau`` autocorrelation times (see the module docstring)."""
     settings.check(model.ndim)
     rng = np.random.default_rng(settings.seed)
     map_vector, map_lp = find_map(model, rng, start)
+    likelihood = _QuietInterrupt(model.log_prob)
     sampler = emcee.EnsembleSampler(
-        settings.n_walkers, model.ndim, model.log_prob, vectorize=True,
+        settings.n_walkers, model.ndim, likelihood, vectorize=True,
         moves=[(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)])
     sampler.random_state = np.random.RandomState(rng.integers(2**32)).get_state()
     state = _initial_ball(model, map_vector, settings.n_walkers, rng)
     converged, tau = False, np.full(model.ndim, np.inf)
     while sampler.iteration < settings.max_steps:
-        state = sampler.run_mcmc(state, min(settings.chunk, settings.max_steps - sampler.iteration), progress=False)
+        for state in sampler.sample(state, iterations=min(settings.chunk, settings.max_steps - sampler.iteration)):
+            likelihood.check()
         n = sampler.iteration
         tau = emcee.autocorr.integrated_time(sampler.get_chain(discard=n // 3), tol=0)
         if n - n // 3 >= settings.n_tau * np.max(tau):
