@@ -32,8 +32,10 @@ TRUTH_RANGES = {
 #: The profile likelihood is nearly flat along a curved p_c-sigma-L0 ridge (1 nat between the
 #: truth and the MAP), so the prior volume decides. Not re-measured with kappa (synthetic truth
 #: kappa = 1) before the session's deadline: an open calibration question (docs/fss.md), marked
-#: here rather than hidden; non-strict, so a pass is reported as XPASS.
-BKT_OPEN = pytest.mark.xfail(reason="BKT p_c miscalibrated with the critical-phase form (docs/fss.md)", strict=False)
+#: here rather than hidden. Not run by default (two known failures would cost CI ~10 minutes
+#: each time and prove nothing new); measure it with `pytest --runxfail tests/test_fss_sbc.py -k bkt`.
+BKT_OPEN = pytest.mark.xfail(reason="BKT p_c miscalibrated with the critical-phase form (docs/fss.md); "
+                                    "run with --runxfail to measure", run=False)
 
 
 @pytest.mark.slow
