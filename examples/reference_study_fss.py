@@ -23,7 +23,7 @@ data = ds.assign(
     log_loss_err=(log_loss.std("seed", ddof=1) / np.sqrt(ds.sizes["seed"])).assign_attrs(
         long_name="standard error over seeds of the log test cross-entropy", units="1"),
 )
-comparison = compare_forms(data, "log_loss", err="log_loss_err", size="N", control="p_eval",
+comparison = compare_forms(data, "log_loss", err="log_loss_err", size_dim="N", control_dim="p_eval",
                            forms=("second_order", "bkt"))
 summary = comparison.summary()
 for message in comparison.warnings:

@@ -9,7 +9,7 @@ from statmech_nn.analysis.fss.model import CollapseModel
 from statmech_nn.errors import ConfigError, DataError, PluginError
 from statmech_nn.plugins import get_registry
 
-FIT = dict(size="L", control="p", n_tau=10, max_steps=500, n_walkers=16)
+FIT = dict(size_dim="L", control_dim="p", n_tau=10, max_steps=500, n_walkers=16)
 
 
 def test_forms_by_hand():
@@ -62,22 +62,22 @@ def _grid():
 def test_bad_names_are_one_line_errors(kwargs, error, match):
     # truth: each bad name is reported with what exists instead, in one line
     with pytest.raises(error, match=match) as info:
-        prepare_data(_grid(), **kwargs, size="L", control="p")
+        prepare_data(_grid(), **kwargs, size_dim="L", control_dim="p")
     assert "\n" not in str(info.value)
 
 
 def test_missing_size_dim_single_size_negative_error():
     ds = _grid()
     with pytest.raises(DataError, match="no size dimension or coordinate 'N'"):
-        prepare_data(ds, "y", err="y_err", size="N", control="p")
+        prepare_data(ds, "y", err="y_err", size_dim="N", control_dim="p")
     # one size only: no collapse is possible
     with pytest.raises(DataError, match="at 1 size"):
-        prepare_data(ds.sel(L=[8.0]), "y", err="y_err", size="L", control="p")
+        prepare_data(ds.sel(L=[8.0]), "y", err="y_err", size_dim="L", control_dim="p")
     bad = ds.copy(deep=True)
     i, j = np.argwhere(np.isfinite(bad["y_err"].values))[3]
     bad["y_err"][i, j] = -0.1
     with pytest.raises(DataError, match="negative error -0.1"):
-        prepare_data(bad, "y", err="y_err", size="L", control="p")
+        prepare_data(bad, "y", err="y_err", size_dim="L", control_dim="p")
 
 
 def test_extra_dimension_must_be_selected_or_averaged():
@@ -86,14 +86,14 @@ def test_extra_dimension_must_be_selected_or_averaged():
     ds = collapse_dataset("second_order", sizes=(8, 16), n_control=5, window="fixed", seed=0)
     stacked = xr.concat([ds, ds + 0.01, ds - 0.02], dim="seed").assign_coords(seed=[0, 1, 2])
     with pytest.raises(DataError, match="extra dimension"):
-        prepare_data(stacked, "y", err="y_err", size="L", control="p")
-    data = prepare_data(stacked, "y", average="seed", size="L", control="p")
+        prepare_data(stacked, "y", err="y_err", size_dim="L", control_dim="p")
+    data = prepare_data(stacked, "y", average="seed", size_dim="L", control_dim="p")
     values = stacked.y.isel(p=0, L=0).values
     obs = data.observables[0]
     first = (obs.control == stacked.p.values[0]) & (obs.size == 8)
     assert obs.y[first][0] == pytest.approx(values.mean())
     assert obs.err[first][0] == pytest.approx(values.std(ddof=1) / np.sqrt(3))
-    one = prepare_data(stacked, "y", err="y_err", select={"seed": "1"}, size="L", control="p")
+    one = prepare_data(stacked, "y", err="y_err", select={"seed": "1"}, size_dim="L", control_dim="p")
     assert one.observables[0].y[first][0] == pytest.approx(values[1])
 
 
@@ -107,7 +107,7 @@ def test_nan_points_and_zero_errors():
     ds["y"][1, 0], ds["y_err"][1, 0] = 0.0, 0.0
     ds["y"][5, 1], ds["y_err"][5, 1] = 1.0, 0.0
     with pytest.warns(RuntimeWarning) as record:
-        data = prepare_data(ds, "y", err="y_err", size="L", control="p", n_samples=100)
+        data = prepare_data(ds, "y", err="y_err", size_dim="L", control_dim="p", n_samples=100)
     messages = " ".join(str(w.message) for w in record)
     assert "1 point(s) with a non-finite value or error excluded" in messages
     assert "error floor applied" in messages
@@ -131,7 +131,7 @@ def test_unknown_prior_and_priors_that_exclude_the_data():
 
 def test_bkt_default_prior_keeps_l0_below_the_smallest_size():
     # truth: ln(L/L0) > 0 for every size needs L0 < min L; the default box ends at 0.95 min L
-    data = prepare_data(_grid(), "y", err="y_err", size="L", control="p")
+    data = prepare_data(_grid(), "y", err="y_err", size_dim="L", control_dim="p")
     model = CollapseModel(BKT(), data)
     assert model.priors["L0"][1] < 8.0
     inside = {"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "kappa": 0.5, "amp": 1.0, "length": 1.0, "err_scale": 1.0}
@@ -143,7 +143,7 @@ def test_analyzer_is_registered_and_checks_option_names():
     # truth: the analyzer named "fss" wraps fit_fss; an unknown option names the accepted ones
     analyzer = get_registry().analyzer("fss")()
     with pytest.raises(ConfigError, match="unknown option 'walkers' for analyzer 'fss'"):
-        analyzer.run(_grid(), var="y", err="y_err", size="L", control="p", walkers=8)
+        analyzer.run(_grid(), var="y", err="y_err", size_dim="L", control_dim="p", walkers=8)
 
 
 def test_form_names_resolve_only_among_built_ins():
@@ -167,7 +167,7 @@ def test_ctrl_c_inside_the_likelihood_leaves_no_emcee_traceback(capsys):
     # (the CLI turns it into its one line) with nothing printed on the way
     from statmech_nn.analysis.fss.sampler import SamplerSettings, sample_posterior
 
-    model = CollapseModel(SecondOrder(), prepare_data(_grid(), "y", err="y_err", size="L", control="p"))
+    model = CollapseModel(SecondOrder(), prepare_data(_grid(), "y", err="y_err", size_dim="L", control_dim="p"))
     calls, log_prob = [0], model.log_prob
 
     def interrupted_after_a_few_steps(thetas):

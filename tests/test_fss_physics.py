@@ -27,7 +27,7 @@ FAST = dict(n_tau=30)
 def _compare(ds, var, control):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return compare_forms(ds, var, err=f"{var}_err", size="L", control=control, forms=("second_order", "bkt"),
+        return compare_forms(ds, var, err=f"{var}_err", size_dim="L", control_dim=control, forms=("second_order", "bkt"),
                              **FAST)
 
 

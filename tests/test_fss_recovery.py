@@ -15,7 +15,7 @@ from statmech_nn.analysis.fss.forms import ScalingForm
 from statmech_nn.hookspecs import hookimpl
 from statmech_nn.plugins import PluginRegistry
 
-FAST = dict(size="L", control="p", n_tau=30, n_walkers=24)
+FAST = dict(size_dim="L", control_dim="p", n_tau=30, n_walkers=24)
 
 
 def _within(params, truth, n_sigma=3.0):
@@ -141,7 +141,7 @@ def test_never_returns_curves_that_do_not_overlap():
     with pytest.warns(RuntimeWarning, match="barely overlap"):
         post = fit_fss(ds, "y", err="y_err", form="second_order", min_overlap=0.25,
                        **{**FAST, "n_tau": 20})
-    model = CollapseModel(SecondOrder(), prepare_data(ds, "y", err="y_err", size="L", control="p"))
+    model = CollapseModel(SecondOrder(), prepare_data(ds, "y", err="y_err", size_dim="L", control_dim="p"))
     draws = np.column_stack([post[n].values.ravel() for n in model.names])
     vectors = np.column_stack([np.log(draws[:, i]) if n in model.log_names else draws[:, i]
                                for i, n in enumerate(model.names)])

@@ -55,7 +55,7 @@ def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time(form, fit_a
                               noise=0.02, a=a, seed=r)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s = summarize(fit_fss(ds, "y", err="y_err", size="L", control="p", form=form, fit_a=fit_a,
+            s = summarize(fit_fss(ds, "y", err="y_err", size_dim="L", control_dim="p", form=form, fit_a=fit_a,
                                   n_tau=20, n_walkers=24, seed=r))
         assert s["convergence"]["n_tau"] >= 20
         for name, value in {**truth, **({"a": a} if fit_a else {})}.items():

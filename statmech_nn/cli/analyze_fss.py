@@ -130,7 +130,7 @@ def _run(args) -> int:
         check_writable(args.output)
     priors = parse_priors(args.prior, forms)
     data = read_netcdf(args.file)
-    options = dict(var=args.var, err=args.err, average=args.average, size=args.size, control=args.control,
+    options = dict(var=args.var, err=args.err, average=args.average, size_dim=args.size, control_dim=args.control,
                    select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,
                    min_overlap=args.min_overlap, error_floor=args.error_floor, n_samples=args.n_samples,
                    n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed)

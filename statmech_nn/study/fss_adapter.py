@@ -31,7 +31,7 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = compare_forms(data, var, err=err, size=size, control=control, forms=tuple(forms),
+        result = compare_forms(data, var, err=err, size_dim=size, control_dim=control, forms=tuple(forms),
                                fit_a=fit_a, n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps,
                                seed=seed)
     messages = list(dict.fromkeys(str(w.message) for w in caught))

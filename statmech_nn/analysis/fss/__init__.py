@@ -5,9 +5,9 @@ Public API::
     from statmech_nn.analysis.fss import fit_fss, compare_forms, summarize, collapse_dataset
 
     ds = collapse_dataset("second_order", {"p_c": 0.5, "nu": 1.0}, seed=1)   # known truth
-    post = fit_fss(ds, "y", err="y_err", size="L", control="p", form="second_order")
+    post = fit_fss(ds, "y", err="y_err", size_dim="L", control_dim="p", form="second_order")
     summarize(post)["params"]["nu"]          # {"median": ..., "lo": ..., "hi": ..., ...}
-    compare_forms(ds, "y", err="y_err", size="L", control="p").preferred
+    compare_forms(ds, "y", err="y_err", size_dim="L", control_dim="p").preferred
 
 Modules: :mod:`.forms` (scaling forms and the table of built-in ones), :mod:`.basis` (the
 Gaussian process in O(n m): reduced-rank basis), :mod:`.likelihood` (the collapse likelihood,
@@ -34,14 +34,14 @@ from .synthetic import collapse_dataset
 
 
 class FSSAnalyzer(Analyzer):
-    """``run(data, var=..., err=..., size=..., control=..., form=..., **options)``: :func:`fit_fss`."""
+    """``run(data, var=..., err=..., size_dim=..., control_dim=..., form=..., **options)``: :func:`fit_fss`."""
 
     name = "fss"
     summary = "finite-size-scaling collapse: emcee posterior of p_c and exponents (GP likelihood)"
 
     def run(self, data: xr.Dataset | xr.DataArray, **options: Any) -> xr.Dataset:
         check_option_names(self.name, options, fit_fss)
-        for required in ("var", "size", "control"):
+        for required in ("var", "size_dim", "control_dim"):
             if required not in options:
                 raise ConfigError(f"analyzer 'fss' needs the option {required!r} (the observable, size and control names)")
         return fit_fss(data, **options)

@@ -87,11 +87,12 @@ def _error_floor(y: np.ndarray, error_floor: float | None, n_samples: int | None
     return np.full_like(y, float(error_floor))
 
 
-def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
+def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
                  err: str | Sequence[str] | None = None, average: str | None = None,
                  select: Mapping[str, Any] | None = None, error_floor: float | None = None,
                  n_samples: int | None = None) -> CollapseData:
-    """The finite points of each variable (see the module docstring for the rules)."""
+    """The finite points of each variable (see the module docstring for the rules); ``size_dim``
+    and ``control_dim`` name the system size and the control parameter (dimensions or coordinates)."""
     if isinstance(data, xr.DataArray):
         data = data.to_dataset(name=data.name or "y")
     if not isinstance(data, xr.Dataset):
@@ -106,13 +107,13 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
                           "(average=..., --average)")
     if errors and len(errors) != len(variables):
         raise ConfigError(f"{len(variables)} variable(s) but {len(errors)} error variable(s): give one error per variable")
-    if size == control:
-        raise ConfigError(f"size and control are both {size!r}: expected two different dimensions or coordinates "
+    if size_dim == control_dim:
+        raise ConfigError(f"size and control are both {size_dim!r}: expected two different dimensions or coordinates "
                           "(the system size, e.g. L, and the control parameter, e.g. p or T)")
     ds = select_values(data, select, drop=True)
     observables = []
     for j, name in enumerate(variables):
-        c, s, y, e = _points(ds, name, errors[j] if errors else None, average, size, control)
+        c, s, y, e = _points(ds, name, errors[j] if errors else None, average, size_dim, control_dim)
         measured = ~np.isnan(y)
         bad = measured & ~(np.isfinite(y) & np.isfinite(e) & np.isfinite(c) & np.isfinite(s))
         if bad.any():
@@ -122,9 +123,9 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
         c, s, y, e = c[keep], s[keep], y[keep], e[keep]
         if np.any(e < 0):
             i = int(np.argmax(e < 0))
-            raise DataError(f"{name}: negative error {e[i]:g} at {control}={c[i]:g}, {size}={s[i]:g}: errors must be >= 0")
+            raise DataError(f"{name}: negative error {e[i]:g} at {control_dim}={c[i]:g}, {size_dim}={s[i]:g}: errors must be >= 0")
         if np.any(s <= 0):
-            raise DataError(f"size {size} must be positive, got {s[s <= 0][0]:g}")
+            raise DataError(f"size {size_dim} must be positive, got {s[s <= 0][0]:g}")
         if y.size == 0:
             raise DataError(f"variable {name!r} has no finite values")
         floor = _error_floor(y, error_floor, n_samples)
@@ -133,8 +134,8 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
             warnings.warn(f"{name}: error floor applied to {int(raised.sum())} point(s) "
                           f"({int(np.sum(e == 0))} with zero error)", RuntimeWarning, stacklevel=2)
         observables.append(Observable(name, c, s, y, np.maximum(e, floor), dict(ds[name].attrs)))
-    return CollapseData(tuple(observables), control_name=control, size_name=size,
-                        control_attrs=dict(ds[control].attrs), size_attrs=dict(ds[size].attrs))
+    return CollapseData(tuple(observables), control_name=control_dim, size_name=size_dim,
+                        control_attrs=dict(ds[control_dim].attrs), size_attrs=dict(ds[size_dim].attrs))
 
 
 @dataclass(frozen=True)
@@ -177,15 +178,15 @@ def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[st
     return values
 
 
-def _prepare(data, var, *, size, control, err, average, select, error_floor, n_samples, fit_a, fit_err_scale,
+def _prepare(data, var, *, size_dim, control_dim, err, average, select, error_floor, n_samples, fit_a, fit_err_scale,
              min_overlap, n_walkers, n_tau, max_steps, seed, start):
     """The points, the fit options and the record of what was asked, shared by fit and compare."""
-    record = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size,
-              "control": control, "select": {k: str(v) for k, v in dict(select or {}).items()},
+    record = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size_dim,
+              "control": control_dim, "select": {k: str(v) for k, v in dict(select or {}).items()},
               "fit_a": fit_a, "fit_err_scale": fit_err_scale, "min_overlap": min_overlap,
               "error_floor": error_floor, "n_samples": n_samples, "n_walkers": n_walkers, "n_tau": n_tau,
               "max_steps": max_steps, "seed": seed}
-    collapse = prepare_data(data, var, size=size, control=control, err=err, average=average, select=select,
+    collapse = prepare_data(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average, select=select,
                             error_floor=error_floor, n_samples=n_samples)
     settings = SamplerSettings(n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps, seed=seed)
     options = FitOptions(fit_a=fit_a, fit_err_scale=fit_err_scale, min_overlap=min_overlap, settings=settings,
@@ -193,7 +194,7 @@ def _prepare(data, var, *, size, control, err, average, select, error_floor, n_s
     return collapse, options, record
 
 
-def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
+def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
             form: ScalingForm | type | str = "second_order", err: str | Sequence[str] | None = None,
             average: str | None = None, select: Mapping[str, Any] | None = None, fit_a: bool = False,
             fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None, min_overlap: float = 0.25,
@@ -209,8 +210,8 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: 
     * ``var`` (``--var``): the observable's name, or a list of names for a joint fit (one
       ``p_c`` and one set of exponents; per observable its own scaling function, ``a`` and
       hyperparameters, suffixed ``_<name>``).
-    * ``size`` (``--size``), ``control`` (``--control``): dimension or coordinate names of the
-      system size ``L`` and the control parameter ``p``.
+    * ``size_dim`` (``--size``), ``control_dim`` (``--control``): dimension or coordinate names
+      of the system size ``L`` and the control parameter ``p`` (the role names every analyzer uses).
     * ``form`` (``--form``): a :class:`~.forms.ScalingForm` instance or subclass, or a built-in
       name (:data:`~.forms.BUILTIN_FORMS`); a plugin's form is passed as an object.
     * ``err`` (``--err``): the standard-error variable(s), one per ``var``; or
@@ -232,7 +233,7 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: 
     Returns the posterior Dataset of :mod:`.posterior`; :func:`summarize` turns it into the
     JSON summary. Raises :class:`ConfigError`/:class:`DataError` on bad input (one line).
     """
-    collapse, options, record = _prepare(data, var, size=size, control=control, err=err, average=average,
+    collapse, options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average,
                                          select=select, error_floor=error_floor, n_samples=n_samples, fit_a=fit_a,
                                          fit_err_scale=fit_err_scale, min_overlap=min_overlap, n_walkers=n_walkers,
                                          n_tau=n_tau, max_steps=max_steps, seed=seed, start=start)
@@ -280,7 +281,7 @@ def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
     return messages
 
 
-def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size: str, control: str,
+def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
                   forms: Sequence[ScalingForm | type | str] = ("second_order", "bkt"),
                   priors: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> Comparison:
     """Fit every form in ``forms`` to the same points and rank them (:mod:`.compare`).
@@ -299,7 +300,7 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
     unknown = [k for k in options if k not in _FIT_DEFAULTS]
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r} for compare_forms: expected one of {', '.join(_FIT_DEFAULTS)}")
-    collapse, fit_options, record = _prepare(data, var, size=size, control=control,
+    collapse, fit_options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim,
                                              **{**_FIT_DEFAULTS, **options})
     results = {f.name: fit_prepared(collapse, f, fit_options, (priors or {}).get(f.name), record) for f in objects}
     preferred, delta, delta_se = rank_forms({n: ds["elpd"].values for n, ds in results.items()})

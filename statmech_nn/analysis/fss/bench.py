@@ -34,7 +34,7 @@ def run_benchmark(repeat: int = 1, n_sizes: int = 5, n_control: int = 20) -> dic
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                post = fit_fss(ds, "y", err="y_err", size="L", control="p", form=form, seed=r)
+                post = fit_fss(ds, "y", err="y_err", size_dim="L", control_dim="p", form=form, seed=r)
             seconds.append(time.perf_counter() - start)
         s = summarize(post)
         results[form] = {"seconds": [round(t, 2) for t in seconds], "n_steps": s["convergence"]["n_steps"],
