@@ -57,19 +57,25 @@ def parse_config(raw: dict[str, Any], where: str = "config") -> SweepConfig:
     return config
 
 
-def load_config(path: str | Path) -> SweepConfig:
-    """Read and parse a sweep TOML file, with one-line errors for unreadable or invalid TOML."""
+def read_toml(path: str | Path, what: str = "configuration file") -> tuple[dict[str, Any], str]:
+    """The parsed table and the text of the TOML file ``path``; a missing, unreadable or invalid
+    file is a one-line :class:`ConfigError` (``what`` names the kind of file in it)."""
     path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise ConfigError(f"no such configuration file: {str(path)!r}") from None
+        raise ConfigError(f"no such {what}: {str(path)!r}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror}") from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def load_config(path: str | Path) -> SweepConfig:
+    """Read and parse a sweep TOML file, with one-line errors for unreadable or invalid TOML."""
+    raw, _ = read_toml(path)
     return parse_config(raw, where=str(path))
 
 

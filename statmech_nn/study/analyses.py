@@ -32,7 +32,8 @@ from ..analysis.phases import AMENTIA, PHASES
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
 from .. import __version__
-from ..schema import COORD_ATTRS, canonical_json, cf_output, git_commit, sha256_of
+from ..digest import canonical_json, sha256_of
+from ..schema import COORD_ATTRS, cf_output, git_commit
 from ..selection import select_values
 from . import fss_adapter
 from .config import Study

@@ -33,16 +33,15 @@ values are checked by the experiment itself, before anything runs.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_EXPERIMENT
+from ..config import DEFAULT_EXPERIMENT, read_toml
 from ..errors import ConfigError, StatmechError
 from ..options import Option, non_negative, positive, resolve_options
-from ..schema import sha256_of
+from ..digest import sha256_of
 
 RESERVED = ("title", "question", "experiment", "device", "executor", "grids", "analysis")
 
@@ -209,16 +208,7 @@ class Study:
 def load_study(path: str | Path, *, device: str | None = None, registry=None) -> Study:
     """Read, parse and validate a study file (``device`` overrides the file's)."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"no such study file: {str(path)!r}") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    raw, text = read_toml(path, "study file")
     try:
         return parse_study(raw, text=text, path=str(path), device=device, registry=registry)
     except StatmechError as exc:

@@ -20,7 +20,7 @@ import xarray as xr
 from ..cache import CellCache
 from ..errors import DataError, StatmechError
 from ..io import read_netcdf, write_atomically, write_netcdf
-from ..schema import sha256_of
+from ..digest import sha256_of
 from ..sweep import plan_sweep, run_sweep, sweep_config
 from .analyses import StudyAnalyses
 from .config import Study
