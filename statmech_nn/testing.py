@@ -17,6 +17,13 @@ Assertions raise ``AssertionError`` (what pytest reports best); the toolkit's ow
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
@@ -28,7 +35,7 @@ from .options import Option, positive
 from .schema import set_coord_attrs, validate_dataset
 from .synthetic import SyntheticTruth, synthetic_dataset
 
-__all__ = ["assert_follows_contract", "assert_same_numbers", "check_experiment", "UniformMean",
+__all__ = ["assert_follows_contract", "assert_same_numbers", "check_experiment", "crash_after_cells", "UniformMean",
            "ToyPlugin", "SyntheticTruth", "synthetic_dataset"]
 
 
@@ -40,6 +47,31 @@ def assert_follows_contract(ds: xr.Dataset, required_vars: tuple[str, ...] = ())
         validate_dataset(ds, required_vars)
     except DataError as exc:
         raise AssertionError(str(exc)) from None
+
+
+def crash_after_cells(argv: Sequence[str], cache: str | os.PathLike, *, at_least: int = 1,
+                      timeout: float = 120, env: Mapping[str, str] | None = None) -> int:
+    """Start the command ``argv`` (a sweep or study writing into ``cache``), SIGKILL its whole
+    process group as soon as ``at_least`` cells are finished in the cache (a crash: no chance to
+    clean up), and return how many finished cells the cache then holds. Raises AssertionError if
+    the command ended by itself first (make its work larger) or nothing finished in ``timeout`` s."""
+    cache = Path(cache)
+
+    def finished() -> int:
+        return len(list(cache.rglob("*.sha256")))
+
+    proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                            env=None if env is None else dict(env))
+    deadline = time.monotonic() + timeout
+    while finished() < at_least and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        raise AssertionError("the command finished before it could be interrupted: give it more work")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    if finished() < at_least:
+        raise AssertionError(f"fewer than {at_least} cells finished within {timeout:g} s")
+    return finished()
 
 
 def assert_same_numbers(a: xr.Dataset, b: xr.Dataset) -> None:

@@ -6,12 +6,9 @@ against the NetCDF files, a third-party analyzer in the report, the rebuild, res
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +22,7 @@ import study_toy  # noqa: E402
 from statmech_nn.cli import main  # noqa: E402
 from statmech_nn.cache import CellCache  # noqa: E402
 from statmech_nn.io import read_netcdf  # noqa: E402
+from statmech_nn.testing import crash_after_cells  # noqa: E402
 from statmech_nn.study.config import load_study  # noqa: E402
 from statmech_nn.study.report import build_report  # noqa: E402
 from statmech_nn.study.runner import run_study  # noqa: E402
@@ -246,15 +244,7 @@ def test_kill_9_then_rerun_finishes_without_redoing_finished_cells(tmp_path):
     study = write_study(tmp_path, delay=0.3)
     cache = tmp_path / "cache"
     args = ["study", str(study), "-o", str(tmp_path / "out"), "--cache-dir", str(cache), "--no-progress"]
-    proc = subprocess.Popen(_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while len(list(cache.rglob("*.sha256"))) < 3 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    if proc.poll() is not None:
-        pytest.fail("the study finished before it could be interrupted: raise the delay")
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    finished_cells = len(list(cache.rglob("*.sha256")))
+    finished_cells = crash_after_cells(_cli(*args), cache, at_least=3)
     assert 3 <= finished_cells < 24  # 4 sizes x 3 seeds x 2 grids
     rerun = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr

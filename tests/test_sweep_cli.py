@@ -2,16 +2,14 @@
 and the same command finishes the sweep to a file identical to an uninterrupted run's; on a
 local Dask cluster (--workers) the same file as serially."""
 
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import xarray as xr
 
 from statmech_nn.io import read_netcdf
+from statmech_nn.testing import crash_after_cells
 
 SWEEP = ["sweep", "--experiment", "percolation", "--grid", "p=0.55,0.59,0.63",
          "--grid", "L=8,16,32,48,64", "--set", "sampling.n_samples=1500", "--no-progress"]
@@ -23,16 +21,8 @@ def cli(*args):
 
 def test_kill_9_then_rerun_gives_the_uninterrupted_file(tmp_path):
     cache = tmp_path / "cache"
-    proc = subprocess.Popen(cli(*SWEEP, "-o", str(tmp_path / "resumed.nc"), "--cache-dir", str(cache)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not list(cache.rglob("*.sha256")) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    if proc.poll() is not None:
-        pytest.fail("the sweep finished before it could be interrupted: make the grid larger")
-    os.killpg(proc.pid, signal.SIGKILL)  # no chance to clean up, as in a crash
-    proc.wait()
-    finished_before = len(list(cache.rglob("*.sha256")))
+    finished_before = crash_after_cells(cli(*SWEEP, "-o", str(tmp_path / "resumed.nc"), "--cache-dir", str(cache)),
+                                        cache)
     assert 1 <= finished_before < 5
     assert not (tmp_path / "resumed.nc").exists()
 

@@ -5,10 +5,8 @@ file of an uninterrupted run. (CPU = CUDA dropout masks: test_mnist_masks.py.)""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -21,6 +19,7 @@ from statmech_mnist_dropout.spec import CellSpec, EvalConfig, MnistTensors, Opti
 from statmech_mnist_dropout.train import MaskSampler, train
 from statmech_nn.datasets import data_root
 from statmech_nn.io import read_netcdf
+from statmech_nn.testing import crash_after_cells
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")]
 
@@ -75,15 +74,8 @@ def test_a_cuda_sweep_killed_and_rerun_gives_the_uninterrupted_file(tmp_path):
     def cli(*args):
         return [sys.executable, "-m", "statmech_nn", *args]
 
-    proc = subprocess.Popen(cli(*SWEEP, "-o", str(tmp_path / "resumed.nc"), "--cache-dir", str(cache)), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while not list(cache.rglob("*.sha256")) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    if proc.poll() is not None:
-        pytest.fail("the sweep finished before it could be interrupted")
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    crash_after_cells(cli(*SWEEP, "-o", str(tmp_path / "resumed.nc"), "--cache-dir", str(cache)), cache,
+                      timeout=240, env=env)
     subprocess.run(cli(*SWEEP, "-o", str(tmp_path / "resumed.nc"), "--cache-dir", str(cache)), env=env,
                    check=True, capture_output=True)
     subprocess.run(cli(*SWEEP, "-o", str(tmp_path / "fresh.nc"), "--cache-dir", str(tmp_path / "fresh")), env=env,
