@@ -156,25 +156,31 @@ def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
 
 def write_zarr(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     """Write a Dataset (or a DataTree) to the Zarr store ``path`` atomically (a whole new
-    store renamed into place; consolidated metadata) and return the path."""
+    store renamed into place) and return the path.
+
+    The store has the installed zarr's default format (version 3 under zarr 3) and no
+    consolidated metadata: consolidated metadata is not part of the Zarr 3 specification (zarr
+    warns on every write), and a local store opens quickly without it."""
     try:
         import zarr  # noqa: F401 - xarray needs it for to_zarr
     except ImportError:
         raise StatmechError(f"writing {str(path)!r} as Zarr needs the zarr package: "
                             "pip install 'statmech-nn[zarr]', or give a .nc name") from None
     path = check_writable(path)
-    return write_atomically(path, lambda tmp: ds.to_zarr(tmp, mode="w", consolidated=True), directory=True)
+    return write_atomically(path, lambda tmp: ds.to_zarr(tmp, mode="w", consolidated=False), directory=True)
 
 
 def read_dataset(path: str | os.PathLike) -> xr.Dataset:
-    """Load a NetCDF file or a Zarr store (``*.zarr``) fully into memory."""
+    """Load a NetCDF file or a Zarr store (``*.zarr``) fully into memory. A store is read
+    from its per-array metadata (``consolidated=False``), which every store has, so that
+    stores written without consolidated metadata (:func:`write_zarr`) open without a warning."""
     path = Path(path)
     if not _is_zarr(path):
         return read_netcdf(path)
     if not path.exists():
         raise DataError(f"no such file: {str(path)!r}")
     try:
-        with xr.open_zarr(path) as ds:
+        with xr.open_zarr(path, consolidated=False) as ds:
             return ds.load()
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"cannot read {str(path)!r} as Zarr: {str(exc).splitlines()[0]}") from None

@@ -166,6 +166,24 @@ def test_zarr_output_holds_the_same_dataset_as_netcdf(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "out.nc", "out.zarr"]
 
 
+def test_zarr_output_is_written_and_read_without_warnings(tmp_path, capsys):
+    # Truth: under Zarr 3, writing consolidated metadata warns that it is not part of the Zarr 3
+    # specification, and reading a store without it (default consolidated=None) warns that the
+    # fallback is slow; `sweep -o x.zarr` (whose warnings the CLI prints as one stderr line) and
+    # read_dataset must emit neither, and the store must read back as the grid that was swept.
+    pytest.importorskip("zarr")
+    import warnings
+
+    out = tmp_path / "out.zarr"
+    assert main([*PERCOLATION, "--cache-dir", str(tmp_path / "c"), "-o", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = read_dataset(out)
+    assert [str(w.message) for w in caught] == []
+    assert ds["p"].values.tolist() == [0.5, 0.6] and ds["L"].values.tolist() == [8, 16]
+
+
 def test_a_per_file_point_index_is_migrated_into_sqlite(tmp_path):
     # Truth: caches written before the SQLite index kept one file per point under points/;
     # their points must still be found (nothing recomputed) and the old files removed.
