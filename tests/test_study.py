@@ -202,6 +202,23 @@ def test_third_party_analyzer_appears_in_the_report(finished):
     assert "data:image/png;base64," in page[i:]
 
 
+def test_fss_figures_name_the_slice_they_show(finished):
+    """Truth: the study fits one slice (depth = 1, p_train = 0, width = 8) of grids that also
+    vary p_train and depth, handing the fit pre-sliced data; the collapse and corner figures of
+    each posterior must say which slice they show, never "no other dimension"."""
+    from statmech_nn.study.fss_adapter import collapse_figure, corner_figure
+
+    layout, registry, _ = finished
+    files = sorted((layout.root / "analyses" / "fss").glob("*.nc"))
+    assert files
+    for path in files:
+        post = read_netcdf(path)
+        for fig in (collapse_figure(post, registry), corner_figure(post)):
+            title = fig._suptitle.get_text()
+            assert "slice depth = 1, p_train = 0.0, width = 8" in title, title  # names sorted
+            assert "no other dimension" not in title
+
+
 def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_path):
     layout, registry, _ = finished
     page = layout.report.read_text()

@@ -8,11 +8,14 @@ difference to the runner-up and its standard error (leave-one-size-out score, ``
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import xarray as xr
+
+from ..digest import canonical_json
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,29 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
 
 def collapse_figure(posterior: xr.Dataset, registry):
     """The collapse plot of a stored posterior (its form looked up in ``registry``, so a
-    plugin's form draws too)."""
+    plugin's form draws too), titled with the study's slice (:func:`as_fitted`)."""
     from ..plotting.collapse import plot_collapse
 
-    return plot_collapse(posterior, registry.scaling_form(posterior.attrs["form"]))
+    return plot_collapse(as_fitted(posterior), registry.scaling_form(posterior.attrs["form"]))
 
 
 def corner_figure(posterior: xr.Dataset):
+    """The corner plot of a stored posterior, titled with the study's slice (:func:`as_fitted`)."""
     from ..plotting.corner import plot_corner
 
-    return plot_corner(posterior)
+    return plot_corner(as_fitted(posterior))
+
+
+def as_fitted(posterior: xr.Dataset) -> xr.Dataset:
+    """``posterior`` with the study's slice (attribute ``study_slice_json``) recorded as the
+    ``select`` of its ``options_json``, which the figure titles read
+    (:func:`~statmech_nn.analysis.fss.posterior.describe_slice`). The study hands the fit data
+    it has already sliced, so the fit records no selection, and without this the titles would
+    say "no other dimension" for one slice of a larger grid. A posterior without the attribute
+    (not the study's) is returned as it is."""
+    point = posterior.attrs.get("study_slice_json")
+    if point is None:
+        return posterior
+    options = json.loads(posterior.attrs.get("options_json", "{}"))
+    options["select"] = {**json.loads(point), **(options.get("select") or {})}
+    return posterior.assign_attrs(options_json=canonical_json(options))
