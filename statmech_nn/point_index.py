@@ -54,9 +54,19 @@ class PointIndex:
                 self.path.unlink()  # created by the failed connection: no empty file left behind
             raise error from None
 
+    def _ready(self) -> bool:
+        """The table exists and no legacy index waits to be migrated. SQLite writes nothing
+        into a new database file before its first transaction commits (here the one creating
+        the table), so an empty file was just opened by a process whose table may not exist
+        yet: it does not count."""
+        try:
+            return self.path.stat().st_size > 0 and not self.legacy.exists()
+        except FileNotFoundError:
+            return False
+
     def _ensure(self) -> None:
         """Create the table, and migrate a legacy per-file index, if not done yet."""
-        if self.path.exists() and not self.legacy.exists():
+        if self._ready():
             return
         self.root.mkdir(parents=True, exist_ok=True)
         with self._transaction(write=True) as db:
