@@ -44,7 +44,8 @@ class PointIndex:
                     yield db
                     db.execute("COMMIT")
                 except BaseException:
-                    db.execute("ROLLBACK")
+                    if db.in_transaction:  # SQLite already rolled back after an I/O error or a full disk
+                        db.execute("ROLLBACK")
                     raise
         except sqlite3.OperationalError as exc:
             error = storage_error(exc, self.path)

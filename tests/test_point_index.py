@@ -18,3 +18,38 @@ def test_an_index_file_another_process_is_still_creating_is_usable(tmp_path):
         index.record("cell-a", ["p1", "p2"])
         assert index.lookup(["p1", "p2", "p3"]) == {"p1": "cell-a", "p2": "cell-a"}
         assert index.count() == 2
+
+
+WRITE_PAST_A_FILE_SIZE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from statmech_nn.point_index import PointIndex
+
+index = PointIndex(Path(sys.argv[1]))
+index.record("cell-a", ["p0"])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+_, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, hard))
+try:
+    index.record("cell-b", [f"{i:064x}" for i in range(2000)])  # ~150 KB of rows
+except Exception as exc:
+    print(f"{type(exc).__name__}: {exc}")
+resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+print(index.count())
+"""
+
+
+def test_a_failed_commit_reports_its_own_error_and_leaves_the_index_intact(tmp_path):
+    # Truth: when SQLite cannot write at COMMIT (here a real per-process file-size limit makes
+    # the write fail with EFBIG), it rolls the transaction back itself. The error raised must be
+    # SQLite's own ("disk I/O error"), not "cannot rollback - no transaction is active" from a
+    # second rollback, and the index must still hold exactly the rows committed before.
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", WRITE_PAST_A_FILE_SIZE_LIMIT, str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    error, count = run.stdout.strip().splitlines()
+    assert error == "OperationalError: disk I/O error", error
+    assert count == "1"
