@@ -117,8 +117,24 @@ class PointIndex:
 
 
 def _legacy_pointers(directory: Path) -> Iterable[tuple[str, str]]:
-    for pointer in directory.glob("??/*"):
-        if pointer.is_file() and not pointer.name.endswith(".tmp"):
-            cell = pointer.read_text().strip()
+    """``(point, cell)`` of every pointer file ``<directory>/<shard>/<point>``. Files and
+    shards that vanish while being read are skipped: another process migrating at the same
+    time has committed them and is deleting the directory."""
+    for shard in _entries(directory):
+        for pointer in _entries(shard):
+            if pointer.name.endswith(".tmp"):
+                continue
+            try:
+                cell = pointer.read_text().strip()
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                continue
             if cell:
                 yield pointer.name, cell
+
+
+def _entries(directory: Path) -> list[Path]:
+    """The entries of ``directory``; none if it is not (or no longer) a directory."""
+    try:
+        return list(directory.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []

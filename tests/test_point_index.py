@@ -53,3 +53,25 @@ def test_a_failed_commit_reports_its_own_error_and_leaves_the_index_intact(tmp_p
     error, count = run.stdout.strip().splitlines()
     assert error == "OperationalError: disk I/O error", error
     assert count == "1"
+
+
+def _legacy_index(root, pointers):
+    for point, cell in pointers.items():
+        (root / "points" / point[:2]).mkdir(parents=True, exist_ok=True)
+        (root / "points" / point[:2] / point).write_text(cell + "\n")
+
+
+def test_a_legacy_index_removed_while_another_process_migrates_it_is_harmless(tmp_path):
+    # Truth: two processes may migrate one legacy per-file index at once; the first commits its
+    # rows and deletes the folder while the second is still reading it. Pointer files and shard
+    # folders that vanish under the second reader were committed by the first, so the second
+    # must skip them -- not fail with FileNotFoundError -- and keep every row it could read.
+    from statmech_nn.point_index import _legacy_pointers
+
+    _legacy_index(tmp_path, {"aa01": "cell-a", "aa02": "cell-b", "bb01": "cell-c"})
+    reader = _legacy_pointers(tmp_path / "points")
+    first = next(reader)  # the second process has listed a shard and read one pointer ...
+    for path in sorted((tmp_path / "points").rglob("*"), reverse=True):  # ... the first deletes all
+        path.rmdir() if path.is_dir() else path.unlink()
+    assert list(reader) == []
+    assert first in {("aa01", "cell-a"), ("aa02", "cell-b"), ("bb01", "cell-c")}
