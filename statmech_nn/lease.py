@@ -11,7 +11,10 @@ holder is a process on this host that no longer exists, or when it has not been 
 :data:`STALE_AFTER` seconds (the holder renews it every :data:`RENEW_EVERY` seconds while it
 computes, so only a dead or frozen holder -- e.g. on a node that died -- stops renewing).
 Breaking renames the stale file to a unique name first, so that of two processes breaking it
-at once only one succeeds.
+at once only one succeeds, and then checks that the file it moved is the one it judged stale
+(same inode, modification time and content): another process may have broken that one and
+taken the lease in between, and a lease taken meanwhile is put back. Releasing likewise removes
+only the holder's own lease, never one another process took after breaking it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,9 +45,10 @@ def try_acquire(path: Path) -> bool:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
-            if not _stale(path):
+            seen = _stale(path)
+            if seen is None:
                 return False
-            _break(path)
+            _break(path, seen)
             continue
         with os.fdopen(fd, "w") as fh:
             json.dump({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}, fh)
@@ -52,17 +56,32 @@ def try_acquire(path: Path) -> bool:
     return False
 
 
-def _stale(path: Path) -> bool:
+Fingerprint = tuple[int, int, bytes]
+
+
+def _fingerprint(path: Path) -> Fingerprint | None:
+    """``(inode, mtime in ns, content)`` of the lease file at ``path``, ``None`` if there is none."""
     try:
-        age = time.time() - path.stat().st_mtime
-        holder = json.loads(path.read_text() or "{}")
+        stat = path.stat()
+        return stat.st_ino, stat.st_mtime_ns, path.read_bytes()
     except FileNotFoundError:
-        return False
-    except (OSError, ValueError):
+        return None
+
+
+def _stale(path: Path) -> Fingerprint | None:
+    """The fingerprint of the lease at ``path`` if it is stale (module docstring), else ``None``."""
+    seen = _fingerprint(path)
+    if seen is None:
+        return None
+    try:
+        holder = json.loads(seen[2] or b"{}")
+    except ValueError:
+        holder = None
+    if not isinstance(holder, dict):
         holder = {}  # being written right now, or damaged: judged by its age alone
     if holder.get("host") == socket.gethostname() and isinstance(holder.get("pid"), int):
-        return not _alive(holder["pid"])
-    return age > STALE_AFTER
+        return None if _alive(holder["pid"]) else seen
+    return seen if time.time() - seen[1] / 1e9 > STALE_AFTER else None
 
 
 def _alive(pid: int) -> bool:
@@ -75,18 +94,42 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _break(path: Path) -> None:
+def _break(path: Path, seen: Fingerprint) -> None:
+    """Remove the stale lease at ``path`` that had fingerprint ``seen``, and nothing else."""
+    _remove_if(path, lambda moved: _fingerprint(moved) == seen)
+
+
+def _remove_if(path: Path, expected: Callable[[Path], bool]) -> bool:
+    """Remove the lease file at ``path`` if ``expected`` recognises it; ``True`` if removed.
+
+    The file is renamed to a unique name first and judged there, where nobody changes it, so
+    that two processes never both remove a lease. A file ``expected`` rejects (a lease another
+    process has taken meanwhile) is linked back into place; only if yet another process has
+    taken the lease in the microseconds between does its earlier holder lose the file (the
+    worst case: a cell computed twice, which the cache stores atomically)."""
+    moved = path.with_name(f".{path.name}.{secrets.token_hex(4)}.broken")
     try:
-        os.replace(path, path.with_name(f".{path.name}.{secrets.token_hex(4)}.broken"))
+        os.replace(path, moved)
     except FileNotFoundError:
-        return  # somebody else broke it first
-    for broken in path.parent.glob(f".{path.name}.*.broken"):
-        broken.unlink(missing_ok=True)
+        return False  # removed by somebody else first
+    try:
+        if expected(moved):
+            return True
+        try:
+            os.link(moved, path)
+        except FileExistsError:
+            pass
+        return False
+    finally:
+        moved.unlink(missing_ok=True)
 
 
 @contextmanager
 def held(path: Path) -> Iterator[None]:
-    """Keep the (acquired) lease at ``path`` renewed while the block runs; release it after."""
+    """Keep the (acquired) lease at ``path`` renewed while the block runs; release it after,
+    unless another process has broken it (it was not renewed, e.g. this process was frozen)
+    and taken it meanwhile: that holder's lease stays."""
+    ours = _fingerprint(path)
     stop = threading.Event()
 
     def renew() -> None:
@@ -103,13 +146,20 @@ def held(path: Path) -> Iterator[None]:
     finally:
         stop.set()
         renewer.join()
-        path.unlink(missing_ok=True)
+        if ours is not None:
+            _remove_if(path, lambda moved: _same_lease(_fingerprint(moved), ours))
+
+
+def _same_lease(a: Fingerprint | None, b: Fingerprint) -> bool:
+    """The same lease file: same inode and content (renewals change only the modification time)."""
+    return a is not None and (a[0], a[2]) == (b[0], b[2])
 
 
 def wait_until_released(path: Path) -> None:
     """Return once nobody holds the lease at ``path`` (breaking it if its holder is gone)."""
     while path.exists():
-        if _stale(path):
-            _break(path)
+        seen = _stale(path)
+        if seen is not None:
+            _break(path, seen)
             return
         time.sleep(POLL_EVERY)
