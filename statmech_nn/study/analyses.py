@@ -1,5 +1,7 @@
 """The study's analyses, composed through the analyzer registry by name, each written to its own
-NetCDF file (:mod:`.layout`) and skipped on a rerun when its file holds the same step key.
+NetCDF file (:mod:`.layout`). Steps 1, 2 and 5 and every FSS posterior are skipped on a rerun
+when their file holds the same step key; the comparison and robustness tables (3, 4), cheap
+summaries of those files, are rebuilt every run.
 
 Steps (``docs/study.md`` gives each default with its reason):
 
@@ -76,14 +78,10 @@ class StudyAnalyses:
     def _step(self, path, key_parts: Any, title: str, compute: Callable[[], xr.Dataset],
               inputs: list[xr.Dataset]) -> xr.Dataset:
         key = step_key(key_parts)
-        if path.exists():
-            try:
-                old = read_netcdf(path)
-            except DataError:
-                old = None
-            if old is not None and old.attrs.get(STEP_KEY) == key:
-                self.log(f"{title}: done before ({path.relative_to(self.layout.root)})")
-                return old
+        old = _stored(path, key)
+        if old is not None:
+            self.log(f"{title}: done before ({path.relative_to(self.layout.root)})")
+            return old
         self.log(f"{title}: computing")
         result = self._output(compute(), title, inputs)
         result.attrs[STEP_KEY] = key
@@ -98,12 +96,17 @@ class StudyAnalyses:
             options["window"] = tuple(a["window"])
         return options
 
+    def _analyzer_step(self, path, step: dict[str, Any], title: str, analyzer: str, data: xr.Dataset,
+                       options: dict[str, Any]) -> xr.Dataset:
+        """The step running the registered ``analyzer`` on ``data``; its key is ``step`` with
+        the input's ``config_sha256`` and the ``options``."""
+        key = {**step, "input": data.attrs.get("config_sha256"), "options": options}
+        return self._step(path, key, title, lambda: self.registry.analyzer(analyzer)().run(data, **options), [data])
+
     def phases(self) -> xr.Dataset:
         data = self.sweeps[self.study.analysis_grid]
         options = {**self._fit_options(), "control_dim": self.study.analysis["control"], **self.study.phases}
-        key = {"step": "phases", "input": data.attrs.get("config_sha256"), "options": options}
-        return self._step(self.layout.phases, key, "phases",
-                          lambda: self.registry.analyzer("phases")().run(data, **options), [data])
+        return self._analyzer_step(self.layout.phases, {"step": "phases"}, "phases", "phases", data, options)
 
     def window_scan(self) -> xr.Dataset | None:
         data = self.sweeps[self.study.analysis_grid]
@@ -112,15 +115,12 @@ class StudyAnalyses:
         if data.sizes[options["size_dim"]] < options["points"]:
             self.log(f"window scan: skipped ({data.sizes[options['size_dim']]} sizes < {options['points']} per window)")
             return None
-        key = {"step": "window_scan", "input": data.attrs.get("config_sha256"), "options": options}
-        return self._step(self.layout.scan, key, "window scan",
-                          lambda: self.registry.analyzer("powerlaw_scan")().run(data, **options), [data])
+        return self._analyzer_step(self.layout.scan, {"step": "window_scan"}, "window scan", "powerlaw_scan",
+                                   data, options)
 
     def extra(self, name: str, grid: str, options: dict[str, Any]) -> xr.Dataset:
-        data = self.sweeps[grid]
-        key = {"step": "extra", "analyzer": name, "input": data.attrs.get("config_sha256"), "options": options}
-        return self._step(self.layout.extra(name), key, f"analyzer {name}",
-                          lambda: self.registry.analyzer(name)().run(data, **options), [data])
+        return self._analyzer_step(self.layout.extra(name), {"step": "extra", "analyzer": name},
+                                   f"analyzer {name}", name, self.sweeps[grid], options)
 
     # -- finite-size scaling -------------------------------------------------------------------
     def slices(self, phases: xr.Dataset) -> list[dict[str, Any]]:
@@ -239,19 +239,21 @@ def slice_name(point: Mapping[str, Any]) -> str:
     return "_".join(f"{d}={float(v):g}" if isinstance(v, (int, float)) else f"{d}={v}" for d, v in point.items())
 
 
+def _stored(path, key: str) -> xr.Dataset | None:
+    """The file at ``path`` if it is readable and holds step key ``key``, else ``None``."""
+    if not path.exists():
+        return None
+    try:
+        ds = read_netcdf(path)
+    except DataError:
+        return None
+    return ds if ds.attrs.get(STEP_KEY) == key else None
+
+
 def _reuse(paths: Mapping[str, Any], key: str) -> dict[str, xr.Dataset] | None:
-    found = {}
-    for form, path in paths.items():
-        if not path.exists():
-            return None
-        try:
-            ds = read_netcdf(path)
-        except DataError:
-            return None
-        if ds.attrs.get(STEP_KEY) != key:
-            return None
-        found[form] = ds
-    return found
+    """Every file of ``paths`` (``{form: path}``) if all hold step key ``key``, else ``None``."""
+    found = {form: _stored(path, key) for form, path in paths.items()}
+    return None if any(ds is None for ds in found.values()) else found
 
 
 def _estimates(post: xr.Dataset, params: list[str]) -> np.ndarray:
