@@ -353,9 +353,9 @@ def robustness_dataset(phases: xr.Dataset, comparisons: xr.Dataset | None, contr
     if comparisons is not None:
         for k in range(comparisons.sizes["comparison"]):
             row = comparisons.isel(comparison=k)
-            if bool(row["fit_a"]) != primary_fit_a or not all(d in row.coords for d in dims):
+            idx = _table_cell(ds, dims, row)
+            if bool(row["fit_a"]) != primary_fit_a or idx is None:
                 continue
-            idx = tuple(int(np.flatnonzero(np.isclose(ds[d].values.astype(float), float(row[d])))[0]) for d in dims)
             best = str(row["preferred"].values)
             preferred[idx] = best
             delta[idx], delta_se[idx] = float(row["delta_score"]), float(row["delta_se"])
@@ -366,3 +366,17 @@ def robustness_dataset(phases: xr.Dataset, comparisons: xr.Dataset | None, contr
     ds["estimate"] = (dims + ["param", "stat"], estimate,
                       {"long_name": "preferred form: posterior median and 68 % interval", "units": "1"})
     return ds.assign_coords(param=params, stat=list(STATS))
+
+
+def _table_cell(table: xr.Dataset, dims: list[str], row: xr.Dataset) -> tuple[int, ...] | None:
+    """The index along ``dims`` of ``table`` of comparison ``row``'s slice, or ``None`` when
+    the slice names no cell of it: a dim it leaves out (NaN, see :func:`comparison_dataset`)
+    or a value not on the table's grid."""
+    idx = []
+    for d in dims:
+        value = float(row[d]) if d in row.coords else float("nan")
+        hits = np.flatnonzero(np.isclose(table[d].values.astype(float), value))
+        if not hits.size:
+            return None
+        idx.append(int(hits[0]))
+    return tuple(idx)

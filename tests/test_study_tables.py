@@ -1,0 +1,44 @@
+"""The study's robustness table (statmech_nn.study.analyses.robustness_dataset) on small
+hand-made phase and comparison tables whose right answer is evident."""
+
+import numpy as np
+import xarray as xr
+
+from statmech_nn.study.analyses import STATS, robustness_dataset
+
+
+def _phases():
+    """Boundary over (p_train, depth), phases along p_eval; depth has one value."""
+    shape = (2, 1, 3)  # p_train, depth, p_eval
+    coords = {"p_train": [0.0, 0.3], "depth": [1], "p_eval": [0.1, 0.5, 0.9]}
+    plane = (("p_train", "depth"), np.array([[0.5], [0.6]]))
+    return xr.Dataset({"alpha": (("p_train", "depth", "p_eval"), np.arange(6.0).reshape(shape)),
+                       "phase": (("p_train", "depth", "p_eval"), np.zeros(shape, np.int64)),
+                       "boundary": plane, "boundary_stderr": (plane[0], np.full((2, 1), 0.01)),
+                       "n_crossings": (plane[0], np.ones((2, 1), np.int64))}, coords=coords)
+
+
+def _comparisons(points):
+    """One comparison per point; every dim a point leaves out is NaN (as comparison_dataset
+    writes it for listed slices naming different dims)."""
+    dims = ["p_train", "depth"]
+    n = len(points)
+    estimate = np.arange(n * 2 * 1 * len(STATS), dtype=float).reshape(n, 2, 1, len(STATS))
+    return xr.Dataset(
+        {"preferred": ("comparison", np.array(["bkt"] * n, object)),
+         "delta_score": ("comparison", np.full(n, 3.0)), "delta_se": ("comparison", np.full(n, 1.0)),
+         "estimate": (("comparison", "form", "param", "stat"), estimate)},
+        coords={"comparison": [f"c{k}" for k in range(n)], "form": ["bkt", "power"], "param": ["p_c"],
+                "stat": list(STATS), "fit_a": ("comparison", np.zeros(n, np.int8)),
+                **{d: ("comparison", [pt.get(d, np.nan) for pt in points]) for d in dims}})
+
+
+def test_a_comparison_whose_slice_leaves_out_a_dimension_is_not_placed_and_does_not_crash():
+    # Truth: comparison c0 names the full slice (p_train = 0.3, depth = 1) and belongs at that
+    # cell of the table; c1 leaves depth out (NaN), so it names no cell of the (p_train, depth)
+    # table and must be left out -- not crash the study after all its fits with an IndexError.
+    table = robustness_dataset(_phases(), _comparisons([{"p_train": 0.3, "depth": 1}, {"p_train": 0.0}]),
+                               "p_eval", False)
+    assert table["preferred"].values.tolist() == [[""], ["bkt"]]
+    assert table["delta_score"].values[1, 0] == 3.0 and np.isnan(table["delta_score"].values[0, 0])
+    assert table["estimate"].sel(p_train=0.3, depth=1, param="p_c").values.tolist() == [0.0, 1.0, 2.0]
