@@ -8,7 +8,8 @@ keys, which must hash everything the stored arrays depend on.
 
 Entries are ``.npz`` files (``numpy.savez``, no pickles) in a
 :class:`~statmech_nn.keyed_store.KeyedStore`: written atomically, sealed by a digest sidecar; a
-missing, truncated or altered entry is reported, deleted and treated as absent.
+truncated or altered entry is reported, deleted and treated as absent, one without its digest
+(being sealed by another process, or interrupted) is absent until the next save replaces it.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ A configuration is hashed as :func:`canonical_json` (sorted keys, no whitespace)
 configuration always gives the same key (:func:`sha256_of`).
 
 A stored data file ``X`` is accompanied by a sidecar holding its SHA-256, written atomically
-*after* the data file. A file without a sidecar was being written when the process stopped; a
-file whose digest differs from the sidecar's was truncated or altered. Either is never trusted.
+*after* the data file. A file without a sidecar is incomplete: another process is writing it
+right now, or a process stopped while writing it (the next write replaces it); a file whose
+digest differs from the sidecar's was truncated or altered. Neither is ever trusted.
 """
 
 from __future__ import annotations
@@ -42,10 +43,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_digest(path: Path, sidecar: Path) -> None:
-    """Record ``path``'s SHA-256 in ``sidecar`` (:func:`statmech_nn.io.write_atomically`)."""
-    line = file_sha256(path) + "\n"
-    write_atomically(sidecar, lambda tmp: Path(tmp).write_text(line))
+def write_digest(sidecar: Path, digest: str) -> None:
+    """Record the SHA-256 ``digest`` (hex) in ``sidecar`` (:func:`statmech_nn.io.write_atomically`)."""
+    write_atomically(sidecar, lambda tmp: Path(tmp).write_text(digest + "\n"))
 
 
 def digest_problem(path: Path, sidecar: Path) -> str | None:
@@ -62,10 +62,12 @@ def digest_problem(path: Path, sidecar: Path) -> str | None:
 
 
 def read_verified(path: Path, sidecar: Path, read: Callable[[Path], T], label: str) -> T | None:
-    """``read(path)`` if ``path`` matches its ``sidecar``; ``None`` if neither exists. A damaged
-    entry (digest mismatch, missing half, or ``read`` raising :class:`DataError`) is reported as
-    a ``RuntimeWarning`` naming ``label``, deleted, and read as ``None`` -- never trusted."""
-    if not path.exists() and not sidecar.exists():
+    """``read(path)`` if ``path`` matches its ``sidecar``; ``None`` if neither exists, or if
+    the sidecar does not (an incomplete entry, perhaps being sealed by another process this
+    moment: left alone, without a word). A damaged entry (digest mismatch, missing data file,
+    or ``read`` raising :class:`DataError`) is reported as a ``RuntimeWarning`` naming
+    ``label``, deleted, and read as ``None`` -- never trusted."""
+    if not sidecar.exists():
         return None
     problem = digest_problem(path, sidecar)
     if problem is None:

@@ -3,10 +3,14 @@
 Both the cell cache (:mod:`statmech_nn.cache`) and the artifact store
 (:mod:`statmech_nn.artifacts`) are a :class:`KeyedStore`: entry ``key`` is the data file
 ``<root>/<key[:2]>/<key><suffix>`` plus its sidecar ``<key>.sha256`` (:mod:`statmech_nn.digest`).
-Writing: the data file atomically (:func:`statmech_nn.io.write_atomically`), then whatever must
-happen before the entry counts (the cache indexes its points), then the sidecar. An entry
-counts only once its sidecar matches its data, so a crash at any moment leaves either a
-complete entry or one that is detected, deleted and recomputed -- never a trusted bad one.
+Writing: the old sidecar (if any) removed, the data file atomically
+(:func:`statmech_nn.io.write_atomically`, its digest taken from the temporary before the
+rename), then whatever must happen before the entry counts (the cache indexes its points), then
+the sidecar. An entry counts only once its sidecar matches its data, so a crash at any moment
+leaves either a complete entry or an incomplete one (data without sidecar) that reads as absent
+and is replaced by the next write -- never a trusted bad one. A reader that comes while another
+process writes sees the entry incomplete, never a data file beside the old digest, so it leaves
+the entry alone instead of deleting it as corrupt under the writer.
 The two-character fan-out keeps directories small at 10^5 entries.
 """
 
@@ -17,7 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from .digest import digest_problem, read_verified, write_digest
+from .digest import digest_problem, file_sha256, read_verified, write_digest
 from .io import write_atomically
 
 T = TypeVar("T")
@@ -51,13 +55,21 @@ class KeyedStore(Generic[T]):
         in place; then the digest sidecar seals the entry. Returns the data file's path."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, write)
+        self.sidecar(key).unlink(missing_ok=True)
+        digest: list[str] = []
+
+        def fill(tmp: str) -> None:
+            write(tmp)
+            digest.append(file_sha256(Path(tmp)))
+
+        write_atomically(path, fill)
         before_sealing()
-        write_digest(path, self.sidecar(key))
+        write_digest(self.sidecar(key), digest[0])
         return path
 
     def load(self, key: str) -> T | None:
-        """The entry, or ``None`` if absent or corrupt (a corrupt entry is reported and deleted)."""
+        """The entry, or ``None`` if absent, incomplete (left alone) or corrupt (reported and
+        deleted); see :func:`statmech_nn.digest.read_verified`."""
         return read_verified(self.path(key), self.sidecar(key), self.read, self.label)
 
     def drop(self, key: str) -> None:
