@@ -64,8 +64,9 @@ def wolff_update(spins, L, beta, rng, stack, mark, proj, stamp):
 
     ``stack`` (int64, length ``N``) and ``proj`` (float64, length ``N``: each cluster site's
     projection ``s·r`` taken before its flip) are work space; ``mark`` (int64, length ``N``)
-    holds the ``stamp`` of the last cluster each site joined, so it never needs clearing
-    (``stamp`` must differ between calls).
+    holds the ``stamp`` of the last cluster each site joined, so it never needs clearing:
+    ``stamp`` must be new, i.e. differ from every stamp used before on the same ``mark``
+    (callers count up from 1; ``mark`` starts at 0).
     """
     N, n = spins.shape
     r = _random_direction(n, rng)
