@@ -72,8 +72,8 @@ class PointIndex:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._transaction(write=True) as db:
             db.execute("CREATE TABLE IF NOT EXISTS points (point TEXT PRIMARY KEY, cell TEXT NOT NULL) WITHOUT ROWID")
-            if self.legacy.is_dir():
-                db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?)", _legacy_pointers(self.legacy))
+            if self.legacy.is_dir():  # older than any row here: a row recorded since wins
+                db.executemany("INSERT OR IGNORE INTO points VALUES (?, ?)", _legacy_pointers(self.legacy))
         shutil.rmtree(self.legacy, ignore_errors=True)
 
     def lookup(self, points: Sequence[str]) -> dict[str, str]:

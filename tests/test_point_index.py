@@ -75,3 +75,14 @@ def test_a_legacy_index_removed_while_another_process_migrates_it_is_harmless(tm
         path.rmdir() if path.is_dir() else path.unlink()
     assert list(reader) == []
     assert first in {("aa01", "cell-a"), ("aa02", "cell-b"), ("bb01", "cell-c")}
+
+
+def test_a_late_migration_does_not_overwrite_newer_rows(tmp_path):
+    # Truth: every row of a legacy per-file index is older than any row in SQLite. A process
+    # that migrates the legacy folder after another one did (and after a sweep recorded point
+    # p0 in a newer cell) must keep the newer row, not put back the legacy one.
+    index = PointIndex(tmp_path)
+    index.record("cell-new", ["p0"])
+    _legacy_index(tmp_path, {"p0": "cell-old", "p1": "cell-old"})
+    assert index.lookup(["p0", "p1"]) == {"p0": "cell-new", "p1": "cell-old"}
+    assert not (tmp_path / "points").exists()
