@@ -14,14 +14,16 @@ FIT = dict(size_dim="L", control_dim="p", n_tau=10, max_steps=500, n_walkers=16)
 
 def test_forms_by_hand():
     # truth: the formulas of the forms' docstrings evaluated by hand at p = 0.7, L = 16
-    theta = {"p_c": np.array([[0.5]]), "nu": np.array([[2.0]]), "c": np.array([[0.5]])}
+    theta = {"p_c": np.array([[0.5]]), "nu": np.array([[2.0]])}
     size = np.array([8.0, 16.0])
     assert SecondOrder().scaling_variable(np.array([0.7]), np.array([16.0]), theta)[0, 0] == pytest.approx(0.2 * 4.0)
-    # correction (1 + c L_min / L): 1.5 at L = 8, 1.25 at L = 16; ln G = -ln(1 + ...)
-    np.testing.assert_allclose(SecondOrder(corrections=True).log_size_factor(size, theta)[0], -np.log([1.5, 1.25]))
+    # correction factor r = (L_min / L)^1: 1 at L = 8, 1/2 at L = 16; no size factor without a
     assert SecondOrder().params == ("p_c", "nu") and SecondOrder().log_size_factor(size, theta).max() == 0
+    np.testing.assert_allclose(SecondOrder().correction_factor(size, theta)[0], [1.0, 0.5])
+    assert SecondOrder(corrections=True).corrected and not SecondOrder().corrected
+    assert [v.corrected for v in BKT().variants()] == [False, True]
     theta = {"p_c": np.array([[0.5], [0.5]]), "sigma": np.array([[0.5], [0.5]]), "L0": np.array([[2.0], [2.0]]),
-             "c": np.array([[0.3], [0.3]]), "kappa": np.array([[0.0], [1.0]])}
+             "kappa": np.array([[0.0], [1.0]])}
     # disordered side (p > p_c): ln(L/L0)^(1/sigma) of each size; critical phase (p < p_c): with
     # kappa = 0 the smallest size's factor for every size (the curves merge), with kappa = 1 each
     # size's own factor (symmetric scaling)
@@ -31,12 +33,11 @@ def test_forms_by_hand():
     np.testing.assert_allclose(x[1], [0.2 * np.log(4.0) ** 2, 0.2 * np.log(8.0) ** 2, -0.1 * np.log(4.0) ** 2,
                                       -0.1 * np.log(8.0) ** 2])
     theta = {k: v[:1] for k, v in theta.items()}
-    np.testing.assert_allclose(BKT(corrections=True).log_size_factor(size, theta)[0], -np.log1p(0.3 / np.log(size / 2.0)))
-    # L0 must lie below the smallest size for ln(L/L0) > 0, and the correction factor must stay positive
-    theta = {"p_c": np.array([[0.5]] * 3), "sigma": np.array([[0.5]] * 3), "L0": np.array([[2.0], [20.0], [2.0]]),
-             "c": np.array([[0.3], [0.3], [-1.0 * np.log(4.0)]])}
-    assert BKT(corrections=True).valid(size, theta).tolist() == [True, False, False]
-    assert BKT().valid(size, theta).tolist() == [True, False, True]
+    # log correction r = ln(L_min/L0) / ln(L/L0): ln 4 / ln 4 = 1 at L = 8, ln 4 / ln 8 = 2/3 at L = 16
+    np.testing.assert_allclose(BKT().correction_factor(size, theta)[0], [1.0, 2.0 / 3.0])
+    # L0 must lie below the smallest size for ln(L/L0) > 0
+    theta = {"p_c": np.array([[0.5]] * 2), "sigma": np.array([[0.5]] * 2), "L0": np.array([[2.0], [20.0]])}
+    assert BKT().valid(size, theta).tolist() == [True, False]
 
 
 def test_builtin_forms_come_from_the_registry():
@@ -134,7 +135,8 @@ def test_bkt_default_prior_keeps_l0_below_the_smallest_size():
     data = prepare_data(_grid(), "y", err="y_err", size_dim="L", control_dim="p")
     model = CollapseModel(BKT(), data)
     assert model.priors["L0"][1] < 8.0
-    inside = {"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "kappa": 0.5, "amp": 1.0, "length": 1.0, "err_scale": 1.0}
+    inside = {"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "kappa": 0.5, "amp": 1.0, "length": 1.0, "err_scale": 1.0,
+              "amp_corr": 0.1}
     assert np.isfinite(model.log_prob(model.to_vector(inside)[None]))[0]
     assert np.isneginf(model.log_prob(model.to_vector({**inside, "L0": 9.0})[None]))[0]
 

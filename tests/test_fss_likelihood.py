@@ -70,6 +70,53 @@ def test_restricted_likelihood_is_the_flat_mean_limit():
     assert _restricted(u, z, noise, amp, length) == pytest.approx(expected, abs=1e-4)
 
 
+@pytest.mark.parametrize("length", [0.3, 1.0, 2.5])
+def test_correction_function_is_the_sum_of_two_processes(length):
+    # truth: with a correction function the covariance is A^2 K + A_c^2 R K R + D (R = diag(r)),
+    # built here as dense n x n matrices from the same basis (Phi Lambda Phi'); the two-block
+    # Woodbury algebra and the weighted trigonometric sums (weights w, w r, w r^2) of basis.py must
+    # give the same restricted likelihood to rounding (1e-6 relative of a likelihood of ~100 nats)
+    rng = np.random.default_rng(3)
+    u = standardise(rng.uniform(-1, 1, 40)[None])[0]
+    r = rng.choice([1.0, 0.6, 0.3, 0.0], size=40)
+    z = np.tanh(2 * u) + r * np.cos(3 * u) + 0.05 * rng.standard_normal(40)
+    noise = np.full(40, 0.05)
+    one = np.ones_like(z)
+    amp, amp_corr = 1.3, 0.7
+    box = box_half_width(u[None], np.array([length]))[0]
+    base = _basis_kernel(u, 1.0, length, box)
+    cov = amp ** 2 * base + amp_corr ** 2 * r[:, None] * base * r[None, :] + np.diag(noise ** 2)
+    inv_z, inv_1 = np.linalg.solve(cov, z), np.linalg.solve(cov, one)
+    exact = (-0.5 * (z @ inv_z - (one @ inv_z) ** 2 / (one @ inv_1)) - 0.5 * np.linalg.slogdet(cov)[1]
+             - 0.5 * np.log(one @ inv_1) - 0.5 * 39 * np.log(2 * np.pi))
+    got = restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]),
+                                  corr=r[None], amp_corr=np.array([amp_corr]))[0]
+    assert got == pytest.approx(exact, rel=1e-6)
+    # and a vanishing correction amplitude is the plain process
+    plain = _restricted(u, z, noise, amp, length)
+    tiny = restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]),
+                                   corr=r[None], amp_corr=np.array([1e-9]))[0]
+    assert tiny == pytest.approx(plain, abs=1e-9)
+
+
+def test_correction_estimate_recovers_a_known_correction():
+    # truth: data built as F(x) + r H(x) with r = 1, 1/2, 0 for three sizes (r already on the unit
+    # span) and small noise (0.005 against a correction of amplitude ~0.5); the posterior mean of
+    # r h (dense GP algebra, what the collapse plot subtracts) must equal r H to within 0.03 -- a
+    # few noise units plus the smoothing of a GP with length 0.5 over 30 points per size
+    from statmech_nn.analysis.fss.likelihood import correction_estimate
+
+    x = np.tile(np.linspace(-2, 2, 30), 3)
+    r = np.repeat([1.0, 0.5, 0.0], 30)
+    truth = r * 0.5 * np.sin(x)
+    rng = np.random.default_rng(5)
+    y = np.tanh(x) + truth + 0.005 * rng.standard_normal(90)
+    err = np.full(90, 0.005)
+    got = correction_estimate(x, np.zeros(90), r, y, err, float(np.std(y)), amp=2.0, length=0.5, err_scale=1.0,
+                              amp_corr=1.0)
+    assert np.max(np.abs(got - truth)) < 0.03
+
+
 def test_collapse_loglik_is_a_density_of_the_raw_data():
     # truth: y = G^-1 (f + G eps) is Gaussian in y with covariance D (s^2 A^2 K + diag(lam e G)^2 + c^2 11') D,
     # D = diag(1/G). Any error in the Jacobian (sum ln G) or in the unit s would shift the value by

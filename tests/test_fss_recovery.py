@@ -65,14 +65,23 @@ def test_bkt_recovered_and_sigma_l0_correlation_shown():
 
 @pytest.mark.parametrize("truth, params", [("second_order", {"p_c": 0.5, "nu": 1.0}),
                                            ("bkt", {"p_c": 0.5, "sigma": 0.5, "L0": 1.0})])
-def test_comparison_prefers_the_true_form(truth, params):
-    # truth: the generating form. Leave-one-size-out scores must prefer it by more than 2 standard
-    # errors of the difference (measured: 48 +- 8 nats for second-order data, 47 +- 11 for BKT data).
+@pytest.mark.parametrize("variants", [False, True], ids=["plain", "with_corrected_variants"])
+def test_comparison_prefers_the_true_form(truth, params, variants):
+    # truth: the generating form (data without corrections to scaling). Plain forms: the
+    # leave-one-size-out score must prefer it by more than 2 standard errors of the difference
+    # (measured: 48 +- 8 nats for second-order data, 47 +- 11 for BKT data). The default comparison
+    # also fits each form with its correction function and keeps the better variant; second order
+    # with a 1/L correction then mimics this symmetric BKT crossover over sizes 8-128 (measured:
+    # BKT still preferred, by 7.0 +- 8.0 nats, under 1 se -- the price of a fair correction, stated
+    # in docs/fss.md): the verdict must be right, its margin need not be large.
     ds = collapse_dataset(truth, params, sizes=(8, 16, 32, 64, 128), n_control=12, jitter=1.0, seed=21)
-    comparison = compare_forms(ds, "y", err="y_err", forms=("second_order", "bkt"), **FAST)
+    comparison = compare_forms(ds, "y", err="y_err", forms=("second_order", "bkt"), variants=variants, **FAST)
     assert comparison.preferred == truth
-    assert comparison.delta > 2 * comparison.delta_se > 0
-    assert set(comparison.summary()["forms"]) == {"second_order", "bkt"}
+    needed = 0.0 if variants and truth == "bkt" else 2 * comparison.delta_se
+    assert comparison.delta > needed and comparison.delta_se > 0
+    summary = comparison.summary()
+    assert set(summary["forms"]) == {"second_order", "bkt"}
+    assert all(len(scores) == (2 if variants else 1) for scores in summary["variants"].values())
 
 
 def test_joint_fit_shares_pc_and_nu():
@@ -162,3 +171,32 @@ def test_probabilities_of_exactly_zero_and_one_with_zero_error():
     with pytest.warns(RuntimeWarning, match="error floor applied"):
         s = summarize(fit_fss(ds, "y", err="y_err", form="second_order", n_samples=1000, **FAST))
     _within(s["params"], {"p_c": 0.5, "nu": 1.0})
+
+
+def test_exact_refit_agrees_with_psis_where_psis_is_reliable():
+    # truth: for a size whose Pareto k is small, PSIS over the full posterior and an exact refit
+    # without the size estimate the same number, ln p(y_k | y_-k); both are Monte Carlo averages
+    # over a few hundred nearly independent draws (error ~0.1-0.3 nats), so 1 nat. And for a size
+    # that does not collapse with the others (L = 64 shifted by 5 %), the exact score must lie far
+    # below the in-sample average ln mean_s p(y_k | y_-k, theta_s) over the full posterior, which
+    # has seen that size (measured: tens of nats; 5 asked).
+    from statmech_nn.analysis.fss.compare import held_out_loglik, loso_elpd, refit_elpd
+    from statmech_nn.analysis.fss.sampler import SamplerSettings, sample_posterior
+
+    ds = collapse_dataset("second_order", {"p_c": 0.5, "nu": 1.0}, sizes=(8, 16, 32, 64), n_control=10, jitter=1.0,
+                          seed=8)
+    model = CollapseModel(SecondOrder(), prepare_data(ds, "y", err="y_err", size_dim="L", control_dim="p"))
+    settings = SamplerSettings(n_walkers=16, n_tau=20, seed=0)
+    draws = sample_posterior(model, settings).chain.reshape(-1, model.ndim)
+    elpd, pareto_k = loso_elpd(held_out_loglik(model, draws))
+    k = int(np.argmin(pareto_k))
+    assert pareto_k[k] < 0.5
+    assert refit_elpd(model, float(model.data.sizes[k]), settings) == pytest.approx(elpd[k], abs=1.0)
+
+    shifted = ds.copy(deep=True)
+    shifted["y"].loc[{"L": 64}] *= 1.05
+    model = CollapseModel(SecondOrder(), prepare_data(shifted, "y", err="y_err", size_dim="L", control_dim="p"))
+    draws = sample_posterior(model, settings).chain.reshape(-1, model.ndim)
+    in_sample = held_out_loglik(model, draws)[:, -1]
+    in_sample = float(np.log(np.mean(np.exp(in_sample - in_sample.max()))) + in_sample.max())
+    assert refit_elpd(model, 64.0, settings) < in_sample - 5.0

@@ -9,6 +9,7 @@ in the root's attribute ``comparison_json``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from ..errors import ConfigError
 from .common import add_input, add_json, add_output, command_line, emit_json, parse_select, say
 
-GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale")
+GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale", "amp_corr")
 
 
 def register(subparsers) -> None:
@@ -32,8 +33,12 @@ def register(subparsers) -> None:
     group.add_argument("--form", metavar="NAME", help="scaling form (e.g. second_order, bkt)")
     group.add_argument("--compare", metavar="NAME1,NAME2", help="compare these forms on the same data")
     p.add_argument("--fit-a", action="store_true", help="fit the y-exponent a in y = L^-a f(x)")
-    p.add_argument("--corrections", action="store_true",
-                   help="fit the leading correction of each built-in form (1 + c L_min/L; BKT: 1 + c/ln(L/L0))")
+    p.add_argument("--corrections", action=argparse.BooleanOptionalAction, default=None,
+                   help="with / without each built-in form's leading correction to scaling, an unknown function "
+                        "times L_min/L (BKT: 1/ln(L/L0)); default: --form without, --compare fits both and keeps "
+                        "each form's better-scoring variant")
+    p.add_argument("--refit", action="store_true",
+                   help="score sizes whose PSIS estimate is unreliable (Pareto k > 0.7) by refitting without them")
     p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
     p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
     p.add_argument("--min-overlap", type=float, default=0.25, help="least overlap of scaled curves (default 0.25)")
@@ -76,7 +81,8 @@ def parse_priors(items: list[str], forms: list) -> dict[str, dict[str, tuple[flo
 
 
 def _table(summary: dict[str, Any]) -> str:
-    lines = [f"form {summary['form']}: score ({summary['score_name']}) {summary['score']:.2f}, "
+    options = "".join(f" ({k})" for k, v in summary.get("form_options", {}).items() if v is True)
+    lines = [f"form {summary['form']}{options}: score ({summary['score_name']}) {summary['score']:.2f}, "
              f"overlap {summary['overlap']:.2f}, {summary['convergence']['n_steps']} steps "
              f"= {summary['convergence']['n_tau']:.0f} tau, acceptance {summary['convergence']['acceptance']:.2f}"]
     for name, row in {**summary["params"], **summary["hyperparams"]}.items():
@@ -96,13 +102,15 @@ def run(args) -> int:
         return 130
 
 
-def _make_form(cls, corrections: bool):
-    if not corrections:
+def _make_form(cls, corrections: bool | None):
+    """The form object; ``corrections`` None keeps the form's default."""
+    if corrections is None:
         return cls()
     try:
-        return cls(corrections=True)
+        return cls(corrections=corrections)
     except TypeError:
-        raise ConfigError(f"--corrections: scaling form {cls.name!r} has no correction to switch on") from None
+        flag = "--corrections" if corrections else "--no-corrections"
+        raise ConfigError(f"{flag}: scaling form {cls.name!r} has no correction to switch") from None
 
 
 def _write(args, tree, title: str, source) -> None:
@@ -133,12 +141,17 @@ def _run(args) -> int:
     options = dict(var=args.var, err=args.err, average=args.average, size_dim=args.size, control_dim=args.control,
                    select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,
                    min_overlap=args.min_overlap, error_floor=args.error_floor, n_samples=args.n_samples,
-                   n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed)
+                   n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed,
+                   refit=args.refit)
     if args.compare:
-        comparison = compare_forms(data, forms=forms, priors=priors, **options)
+        comparison = compare_forms(data, forms=forms, priors=priors, variants=args.corrections is None, **options)
         summary = comparison.summary()
         for name in names:
             say(args, _table(summary["forms"][name]))
+        for name, scores in summary["variants"].items():
+            if len(scores) > 1:
+                say(args, f"{name} variants, score: " + ", ".join(f"{v} {x:.2f}" for v, x in scores.items())
+                    + f" -> {max(scores, key=scores.get)}")
         say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
               f"+- {summary['delta_se']:.2f} nats)")
         if args.output:

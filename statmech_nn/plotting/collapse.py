@@ -16,6 +16,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from ..analysis.fss.forms import ScalingForm, rebuild_form
+from ..analysis.fss.likelihood import correction_estimate
 from ..analysis.fss.posterior import describe_slice
 from ..errors import ConfigError
 from .labels import axis_label
@@ -23,6 +24,19 @@ from .labels import axis_label
 
 def _median(posterior: xr.Dataset, name: str) -> float:
     return float(posterior["summary"].sel(param=name, stat="median"))
+
+
+def _correction(posterior, form, theta, var, x, log_g, size, y, err) -> np.ndarray:
+    """Posterior mean of the correction ``r(L) h(x)`` at the median parameters (in ``y G`` units)."""
+    names = [str(p) for p in posterior["param"].values]
+
+    def hyper(base):
+        name = base if base in names else f"{base}_{var}"
+        return _median(posterior, name) if name in names else 1.0      # err_scale absent: errors trusted
+
+    corr = np.broadcast_to(form.correction_factor(size, theta), (1, len(size)))[0]
+    return correction_estimate(x, log_g, corr, y, err, float(np.std(y)), hyper("amp"), hyper("length"),
+                               hyper("err_scale"), hyper("amp_corr"))
 
 
 def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None) -> Figure:
@@ -51,22 +65,26 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
         if a_name in params:
             theta["a"] = np.array([[_median(posterior, a_name)]])
         x = form.scaling_variable(control, size, theta)[0]
-        g = np.exp(np.broadcast_to(form.log_size_factor(size, theta), (1, len(size)))[0])
+        log_g = np.broadcast_to(form.log_size_factor(size, theta), (1, len(size)))[0]
+        g = np.exp(log_g)
+        shift = _correction(posterior, form, theta, var, x, log_g, size, y, err) if form.corrected else 0.0
         raw, collapsed = axes[j]
         for colour, value in zip(colours, sizes):
             at = size == value
             order = np.argsort(control[at])
             label = f"{posterior.attrs['size']} = {value:g}"
             raw.errorbar(control[at][order], y[at][order], yerr=err[at][order], fmt="o-", ms=3, color=colour, label=label)
-            collapsed.errorbar(x[at][order], (y * g)[at][order], yerr=(err * g)[at][order], fmt="o", ms=3,
+            collapsed.errorbar(x[at][order], (y * g - shift)[at][order], yerr=(err * g)[at][order], fmt="o", ms=3,
                                color=colour, label=label)
         y_label = axis_label({"long_name": var, **var_attrs.get(var, {})})
         raw.set_xlabel(axis_label(posterior["obs_control"].attrs, posterior.attrs["control"]))
         raw.set_ylabel(y_label)
         raw.set_title(f"{var}: data", fontsize="medium")
         collapsed.set_xlabel(form.x_label)
-        collapsed.set_ylabel(y_label + (r" $\times\,L^{a}$" if "a" in theta else ""))
-        collapsed.set_title(f"{var}: collapse at the posterior median", fontsize="medium")
+        collapsed.set_ylabel(y_label + (r" $\times\,L^{a}$" if "a" in theta else "")
+                             + (r" $-\, r(L)\,h(x)$" if form.corrected else ""))
+        collapsed.set_title(f"{var}: collapse at the posterior median"
+                            + (" (correction subtracted)" if form.corrected else ""), fontsize="medium")
         raw.legend(fontsize="small")
     fig.suptitle(f"{form.name} form; {describe_slice(posterior)}", fontsize="medium", wrap=True)
     return fig

@@ -18,9 +18,10 @@ points). Every other dimension must be fixed by ``select={dim: value}`` or avera
 from __future__ import annotations
 
 import inspect
+import json
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ import xarray as xr
 
 from ...errors import ConfigError, DataError
 from ...selection import select_values
-from .compare import PARETO_K_LIMIT, held_out_loglik, rank_forms
+from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
 from .forms import ScalingForm, as_form
 from .model import CollapseData, CollapseModel, Observable
 from .posterior import build_posterior, summarize
@@ -147,6 +148,7 @@ class FitOptions:
     min_overlap: float = 0.25
     settings: SamplerSettings = SamplerSettings()
     start: Mapping[str, float] | None = None
+    refit: bool = False
 
 
 def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: FitOptions = FitOptions(),
@@ -162,7 +164,19 @@ def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: Fi
     result = sample_posterior(model, options.settings, start_vector)
     n_chains, n_draws = result.chain.shape[:2]
     held_out = held_out_loglik(model, result.chain.reshape(-1, model.ndim)).reshape(n_chains, n_draws, -1)
-    return build_posterior(model, result, held_out, {**dict(record or {}), "form": form.name})
+    refitted = _refit_unreliable(model, held_out, options) if options.refit else {}
+    return build_posterior(model, result, held_out, {**dict(record or {}), "form": form.name}, refitted)
+
+
+def _refit_unreliable(model: CollapseModel, held_out: np.ndarray, options: FitOptions) -> dict[int, float]:
+    """Exact scores (:func:`.compare.refit_elpd`) of the sizes whose PSIS estimate has Pareto
+    ``k > PARETO_K_LIMIT``, when at least 2 sizes remain without one."""
+    sizes = model.data.sizes
+    if len(sizes) < 3:
+        return {}
+    _, pareto_k = loso_elpd(held_out.reshape(-1, held_out.shape[-1]))
+    return {k: refit_elpd(model, float(sizes[k]), options.settings)
+            for k in np.flatnonzero(~(pareto_k <= PARETO_K_LIMIT))}
 
 
 def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[str, float]:
@@ -179,18 +193,18 @@ def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[st
 
 
 def _prepare(data, var, *, size_dim, control_dim, err, average, select, error_floor, n_samples, fit_a, fit_err_scale,
-             min_overlap, n_walkers, n_tau, max_steps, seed, start):
+             min_overlap, n_walkers, n_tau, max_steps, seed, start, refit):
     """The points, the fit options and the record of what was asked, shared by fit and compare."""
     record = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size_dim,
               "control": control_dim, "select": {k: str(v) for k, v in dict(select or {}).items()},
               "fit_a": fit_a, "fit_err_scale": fit_err_scale, "min_overlap": min_overlap,
               "error_floor": error_floor, "n_samples": n_samples, "n_walkers": n_walkers, "n_tau": n_tau,
-              "max_steps": max_steps, "seed": seed}
+              "max_steps": max_steps, "seed": seed, "refit": refit}
     collapse = prepare_data(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average, select=select,
                             error_floor=error_floor, n_samples=n_samples)
     settings = SamplerSettings(n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps, seed=seed)
     options = FitOptions(fit_a=fit_a, fit_err_scale=fit_err_scale, min_overlap=min_overlap, settings=settings,
-                         start=start)
+                         start=start, refit=refit)
     return collapse, options, record
 
 
@@ -200,7 +214,7 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
             fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None, min_overlap: float = 0.25,
             error_floor: float | None = None, n_samples: int | None = None, n_walkers: int = 32,
             n_tau: float = 50.0, max_steps: int = 20000, seed: int = 0,
-            start: Mapping[str, float] | None = None) -> xr.Dataset:
+            start: Mapping[str, float] | None = None, refit: bool = False) -> xr.Dataset:
     """Posterior of one scaling form for the observable(s) ``var`` of ``data``.
 
     Parameters (CLI flag of ``statmech-nn analyze fss`` in brackets):
@@ -229,6 +243,9 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     * ``seed`` (``--seed``): the one random seed (same seed, same numbers).
     * ``start``: ``{name: value}`` joining the global search's initial population (the answer
       does not depend on it).
+    * ``refit`` (``--refit``): score a size whose PSIS estimate is unreliable (Pareto
+      ``k > 0.7``) exactly, by sampling the posterior without it (one more fit per such size;
+      ``docs/fss.md`` says why it is not the default).
 
     Returns the posterior Dataset of :mod:`.posterior`; :func:`summarize` turns it into the
     JSON summary. Raises :class:`ConfigError`/:class:`DataError` on bad input (one line).
@@ -236,7 +253,7 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     collapse, options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average,
                                          select=select, error_floor=error_floor, n_samples=n_samples, fit_a=fit_a,
                                          fit_err_scale=fit_err_scale, min_overlap=min_overlap, n_walkers=n_walkers,
-                                         n_tau=n_tau, max_steps=max_steps, seed=seed, start=start)
+                                         n_tau=n_tau, max_steps=max_steps, seed=seed, start=start, refit=refit)
     return fit_prepared(collapse, form, options, priors, record)
 
 
@@ -247,16 +264,17 @@ class Comparison:
     preferred: str
     delta: float                  # score(preferred) - score(runner-up), nats
     delta_se: float               # its standard error over sizes
-    results: dict[str, xr.Dataset]
+    results: dict[str, xr.Dataset]    # per form name: the posterior of its best-scoring variant
     warnings: tuple[str, ...] = ()
+    variant_scores: dict[str, dict[str, float]] = field(default_factory=dict)   # form -> {variant: score}
 
     def summary(self) -> dict[str, Any]:
         """``{"preferred", "delta_score", "delta_se", "score_name", "n_sizes", "warnings",
-        "forms": {name: summarize(...)}}``."""
+        "variants": {name: {variant: score}}, "forms": {name: summarize(...)}}``."""
         first = next(iter(self.results.values()))
         return {"preferred": self.preferred, "delta_score": self.delta, "delta_se": self.delta_se,
                 "score_name": "loso_elpd", "n_sizes": int(first.sizes["size"]), "warnings": list(self.warnings),
-                "forms": {n: summarize(ds) for n, ds in self.results.items()}}
+                "variants": self.variant_scores, "forms": {n: summarize(ds) for n, ds in self.results.items()}}
 
 
 #: fewer held-out sizes than this and a comparison is flagged (the spread over sizes that makes
@@ -273,7 +291,8 @@ def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
                         "and its standard error come from so few held-out sizes that neither can be trusted; "
                         "add sizes")
     shaky = sorted({float(s) for ds in results.values()
-                    for s, k in zip(ds["size"].values, ds["pareto_k"].values) if not k <= PARETO_K_LIMIT})
+                    for s, k, exact in zip(ds["size"].values, ds["pareto_k"].values, ds["elpd_refit"].values)
+                    if not (k <= PARETO_K_LIMIT or exact)})
     if shaky:
         messages.append(f"the leave-one-size-out scores at {first.attrs['size']} = {', '.join(f'{s:g}' for s in shaky)} "
                         f"are unreliable (Pareto k > {PARETO_K_LIMIT} for some form): the difference may be off by more "
@@ -283,12 +302,17 @@ def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
 
 def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
                   forms: Sequence[ScalingForm | type | str] = ("second_order", "bkt"),
-                  priors: Mapping[str, Mapping[str, Any]] | None = None, **options: Any) -> Comparison:
+                  priors: Mapping[str, Mapping[str, Any]] | None = None, variants: bool = True,
+                  **options: Any) -> Comparison:
     """Fit every form in ``forms`` to the same points and rank them (:mod:`.compare`).
 
-    ``forms``: form objects or built-in names, at least two, distinct names. ``priors`` maps a
-    form name to that form's priors; every other option is one of :func:`fit_fss` and applies
-    to every form. The points are picked from ``data`` once.
+    ``forms``: form objects or built-in names, at least two, distinct names. ``variants``
+    (default): fit every variant of each form (:meth:`~.forms.ScalingForm.variants`: the
+    built-in forms without and with their leading correction to scaling) and keep, per form,
+    the variant with the higher score -- the data say whether the correction is resolved, and
+    every form gets the same freedom; ``False``: fit the forms exactly as given. ``priors``
+    maps a form name to that form's priors; every other option is one of :func:`fit_fss` and
+    applies to every form. The points are picked from ``data`` once.
     """
     if len(forms) < 2:
         raise ConfigError(f"compare needs at least two forms, got {list(forms)!r}")
@@ -302,12 +326,22 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
         raise ConfigError(f"unknown option {unknown[0]!r} for compare_forms: expected one of {', '.join(_FIT_DEFAULTS)}")
     collapse, fit_options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim,
                                              **{**_FIT_DEFAULTS, **options})
-    results = {f.name: fit_prepared(collapse, f, fit_options, (priors or {}).get(f.name), record) for f in objects}
+    results, variant_scores = {}, {}
+    for form in objects:
+        fits = [fit_prepared(collapse, v, fit_options, (priors or {}).get(form.name), record)
+                for v in (form.variants() if variants else (form,))]
+        variant_scores[form.name] = {_variant_label(ds): float(ds.attrs["score"]) for ds in fits}
+        results[form.name] = max(fits, key=lambda ds: float(ds.attrs["score"]))
     preferred, delta, delta_se = rank_forms({n: ds["elpd"].values for n, ds in results.items()})
     messages = _comparison_warnings(results)
     for message in messages:
         warnings.warn(message, RuntimeWarning, stacklevel=2)
-    return Comparison(preferred, delta, delta_se, results, tuple(messages))
+    return Comparison(preferred, delta, delta_se, results, tuple(messages), variant_scores)
+
+
+def _variant_label(posterior: xr.Dataset) -> str:
+    """``"corrected"`` for a posterior of a form with its correction function, else ``"plain"``."""
+    return "corrected" if json.loads(posterior.attrs.get("form_options_json", "{}")).get("corrections") else "plain"
 
 
 #: the keyword defaults of :func:`fit_fss` that :func:`compare_forms` passes on

@@ -97,7 +97,8 @@ def basis_size(half_width: np.ndarray, length: np.ndarray) -> np.ndarray:
 
 
 def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray,
-                            length: np.ndarray, half_width: np.ndarray | None = None) -> np.ndarray:
+                            length: np.ndarray, half_width: np.ndarray | None = None, *,
+                            corr: np.ndarray | None = None, amp_corr: np.ndarray | None = None) -> np.ndarray:
     """:func:`basis_loglik` with ``m`` from :func:`basis_size` for each walker (a function of
     that walker's parameters only), walkers with the same ``m`` evaluated together."""
     if half_width is None:
@@ -106,42 +107,68 @@ def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, 
     out = np.empty(u.shape[0])
     for m in np.unique(sizes):
         rows = sizes == m
-        out[rows] = basis_loglik(u[rows], z[rows], noise_sd[rows], amp[rows], length[rows], half_width[rows], int(m))
+        correction = {} if corr is None else {"corr": corr[rows], "amp_corr": amp_corr[rows]}
+        out[rows] = basis_loglik(u[rows], z[rows], noise_sd[rows], amp[rows], length[rows], half_width[rows], int(m),
+                                 **correction)
     return out
 
 
+def _gram(weights: np.ndarray, cos: np.ndarray, m: int) -> np.ndarray:
+    """``B Phi' diag(weights) Phi``, ``(W, m, m)``, from the weighted sums of ``cos(q theta_i)``:
+    ``sin(j t) sin(k t) = (cos((j - k) t) - cos((j + k) t)) / 2``."""
+    c = np.einsum("wn,qwn->wq", weights, cos)                     # (W, 2m+1)
+    j = np.arange(1, m + 1)
+    return 0.5 * (c[:, np.abs(j[:, None] - j[None, :])] - c[:, j[:, None] + j[None, :]])
+
+
+def _project(sines: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``B^1/2 Phi' diag(weights) 1``, ``(W, m)``."""
+    return np.einsum("wn,qwn->wq", weights, sines)
+
+
 def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray, length: np.ndarray,
-                 half_width: np.ndarray, n_basis: int) -> np.ndarray:
+                 half_width: np.ndarray, n_basis: int, corr: np.ndarray | None = None,
+                 amp_corr: np.ndarray | None = None) -> np.ndarray:
     """``ln N(z; mu 1, Phi Lambda Phi' + diag(noise_sd^2))`` with ``mu`` marginalised (flat prior).
 
     ``u, z, noise_sd``: ``(W, n)``; ``amp, length``: ``(W,)``; ``half_width``: the box ``B``
     ``(W,)``, which must cover every ``u``; ``n_basis``: ``m``.
+    With ``corr`` (``(W, n)``, the correction factor ``r_i`` of every point) and ``amp_corr``
+    (``(W,)``) the mean is ``mu + f(u_i) + r_i h(u_i)`` with ``h`` a second, independent process
+    of the same length scale and amplitude ``amp_corr``: the features are ``[Phi, diag(r) Phi]``
+    (``2 m`` coefficients; the Gram blocks are the sums with weights ``w``, ``w r``, ``w r^2``).
     Returns ``(W,)``; the restricted-likelihood formula of :mod:`.likelihood` with ``C`` the
     covariance above.
     """
     m = n_basis
     theta = (np.pi / 2.0) * (u / half_width[:, None] + 1.0)
     cos, sin = _multiples(theta, 2 * m + 1, m + 1)
+    sines = sin[1:m + 1]
     w = noise_sd ** -2.0                                          # (W, n)
     wz = w * z
-    c = np.einsum("wn,qwn->wq", w, cos)                           # (W, 2m+1): sum_i w_i cos(q theta_i)
-    s1 = np.einsum("wn,qwn->wq", w, sin[1:m + 1])                 # (W, m): Phi' D^-1 1 (times sqrt B)
-    sz = np.einsum("wn,qwn->wq", wz, sin[1:m + 1])                # (W, m): Phi' D^-1 z (times sqrt B)
-    j = np.arange(1, m + 1)
-    omega = (np.pi / 2.0) * j[None, :] / half_width[:, None]
-    log_lam = (2.0 * np.log(amp)[:, None] + 0.5 * np.log(2.0 * np.pi) + np.log(length)[:, None]
-               - 0.5 * (length[:, None] * omega) ** 2)
-    scale = np.exp(0.5 * log_lam) / np.sqrt(half_width)[:, None]  # Lambda^1/2 / sqrt(B), (W, m)
-    diff, total = np.abs(j[:, None] - j[None, :]), j[:, None] + j[None, :]
-    gram = 0.5 * (c[:, diff] - c[:, total])                       # B * Phi' D^-1 Phi, (W, m, m)
+    omega = (np.pi / 2.0) * np.arange(1, m + 1)[None, :] / half_width[:, None]
+    log_density = 0.5 * np.log(2.0 * np.pi) + np.log(length)[:, None] - 0.5 * (length[:, None] * omega) ** 2
+    unit_scale = np.exp(0.5 * log_density) / np.sqrt(half_width)[:, None]   # Lambda^1/2 / (A sqrt B), (W, m)
+    if corr is None:
+        gram = _gram(w, cos, m)                                   # B * Phi' D^-1 Phi, (W, m, m)
+        proj_z, proj_1 = _project(sines, wz), _project(sines, w)                  # B^1/2 Phi' D^-1 [z, 1]
+        scale = amp[:, None] * unit_scale
+    else:
+        wr = w * corr
+        cross = _gram(wr, cos, m)
+        gram = np.block([[_gram(w, cos, m), cross], [cross, _gram(wr * corr, cos, m)]])
+        proj_z = np.concatenate([_project(sines, wz), _project(sines, wz * corr)], axis=1)
+        proj_1 = np.concatenate([_project(sines, w), _project(sines, wr)], axis=1)
+        scale = np.concatenate([amp[:, None] * unit_scale, amp_corr[:, None] * unit_scale], axis=1)
+    size = gram.shape[-1]
     r = gram * scale[:, :, None] * scale[:, None, :]
-    r[:, np.arange(m), np.arange(m)] += 1.0
+    r[:, np.arange(size), np.arange(size)] += 1.0
     chol, ok = _cholesky(r)
-    rhs = np.stack([sz * scale, s1 * scale], axis=-1)             # Lambda^1/2 Phi' D^-1 [z, 1]
+    rhs = np.stack([proj_z * scale, proj_1 * scale], axis=-1)     # Lambda^1/2 Phi' D^-1 [z, 1]
     sol = np.linalg.solve(chol, rhs)                              # L^-1 rhs
     q_zz = np.einsum("wn,wn->w", wz, z) - np.einsum("wi,wi->w", sol[..., 0], sol[..., 0])
     q_1z = wz.sum(axis=-1) - np.einsum("wi,wi->w", sol[..., 1], sol[..., 0])
-    q_11 = c[:, 0] - np.einsum("wi,wi->w", sol[..., 1], sol[..., 1])
+    q_11 = w.sum(axis=-1) - np.einsum("wi,wi->w", sol[..., 1], sol[..., 1])
     logdet = 2.0 * np.log(noise_sd).sum(axis=-1) + 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
     n = u.shape[-1]
     value = -0.5 * (q_zz - q_1z ** 2 / q_11) - 0.5 * logdet - 0.5 * np.log(q_11) - 0.5 * (n - 1) * LOG_2PI

@@ -14,9 +14,11 @@ Vehtari, Gelman & Gabry, Stat. Comput. 27, 1413 (2017); Vehtari et al., JMLR 25,
 raw weights ``1 / p(y_k | y_-k, theta)``, their largest ``M = min(S/5, 3 sqrt(S))`` replaced by
 quantiles of a generalized Pareto fit (Zhang & Stephens, Technometrics 51, 316 (2009)). The fit's
 shape ``k`` says how far the estimate can be trusted: ``k <= 0.7`` reliable, above that the
-full posterior does not cover ``p(theta | y_-k)`` and the size's score is flagged. (This is the
-PSIS-LOO of Buerkner, Gabry & Vehtari, Comput. Stat. 36, 1243 (2021) for non-factorised
-models, with whole sizes as the held-out units.)
+full posterior does not cover ``p(theta | y_-k)``. (This is the PSIS-LOO of Buerkner, Gabry &
+Vehtari, Comput. Stat. 36, 1243 (2021) for non-factorised models, with whole sizes as the
+held-out units.) A size with ``k > 0.7`` is then scored exactly (:func:`refit_elpd`, the
+remedy Vehtari et al. recommend): the posterior given the other sizes is sampled anew and
+``elpd_k = ln mean_s p(y_k | y_-k, theta_s)`` over its draws.
 
 The difference of two forms has the standard error ``sqrt(K var_k(elpd_k^A - elpd_k^B))`` over
 the ``K`` sizes.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from .model import CollapseModel
+from .sampler import SamplerSettings, sample_posterior
 
 #: Pareto k above which a size's importance-sampling estimate is unreliable
 PARETO_K_LIMIT = 0.7
@@ -50,6 +53,16 @@ def held_out_loglik(model: CollapseModel, vectors: np.ndarray) -> np.ndarray:
         for k, size in enumerate(sizes):
             out[start:start + BATCH, k] = full - model.loglik(rows, drop_size=float(size))
     return out
+
+
+def refit_elpd(model: CollapseModel, size: float, settings: SamplerSettings) -> float:
+    """``ln p(y_k | y_-k)`` of size ``size`` exactly: draws of ``p(theta | y_-k)`` (the model
+    :meth:`~.model.CollapseModel.leaving_out` that size, sampled with ``settings``), then
+    ``ln mean_s p(y_k | y_-k, theta_s)``."""
+    draws = sample_posterior(model.leaving_out(size), settings).chain.reshape(-1, model.ndim)
+    log_pred = np.concatenate([model.loglik(rows) - model.loglik(rows, drop_size=size)
+                               for rows in np.array_split(draws, max(1, len(draws) // BATCH))])
+    return _logsumexp(log_pred) - float(np.log(len(log_pred)))
 
 
 def _gpd_fit(exceedances: np.ndarray) -> tuple[float, float]:

@@ -7,8 +7,12 @@ and system size ``L`` collapses onto one unknown function ``f``::
 
 A :class:`ScalingForm` supplies the scaling variable ``x`` and the log size factor ``ln G``.
 The generic y-exponent ``a`` (``G = L**a``, i.e. ``y = L**(-a) f(x)``) is added by the fitter
-when asked for (``fit_a=True``); forms only override :meth:`ScalingForm.log_size_factor` to
-add more (e.g. a correction to scaling). Built in:
+when asked for (``fit_a=True``); forms may override :meth:`ScalingForm.log_size_factor` to
+add more. A form that is :attr:`~ScalingForm.corrected` also supplies the size dependence
+``r(L)`` of its leading correction to scaling, and the collapse gets a second unknown function:
+``y G = f(x) + r(L) h(x)`` (:mod:`.likelihood`); :meth:`ScalingForm.variants` lists a form
+without and with it, which a comparison fits both (``docs/fss.md``). Built in (each with its
+leading correction when ``corrections=True``):
 
 * :class:`SecondOrder` (``"second_order"``): ``x = (p - p_c) L**(1/nu)``
   (correlation length ``xi ~ |p - p_c|**(-nu)``).
@@ -45,7 +49,7 @@ class ScalingForm:
     * ``log_params``: parameters that must be positive; they are sampled as ``ln(value)``
       with a log-uniform prior.
     * ``labels``: matplotlib mathtext label of each parameter; ``x_label``: of ``x``.
-    * ``param_defaults``: parameters with a natural "absent" value (e.g. a correction 0).
+    * ``param_defaults``: parameters with a natural default value (e.g. the BKT form's ``kappa``).
     """
 
     name: ClassVar[str]
@@ -53,8 +57,8 @@ class ScalingForm:
     params: ClassVar[tuple[str, ...]] = ("p_c",)
     log_params: ClassVar[frozenset[str]] = frozenset()
     labels: ClassVar[dict[str, str]] = {"p_c": r"$p_c$", "a": r"$a$"}
-    #: parameters with a natural "absent" value (a correction amplitude 0), used by the
-    #: synthetic-data generator when the truth does not name them
+    #: parameters with a natural default value, used by the synthetic-data generator when the
+    #: truth does not name them
     param_defaults: ClassVar[dict[str, float]] = {}
     x_label: ClassVar[str] = r"$x$"
 
@@ -79,6 +83,21 @@ class ScalingForm:
         a = theta.get("a", np.zeros((1, 1)))
         return a * np.log(size)
 
+    @property
+    def corrected(self) -> bool:
+        """Whether the collapse has a correction function ``r(L) h(x)`` (:meth:`correction_factor`)."""
+        return False
+
+    def variants(self) -> tuple[ScalingForm, ...]:
+        """This form without and with its leading correction (the forms a comparison fits for it,
+        keeping the better-scoring one); a form without a correction: just itself."""
+        return (self,)
+
+    def correction_factor(self, size: np.ndarray, theta: Theta) -> np.ndarray:
+        """The leading correction's size dependence ``r(L)`` (1 at the smallest size, falling to 0
+        as ``L`` grows), broadcastable to ``(W, n)``; used only where :attr:`corrected`."""
+        raise NotImplementedError(f"scaling form {self.name!r} has no correction to scaling")
+
     def valid(self, size: np.ndarray, theta: Theta) -> np.ndarray:
         """Boolean ``(W,)``: where the form is defined (beyond the prior box). Default: all."""
         return np.ones(np.shape(theta["p_c"])[0], dtype=bool)
@@ -87,50 +106,50 @@ class ScalingForm:
         return self.labels.get(param, param)
 
 
-#: prior box of the correction amplitude ``c`` of both built-in forms: a correction of up to 100 %
-#: at the smallest size, either sign (the same freedom for both classes)
-CORRECTION_PRIOR = (-1.0, 1.0)
-
-
 class _Corrected(ScalingForm):
-    """A built-in form whose leading correction (amplitude ``c``) is switched on by
-    ``corrections=True``; off, ``c = 0`` and the parameter is absent."""
+    """A built-in form with an optional leading correction to scaling (``corrections=True``).
+
+    On, the collapse gets a second unknown function ``h`` (see :mod:`.likelihood`)::
+
+        y G = f(x) + r(L) h(x),        r(L_min) = 1,  r -> 0 as L grows
+
+    with ``r`` from :meth:`correction_factor`; the fitter adds its amplitude hyperparameter
+    ``amp_corr``. Off, ``h = 0``.
+    """
 
     base_params: ClassVar[tuple[str, ...]] = ("p_c",)
 
     def __init__(self, corrections: bool = False):
         self.corrections = bool(corrections)
-        self.params = self.base_params + (("c",) if self.corrections else ())
+        self.params = self.base_params
+
+    @property
+    def corrected(self) -> bool:
+        return self.corrections
 
     def options(self):
         return {"corrections": self.corrections}
 
-    def default_priors(self, control, size):
-        return {**super().default_priors(control, size), **({"c": CORRECTION_PRIOR} if self.corrections else {})}
-
-    def _c(self, theta) -> np.ndarray:
-        return theta["c"] if self.corrections else np.zeros((1, 1))
+    def variants(self):
+        return (type(self)(corrections=False), type(self)(corrections=True))
 
 
 class SecondOrder(_Corrected):
-    """Continuous transition with the leading correction to scaling::
+    """Continuous transition, with the leading correction to scaling when asked for::
 
-        y = L**(-a) f((p - p_c) L**(1/nu)) (1 + c (L_min / L)**omega),      omega = 1
+        y L**a = f((p - p_c) L**(1/nu)) [+ (L_min / L)**omega h((p - p_c) L**(1/nu))],   omega = 1
 
-    The correction is off by default (``c = 0``); ``SecondOrder(corrections=True)`` (CLI
-    ``--corrections``) fits it. ``c`` is the relative size of the correction at the smallest size ``L_min`` of the data
-    (``omega = 1``: the analytic correction, e.g. from the non-linear scaling fields or a
-    boundary; Ising's leading irrelevant exponent is larger and percolation's ~0.9 -- one
-    fixed exponent with a fitted amplitude is the same freedom the BKT form gets).
-    Default priors: ``nu`` uniform on [0.25, 6]; ``c`` uniform on [-1, 1].
+    ``SecondOrder(corrections=True)`` (CLI ``--corrections``) adds the correction (``omega = 1``: the analytic correction, e.g. from the non-linear scaling fields or a
+    boundary; Ising's leading irrelevant exponent is larger and percolation's ~0.9 -- one fixed
+    exponent with an unknown correction function is the same freedom the BKT form gets).
+    Default prior: ``nu`` uniform on [0.25, 6].
     """
 
     name = "second_order"
-    summary = "second order: x = (p - p_c) L^(1/nu) [correction (1 + c L_min/L)]"
+    summary = "second order: x = (p - p_c) L^(1/nu) [correction (L_min/L) h(x)]"
     base_params = ("p_c", "nu")
-    labels = {**ScalingForm.labels, "nu": r"$\nu$", "c": r"$c$"}
+    labels = {**ScalingForm.labels, "nu": r"$\nu$"}
     x_label = r"$(p - p_c)\,L^{1/\nu}$"
-    param_defaults = {"c": 0.0}
     omega = 1.0
 
     def default_priors(self, control, size):
@@ -139,18 +158,15 @@ class SecondOrder(_Corrected):
     def scaling_variable(self, control, size, theta):
         return (control - theta["p_c"]) * size ** (1.0 / theta["nu"])
 
-    def log_size_factor(self, size, theta):
-        """``ln G = a ln L - ln(1 + c (L_min/L)^omega)``."""
-        return super().log_size_factor(size, theta) - np.log1p(self._c(theta) * (np.min(size) / size) ** self.omega)
-
-    def valid(self, size, theta):
-        return np.ones(np.shape(theta["p_c"])[0], dtype=bool) if not self.corrections else theta["c"][:, 0] > -1.0
+    def correction_factor(self, size, theta):
+        """``r = (L_min / L)**omega``, shape ``(1, n)``."""
+        return ((np.min(size) / size) ** self.omega)[None, :]
 
 
 class BKT(_Corrected):
     """Berezinskii-Kosterlitz-Thouless transition, with its critical phase and log corrections::
 
-        y = L**(-a) f(x) (1 + c / ln(L/L0))
+        y L**a = f(x) [+ r(L) h(x)],                       r(L) = ln(L_min/L0) / ln(L/L0)
         x = (p - p_c) S_L,                                   S_L = ln(L/L0)**(1/sigma)   (p > p_c)
         x = (p - p_c) (S_min + kappa (S_L - S_min))          in the critical phase        (p < p_c)
 
@@ -161,27 +177,27 @@ class BKT(_Corrected):
     is the same for every size (the smallest size's factor ``S_min``, so ``x`` is continuous at
     ``p_c``). ``kappa = 1`` is the symmetric BKT-like scaling ``(p - p_c) ln(L/L0)**(1/sigma)`` on
     both sides (curves fanning out both ways, as a BKT-like crossover without a critical phase
-    would give); ``kappa`` in [0, 1] is fitted. The factor ``1 + c / ln(L/L0)`` is the standard
-    logarithmic correction: at ``T_BKT`` of the XY model ``xi_2nd / L = 0.7507 (1 + 0.283 /
-    ln(L/L0))`` (Hasenbusch 2005) and ``Upsilon = 2 T / pi (1 + 1 / (2 ln(L/L0)))`` (Weber &
-    Minnhagen 1988).
+    would give); ``kappa`` in [0, 1] is fitted. The correction (``corrections=True``, CLI ``--corrections``)
+    is the standard logarithmic one, ``1/ln(L/L0)`` times an unknown function
+    of ``x``: at ``T_BKT`` of the XY model ``xi_2nd / L = 0.7507 (1 + 0.283 / ln(L/L0))``
+    (Hasenbusch 2005) and ``Upsilon = 2 T / pi (1 + 1 / (2 ln(L/L0)))`` (Weber & Minnhagen
+    1988); in the critical phase the approach to the limit is a power of ``L`` whose exponent
+    vanishes at ``T_BKT``, which the log describes over a finite range of sizes.
 
     ``critical_phase = "below"`` (the XY model in temperature); a subclass with ``"above"``
     puts the critical phase at ``p > p_c``. ``L_min`` is the smallest of the sizes passed in
-    (all the points of the observable). The correction is off by default (``c = 0``);
-    ``BKT(corrections=True)`` (CLI ``--corrections``) fits it. Default priors: ``sigma``
-    uniform on [0.2, 3] (pure BKT: 1/2); ``L0`` log-uniform on [1e-3 min L, 0.95 min L];
-    ``kappa`` uniform on [0, 1]; ``c`` uniform on [-1, 1]. Synthetic data default to
-    ``kappa = 1``, ``c = 0``.
+    (all the points of the observable). Default priors: ``sigma`` uniform on [0.2, 3] (pure
+    BKT: 1/2); ``L0`` log-uniform on [1e-3 min L, 0.95 min L]; ``kappa`` uniform on [0, 1].
+    Synthetic data default to ``kappa = 1``.
     """
 
     name = "bkt"
-    summary = "BKT: x = (p - p_c) ln(L/L0)^(1/sigma), curves merge below p_c [correction (1 + c/ln(L/L0))]"
+    summary = "BKT: x = (p - p_c) ln(L/L0)^(1/sigma), curves merge below p_c [correction h(x)/ln(L/L0)]"
     base_params = ("p_c", "sigma", "L0", "kappa")
     log_params = frozenset({"L0"})
-    labels = {**ScalingForm.labels, "sigma": r"$\sigma$", "L0": r"$L_0$", "kappa": r"$\kappa$", "c": r"$c$"}
+    labels = {**ScalingForm.labels, "sigma": r"$\sigma$", "L0": r"$L_0$", "kappa": r"$\kappa$"}
     x_label = r"$(p - p_c)\,\ln(L/L_0)^{1/\sigma}$"
-    param_defaults = {"c": 0.0, "kappa": 1.0}
+    param_defaults = {"kappa": 1.0}
     critical_phase = "below"
 
     def default_priors(self, control, size):
@@ -197,16 +213,12 @@ class BKT(_Corrected):
         critical = distance < 0 if self.critical_phase == "below" else distance > 0
         return distance * np.where(critical, merged + theta["kappa"] * (running - merged), running)
 
-    def log_size_factor(self, size, theta):
-        """``ln G = a ln L - ln(1 + c / ln(L/L0))``."""
-        return super().log_size_factor(size, theta) - np.log1p(self._c(theta) / np.log(size / theta["L0"]))
+    def correction_factor(self, size, theta):
+        """``r = ln(L_min/L0) / ln(L/L0)``, shape ``(W, n)``."""
+        return np.log(np.min(size) / theta["L0"]) / np.log(size / theta["L0"])
 
     def valid(self, size, theta):
-        smallest = np.min(size)
-        below = theta["L0"][:, 0] < smallest
-        if not self.corrections:
-            return below
-        return below & (1.0 + theta["c"][:, 0] / np.log(smallest / theta["L0"][:, 0]) > 0)
+        return theta["L0"][:, 0] < np.min(size)
 
 
 #: the built-in forms by name (the table :func:`as_form` reads; plugins' forms come as objects)

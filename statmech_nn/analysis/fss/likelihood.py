@@ -19,6 +19,13 @@ y-exponent could buy likelihood by rescaling the data. ``f`` is never fitted poi
 it is integrated out, so the likelihood rewards a collapse only as far as one smooth function
 explains all sizes together (the Occam factor is ``ln|C|``).
 
+**Correction function** (forms with ``corrections``): ``Y_i = f(x_i) + r_i h(x_i) + G_i eps_i``,
+``r_i`` the form's leading correction ``r(L_i)`` rescaled to run from 1 at the smallest size of
+the data to 0 at the largest (:func:`span_unit`), and ``h`` a second unknown function, an independent process with the same length scale
+and its own amplitude ``A_c`` (``amp_corr``): ``C = A^2 K + A_c^2 diag(r) K diag(r) + noise``.
+Like ``f``, ``h`` is integrated out; it is the leading correction to scaling with an unknown
+amplitude *at every x* (a single amplitude times ``f`` is the special case ``h = c f``).
+
 The covariance ``K`` is evaluated through the reduced-rank basis of :mod:`.basis` (``m = 40``
 eigenfunctions, ``O(n m)`` per evaluation instead of the ``O(n^3)`` of a dense Cholesky factor),
 which is the squared-exponential kernel to within rounding for the length scales a collapse
@@ -29,6 +36,7 @@ takes, and a slightly smoother process below them. Everything takes arrays of sh
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 
 from .basis import box_half_width, restricted_basis_loglik
 
@@ -40,15 +48,27 @@ def standardise(x: np.ndarray) -> np.ndarray:
     return centred / np.where(spread > 0, spread, 1.0)
 
 
+def span_unit(r: np.ndarray) -> np.ndarray:
+    """``(r - min r) / (max r - min r)`` along the last axis: the correction factor measured from
+    the largest size (0) to the smallest (1), so that ``A_c`` is the size of the correction's
+    *difference* across the sizes of the data (a constant part of ``r h`` is a part of ``f``)."""
+    low = r.min(axis=-1, keepdims=True)
+    spread = r.max(axis=-1, keepdims=True) - low
+    return (r - low) / np.where(spread > 0, spread, 1.0)
+
+
 def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
                     amp: np.ndarray, length: np.ndarray, err_scale: np.ndarray,
-                    keep: np.ndarray | None = None) -> np.ndarray:
+                    keep: np.ndarray | None = None, corr: np.ndarray | None = None,
+                    amp_corr: np.ndarray | None = None) -> np.ndarray:
     """``ln p(y | theta)`` of the module docstring, shape ``(W,)``.
 
     ``x, log_g``: ``(W, n)`` scaling variable and ``ln G`` of every point; ``y, err``: ``(n,)``;
     ``y_std``: ``std(y)`` over all points of the observable; ``amp, length, err_scale``: ``(W,)``.
     ``keep`` (boolean ``(n,)``) evaluates the density of a subset of the points with the units
     (``u``, ``s``) still set by all of them -- used for leave-one-size-out predictions.
+    ``corr`` (``(W, n)``) and ``amp_corr`` (``(W,)``): the correction function of the module
+    docstring (``Y_i = f(x_i) + r_i h(x_i) + ...``); ``None``: no correction.
     """
     u = standardise(x)
     half_width = box_half_width(u, length)
@@ -56,10 +76,14 @@ def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.nda
     g_over_s = np.exp(log_g - log_s[:, None])
     z = y * g_over_s
     noise_sd = err_scale[:, None] * err * g_over_s
+    if corr is not None:
+        corr = span_unit(corr)
     if keep is not None:
         u, z, noise_sd, log_g = u[:, keep], z[:, keep], noise_sd[:, keep], log_g[:, keep]
+        corr = None if corr is None else corr[:, keep]
     m = u.shape[-1]
-    return (restricted_basis_loglik(u, z, noise_sd, amp, length, half_width)
+    correction = {} if corr is None else {"corr": corr, "amp_corr": amp_corr}
+    return (restricted_basis_loglik(u, z, noise_sd, amp, length, half_width, **correction)
             - (m - 1) * log_s + log_g.sum(axis=-1))
 
 
@@ -89,3 +113,28 @@ def overlap_fraction(x: np.ndarray, size_index: np.ndarray, n_sizes: int) -> np.
     inside = (xs >= others_lo) & (xs <= others_hi)
     counts = np.diff(np.append(starts, len(index)))
     return np.min(np.add.reduceat(inside, starts, axis=1) / counts, axis=1)
+
+
+def correction_estimate(x: np.ndarray, log_g: np.ndarray, corr: np.ndarray, y: np.ndarray, err: np.ndarray,
+                        y_std: float, amp: float, length: float, err_scale: float, amp_corr: float) -> np.ndarray:
+    """Posterior mean of the correction ``r_i h(x_i)`` at one parameter point, in the units of
+    ``y G`` (``(n,)``; all inputs ``(n,)`` except the scalars): subtracting it from ``y G`` leaves
+    the collapse onto ``f`` that a plot should show. Exact (dense) Gaussian-process algebra::
+
+        E[r h | z] = A_c^2 R K R C^-1 (z - mu 1),    mu = 1' C^-1 z / 1' C^-1 1
+
+    with ``C`` of the module docstring (``R = diag(r)``, ``r`` rescaled by :func:`span_unit`).
+    ``O(n^3)``: meant for figures, not for sampling.
+    """
+    u = standardise(x)
+    r = span_unit(corr)
+    log_s = np.log(y_std) + log_g.mean()
+    g_over_s = np.exp(log_g - log_s)
+    z = y * g_over_s
+    kernel = np.exp(-0.5 * ((u[:, None] - u[None, :]) / length) ** 2)
+    corrected = amp_corr ** 2 * r[:, None] * kernel * r[None, :]
+    cov = amp ** 2 * kernel + corrected + np.diag((err_scale * err * g_over_s) ** 2)
+    factor = scipy.linalg.cho_factor(cov, lower=True)
+    solved = scipy.linalg.cho_solve(factor, np.column_stack([z, np.ones_like(z)]))
+    mean = solved[:, 0].sum() / solved[:, 1].sum()
+    return np.exp(log_s) * corrected @ (solved[:, 0] - mean * solved[:, 1])

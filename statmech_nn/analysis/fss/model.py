@@ -1,15 +1,16 @@
 """The posterior of a collapse: prior box + overlap constraint + GP marginal likelihood.
 
 Parameters, in sampling order: the form's parameters (``p_c`` first), then per observable the
-y-exponent ``a`` (when fitted) and the hyperparameters ``amp`` (``A``), ``length`` (``l``) and
-``err_scale`` (``lambda``) of :mod:`.likelihood`. With several observables (a joint fit: shared
+y-exponent ``a`` (when fitted) and the hyperparameters ``amp`` (``A``), ``length`` (``l``),
+``err_scale`` (``lambda``) and, for a corrected form, ``amp_corr`` (``A_c``) of :mod:`.likelihood`. With several observables (a joint fit: shared
 ``p_c`` and exponents, one unknown ``f`` each) the per-observable names get a suffix
 ``_<variable>``. Priors are independent boxes, uniform in the sampling coordinate: the value
 itself, or its logarithm for the form's ``log_params`` and the three hyperparameters.
 
 Defaults: the form's :meth:`~.forms.ScalingForm.default_priors`; ``a`` on [-3, 3];
-``amp`` on [0.1, 10]; ``length`` on [0.05, 5] (units of the spread of ``x``); ``err_scale``
-on [0.2, 5] (``err_scale = 1``: the stated errors are right; the freedom absorbs errors that
+``amp`` on [0.1, 10]; ``length`` on [0.05, 5] (units of the spread of ``x``); ``amp_corr`` on
+[0.01, 10] (the correction at the smallest size in units of the spread of ``y``: from negligible
+to dominant); ``err_scale`` on [0.2, 5] (``err_scale = 1``: the stated errors are right; the freedom absorbs errors that
 are mis-scaled or correlated along the control axis).
 
 The log-posterior is ``-inf`` outside the box, where the form is undefined
@@ -20,6 +21,7 @@ range of ``x`` says nothing, and is never returned.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +32,8 @@ from ...errors import ConfigError, DataError
 from .forms import ScalingForm
 from .likelihood import collapse_loglik, overlap_fraction
 
-HYPER_PRIORS: dict[str, tuple[float, float]] = {"amp": (0.1, 10.0), "length": (0.05, 5.0), "err_scale": (0.2, 5.0)}
+HYPER_PRIORS: dict[str, tuple[float, float]] = {"amp": (0.1, 10.0), "length": (0.05, 5.0), "err_scale": (0.2, 5.0),
+                                                "amp_corr": (0.01, 10.0)}
 A_PRIOR = (-3.0, 3.0)
 
 
@@ -90,7 +93,11 @@ class CollapseModel:
 
     ``priors`` maps a parameter name (or, in a joint fit, a per-observable base name such as
     ``"a"`` for all observables) to a box ``(lo, hi)`` in natural units.
+    :meth:`leaving_out` gives the posterior of the same model given all sizes but one.
     """
+
+    #: the size whose points the likelihood leaves out (``None``: every point counts)
+    drop_size: float | None = None
 
     def __init__(self, form: ScalingForm, data: CollapseData, *, fit_a: bool = False,
                  fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None,
@@ -102,7 +109,8 @@ class CollapseModel:
         base = {**form.default_priors(data.all_control, data.all_size), **HYPER_PRIORS}
         if fit_a:
             base["a"] = A_PRIOR
-        local = (["a"] if fit_a else []) + ["amp", "length"] + (["err_scale"] if fit_err_scale else [])
+        local = ((["a"] if fit_a else []) + ["amp", "length"] + (["err_scale"] if fit_err_scale else [])
+                 + (["amp_corr"] if form.corrected else []))
         joint = len(data.observables) > 1
         self.names: list[str] = list(form.params)
         self.log_names: set[str] = set(form.log_params)
@@ -125,6 +133,14 @@ class CollapseModel:
         self.lower, self.upper = np.array(lower), np.array(upper)
         self._size_index = [np.unique(obs.size, return_inverse=True) for obs in data.observables]
         self._check_pc_prior()
+
+    def leaving_out(self, size: float) -> "CollapseModel":
+        """The same prior and model with the likelihood of every size but ``size``:
+        ``p(theta | y_-k) ∝ p(theta) p(y_-k | theta)``, the marginal of the full model (the
+        scaling variable and the units are still those of all points, as in :meth:`loglik`)."""
+        held_out = copy.copy(self)
+        held_out.drop_size = float(size)
+        return held_out
 
     # -- priors ---------------------------------------------------------------------------
     def _apply_user_priors(self, boxes, given, local) -> dict[str, tuple[float, float]]:
@@ -175,15 +191,17 @@ class CollapseModel:
     def _theta(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
         return {k: v[:, None] for k, v in self.to_physical(vectors).items()}
 
-    def _scaled(self, theta, j: int) -> tuple[np.ndarray, np.ndarray]:
+    def _scaled(self, theta, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         obs, names = self.data.observables[j], self.local_names[j]
         local = {**theta, "a": theta[names["a"]]} if "a" in names else {k: v for k, v in theta.items() if k != "a"}
         x = self.form.scaling_variable(obs.control, obs.size, local)
         log_g = np.broadcast_to(self.form.log_size_factor(obs.size, local), x.shape)
-        return x, log_g
+        corr = np.broadcast_to(self.form.correction_factor(obs.size, local), x.shape) if self.form.corrected else None
+        return x, log_g, corr
 
-    def scaled(self, vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per observable: ``(x, ln G)`` of every point, each ``(W, n)``."""
+    def scaled(self, vectors: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+        """Per observable: ``(x, ln G, r)`` of every point, each ``(W, n)`` (``r``, the correction
+        factor, ``None`` for a form without correction)."""
         theta = self._theta(np.atleast_2d(vectors))
         return [self._scaled(theta, j) for j in range(len(self.data.observables))]
 
@@ -193,7 +211,7 @@ class CollapseModel:
 
     def _overlap(self, scaled) -> np.ndarray:
         worst = np.ones(scaled[0][0].shape[0])
-        for (sizes, index), (x, _) in zip(self._size_index, scaled):
+        for (sizes, index), (x, *_) in zip(self._size_index, scaled):
             worst = np.minimum(worst, overlap_fraction(x, index, len(sizes)))
         return worst
 
@@ -207,11 +225,12 @@ class CollapseModel:
 
     def _loglik(self, theta, scaled, drop_size=None) -> np.ndarray:
         total = np.zeros(scaled[0][0].shape[0])
-        for obs, names, (x, log_g) in zip(self.data.observables, self.local_names, scaled):
+        for obs, names, (x, log_g, corr) in zip(self.data.observables, self.local_names, scaled):
             err_scale = theta[names["err_scale"]][:, 0] if "err_scale" in names else np.ones(len(total))
             keep = None if drop_size is None else obs.size != drop_size
+            amp_corr = theta[names["amp_corr"]][:, 0] if corr is not None else None
             total += collapse_loglik(x, log_g, obs.y, obs.err, obs.y_std, theta[names["amp"]][:, 0],
-                                     theta[names["length"]][:, 0], err_scale, keep=keep)
+                                     theta[names["length"]][:, 0], err_scale, keep=keep, corr=corr, amp_corr=amp_corr)
         return total
 
     def log_prob(self, vectors: np.ndarray) -> np.ndarray:
@@ -225,9 +244,10 @@ class CollapseModel:
             if rows.size:
                 theta = self._theta(vectors[rows])
                 scaled = [self._scaled(theta, j) for j in range(len(self.data.observables))]
-                good = np.all([np.isfinite(x).all(axis=1) & np.isfinite(g).all(axis=1) for x, g in scaled], axis=0)
+                good = np.all([np.isfinite(x).all(axis=1) & np.isfinite(g).all(axis=1) for x, g, _ in scaled], axis=0)
                 good &= self._overlap(scaled) >= self.min_overlap
                 if good.any():
                     theta = {k: v[good] for k, v in theta.items()}
-                    out[rows[good]] = self._loglik(theta, [(x[good], g[good]) for x, g in scaled])
+                    out[rows[good]] = self._loglik(theta, [tuple(None if a is None else a[good] for a in parts)
+                                                           for parts in scaled], self.drop_size)
         return np.where(np.isfinite(out), out, -np.inf)

@@ -7,7 +7,8 @@ Dataset layout (see ``docs/fss.md``):
 * ``summary(param, stat)`` with stats ``median, lo68, hi68, lo95, hi95, map`` (16/84 and
   2.5/97.5 percentiles); ``correlation(param, param2)`` (Pearson, natural units);
   ``tau(param)`` (integrated autocorrelation time, steps); ``acceptance(chain)``;
-  ``elpd(size)`` (leave-one-size-out score per size, :mod:`.compare`);
+  ``elpd(size)`` (leave-one-size-out score per size, :mod:`.compare`), ``pareto_k(size)`` and
+  ``elpd_refit(size)`` (1 where the score is an exact refit without the size);
 * the fitted points ``obs_control, obs_size, obs_y, obs_err`` and ``obs_index`` (which
   variable) along ``point``, with the source's CF attributes, so a collapse plot needs only
   this file;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -55,15 +57,21 @@ def _bound_warnings(model: CollapseModel, median_vector: np.ndarray) -> list[str
 def _pareto_warnings(model: CollapseModel, pareto_k: np.ndarray) -> list[str]:
     return [f"{model.form.name}: the leave-one-size-out score of {model.data.size_name} = {size:g} is unreliable "
             f"(Pareto k = {k:.2f} > {PARETO_K_LIMIT}): the full posterior does not cover the posterior without "
-            f"that size, so its score may be off by more than its standard error"
+            f"that size, so its score may be off by more than its standard error (refit=True scores it exactly)"
             for size, k in zip(model.data.sizes, pareto_k) if not k <= PARETO_K_LIMIT]
 
 
 def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.ndarray,
-                    options: dict[str, Any]) -> xr.Dataset:
+                    options: dict[str, Any], refitted: Mapping[int, float] | None = None) -> xr.Dataset:
     """Assemble the result Dataset from the draws and ``held_out`` (``ln p(y_k | y_-k, theta)``,
-    ``(chain, draw, size)``); emits (and records) prior-bound, overlap and Pareto-k warnings."""
+    ``(chain, draw, size)``); emits (and records) prior-bound, overlap and Pareto-k warnings.
+    ``refitted``: ``{size index: exact elpd}`` replacing the PSIS estimate of those sizes
+    (:func:`.compare.refit_elpd`)."""
     elpd, pareto_k = loso_elpd(held_out.reshape(-1, held_out.shape[-1]))
+    refitted = dict(refitted or {})
+    exact = np.zeros(len(elpd), dtype=np.int8)
+    for k, value in refitted.items():
+        elpd[k], exact[k] = value, 1
     flat = result.chain.reshape(-1, model.ndim)
     natural = model.to_physical(flat)
     n_walkers, n_draws = result.chain.shape[:2]
@@ -86,6 +94,10 @@ def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.nda
     data_vars["elpd"] = ("size", elpd, {"long_name": "leave-one-size-out log predictive density", "units": "nat"})
     data_vars["pareto_k"] = ("size", pareto_k, {"long_name": "Pareto k of the PSIS leave-one-size-out estimate",
                                                 "units": "1"})
+    data_vars["elpd_refit"] = ("size", exact, {"long_name": "1 where elpd is an exact refit without the size "
+                                                            "(Pareto k too large), 0 where it is the PSIS estimate",
+                                               "units": "1", "flag_values": np.array([0, 1], dtype=np.int8),
+                                               "flag_meanings": "psis exact_refit"})
     data_vars[HELD_OUT] = (("chain", "draw", "size"), held_out,
                            {"long_name": "log predictive density of a size given the other sizes and the parameters",
                             "units": "nat"})
@@ -102,7 +114,7 @@ def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.nda
         data_vars[key][2].setdefault("long_name", key[4:])
         data_vars[key][2].setdefault("units", "1")
     overlap_median = float(model.overlap(median_vector[None, :])[0])
-    messages = _bound_warnings(model, median_vector) + _pareto_warnings(model, pareto_k)
+    messages = _bound_warnings(model, median_vector) + _pareto_warnings(model, np.where(exact, 0.0, pareto_k))
     if overlap_median < model.min_overlap + OVERLAP_MARGIN:
         messages.append(f"{model.form.name}: at the posterior median the scaled curves barely overlap "
                         f"({overlap_median:.2f}, min_overlap = {model.min_overlap}): the overlap constraint, "
@@ -150,6 +162,11 @@ def _interval(ds: xr.Dataset, name: str) -> dict[str, float]:
             "hi95": float(row.sel(stat="hi95")), "map": float(row.sel(stat="map"))}
 
 
+def _refit_flags(ds: xr.Dataset) -> np.ndarray:
+    """Which sizes' scores are exact refits (none in files written before the refit existed)."""
+    return ds["elpd_refit"].values.astype(bool) if "elpd_refit" in ds else np.zeros(ds.sizes["size"], dtype=bool)
+
+
 def summarize(ds: xr.Dataset) -> dict[str, Any]:
     """JSON-ready summary of a posterior Dataset (the ``--json`` output of the CLI).
 
@@ -161,6 +178,7 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
     names = [str(n) for n in ds["param"].values]
     return {
         "form": ds.attrs["form"],
+        "form_options": json.loads(ds.attrs.get("form_options_json", "{}")),
         "variables": json.loads(ds.attrs["variables"]),
         "params": {n: _interval(ds, n) for n in physical},
         "hyperparams": {n: _interval(ds, n) for n in names if n not in physical},
@@ -175,6 +193,7 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         "score_name": ds.attrs["score_name"],
         "score_per_size": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["elpd"].values)},
         "pareto_k": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["pareto_k"].values)},
+        "refitted": [float(s) for s, r in zip(ds["size"].values, _refit_flags(ds)) if r],
         "warnings": json.loads(ds.attrs["warnings_json"]),
     }
 
