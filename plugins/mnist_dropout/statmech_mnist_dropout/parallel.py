@@ -61,9 +61,9 @@ def serialized(callback: Callable[[int], None] | None) -> Callable[[int], None] 
 
 
 def run_side_by_side(jobs: Sequence[Callable[[threading.Event], T]], threads: int) -> list[T]:
-    """``[job(stop) for job in jobs]``, each job in its own thread with ``threads // len(jobs)``
-    (at least 1) intra-op threads; one job runs in the calling thread as it is. Returns the
-    results in order.
+    """``[job(stop) for job in jobs]``, each job in its own worker thread with
+    ``threads // len(jobs)`` (at least 1) intra-op threads while the calling thread waits (a
+    single job runs in the calling thread as it is). Returns the results in order.
 
     A job should check ``stop.is_set()`` now and then (:func:`check_stop`; at most a training
     step or an evaluation mask apart) and raise :class:`Cancelled`: it is set when another job

@@ -328,7 +328,7 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
                                              **{**_FIT_DEFAULTS, **options})
     results, variant_scores = {}, {}
     for form in objects:
-        fits = [fit_prepared(collapse, v, fit_options, (priors or {}).get(form.name), record)
+        fits = [fit_prepared(collapse, v, fit_options, _variant_priors((priors or {}).get(form.name), v), record)
                 for v in (form.variants() if variants else (form,))]
         variant_scores[form.name] = {_variant_label(ds): float(ds.attrs["score"]) for ds in fits}
         results[form.name] = max(fits, key=lambda ds: float(ds.attrs["score"]))
@@ -337,6 +337,14 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
     for message in messages:
         warnings.warn(message, RuntimeWarning, stacklevel=2)
     return Comparison(preferred, delta, delta_se, results, tuple(messages), variant_scores)
+
+
+def _variant_priors(priors: Mapping[str, Any] | None, form: ScalingForm) -> Mapping[str, Any] | None:
+    """A form's priors for one of its variants: a prior on the correction's amplitude
+    (``amp_corr``) applies only to the corrected variant."""
+    if priors is None or form.corrected:
+        return priors
+    return {k: v for k, v in priors.items() if k != "amp_corr"}
 
 
 def _variant_label(posterior: xr.Dataset) -> str:

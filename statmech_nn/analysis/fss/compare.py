@@ -16,9 +16,9 @@ quantiles of a generalized Pareto fit (Zhang & Stephens, Technometrics 51, 316 (
 shape ``k`` says how far the estimate can be trusted: ``k <= 0.7`` reliable, above that the
 full posterior does not cover ``p(theta | y_-k)``. (This is the PSIS-LOO of Buerkner, Gabry &
 Vehtari, Comput. Stat. 36, 1243 (2021) for non-factorised models, with whole sizes as the
-held-out units.) A size with ``k > 0.7`` is then scored exactly (:func:`refit_elpd`, the
-remedy Vehtari et al. recommend): the posterior given the other sizes is sampled anew and
-``elpd_k = ln mean_s p(y_k | y_-k, theta_s)`` over its draws.
+held-out units.) On request (``refit=True``) a size with ``k > 0.7`` is scored exactly
+(:func:`refit_elpd`, the remedy Vehtari et al. recommend): the posterior given the other sizes
+is sampled anew and ``elpd_k = ln mean_s p(y_k | y_-k, theta_s)`` over its draws.
 
 The difference of two forms has the standard error ``sqrt(K var_k(elpd_k^A - elpd_k^B))`` over
 the ``K`` sizes.
