@@ -27,20 +27,21 @@ TRUTH_RANGES = {
 }
 
 
-#: measured in session 3 (5 replicas, with and without a) with the BKT form whose curves always
-#: merge below p_c (before kappa): the p_c interval missed the truth in 5 of 5, 0.03-0.12 too low.
-#: The profile likelihood is nearly flat along a curved p_c-sigma-L0 ridge (1 nat between the
-#: truth and the MAP), so the prior volume decides. Not re-measured with kappa (synthetic truth
-#: kappa = 1) before the session's deadline: an open calibration question (docs/fss.md), marked
-#: here rather than hidden. Not run by default (two known failures would cost CI ~10 minutes
-#: each time and prove nothing new); measure it with `pytest --runxfail tests/test_fss_sbc.py -k bkt`.
-BKT_OPEN = pytest.mark.xfail(reason="BKT p_c miscalibrated with the critical-phase form (docs/fss.md); "
-                                    "run with --runxfail to measure", run=False)
+#: BKT without a y-exponent, measured in session 4 (uniform L0 prior): coverage within the band
+#: (and 95 % >= 85 %), but L0 biased high by 3.15 standard errors of the mean bias (limit 3; sigma
+#: 2.2, p_c 2.6). With a log-uniform L0 prior it was worse (sigma -4.4 se, L0 -3.7 se: the prior
+#: volume at small L0 pulled both along their ridge). Open (docs/fss.md); not run by default (a
+#: known failure would cost CI ~7 minutes and prove nothing new): measure it with
+#: `pytest --runxfail tests/test_fss_sbc.py -k "bkt and no_a"`. With a y-exponent the BKT case
+#: passes (measured: 68 % coverage p_c 0.60, sigma 0.70, L0 0.62, a 0.66; bias within 2.5 se).
+BKT_NO_A_OPEN = pytest.mark.xfail(reason="BKT without a: L0 biased by 3.15 se (docs/fss.md); run with --runxfail "
+                                         "to measure", run=False)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fit_a", [False, True], ids=["no_a", "with_a"])
-@pytest.mark.parametrize("form", ["second_order", pytest.param("bkt", marks=BKT_OPEN)])
+@pytest.mark.parametrize("form, fit_a", [("second_order", False), ("second_order", True),
+                                         pytest.param("bkt", False, marks=BKT_NO_A_OPEN), ("bkt", True)],
+                         ids=["second_order-no_a", "second_order-with_a", "bkt-no_a", "bkt-with_a"])
 def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time(form, fit_a):
     truths = np.random.default_rng(12345)
     names = ["p_c", *TRUTH_RANGES[form]] + (["a"] if fit_a else [])
