@@ -139,9 +139,10 @@ class SecondOrder(_Corrected):
 
         y L**a = f((p - p_c) L**(1/nu)) [+ (L_min / L)**omega h((p - p_c) L**(1/nu))],   omega = 1
 
-    ``SecondOrder(corrections=True)`` (CLI ``--corrections``) adds the correction (``omega = 1``: the analytic correction, e.g. from the non-linear scaling fields or a
-    boundary; Ising's leading irrelevant exponent is larger and percolation's ~0.9 -- one fixed
-    exponent with an unknown correction function is the same freedom the BKT form gets).
+    ``SecondOrder(corrections=True)`` (CLI ``--corrections``) adds the correction
+    (``omega = 1``: the analytic correction, e.g. from the non-linear scaling fields or a boundary; Ising's
+    leading irrelevant exponent is larger and percolation's ~0.9 -- one fixed exponent with an
+    unknown correction function is the same freedom the BKT form gets).
     Default prior: ``nu`` uniform on [0.25, 6].
     """
 
@@ -177,8 +178,8 @@ class BKT(_Corrected):
     is the same for every size (the smallest size's factor ``S_min``, so ``x`` is continuous at
     ``p_c``). ``kappa = 1`` is the symmetric BKT-like scaling ``(p - p_c) ln(L/L0)**(1/sigma)`` on
     both sides (curves fanning out both ways, as a BKT-like crossover without a critical phase
-    would give); ``kappa`` in [0, 1] is fitted. The correction (``corrections=True``, CLI ``--corrections``)
-    is the standard logarithmic one, ``1/ln(L/L0)`` times an unknown function
+    would give); ``kappa`` in [0, 1] is fitted. The correction (``corrections=True``, CLI
+    ``--corrections``) is the standard logarithmic one, ``1/ln(L/L0)`` times an unknown function
     of ``x``: at ``T_BKT`` of the XY model ``xi_2nd / L = 0.7507 (1 + 0.283 / ln(L/L0))``
     (Hasenbusch 2005) and ``Upsilon = 2 T / pi (1 + 1 / (2 ln(L/L0)))`` (Weber & Minnhagen
     1988); in the critical phase the approach to the limit is a power of ``L`` whose exponent

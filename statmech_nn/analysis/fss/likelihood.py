@@ -21,10 +21,11 @@ explains all sizes together (the Occam factor is ``ln|C|``).
 
 **Correction function** (forms with ``corrections``): ``Y_i = f(x_i) + r_i h(x_i) + G_i eps_i``,
 ``r_i`` the form's leading correction ``r(L_i)`` rescaled to run from 1 at the smallest size of
-the data to 0 at the largest (:func:`span_unit`), and ``h`` a second unknown function, an independent process with the same length scale
-and its own amplitude ``A_c`` (``amp_corr``): ``C = A^2 K + A_c^2 diag(r) K diag(r) + noise``.
-Like ``f``, ``h`` is integrated out; it is the leading correction to scaling with an unknown
-amplitude *at every x* (a single amplitude times ``f`` is the special case ``h = c f``).
+the data to 0 at the largest (:func:`span_unit`), and ``h`` a second unknown function, an
+independent process with the same length scale and its own amplitude ``A_c`` (``amp_corr``):
+``C = A^2 K + A_c^2 diag(r) K diag(r) + noise``. Like ``f``, ``h`` is integrated out; it is the
+leading correction to scaling with an unknown amplitude *at every x* (a single amplitude times
+``f`` is the special case ``h = c f``).
 
 The covariance ``K`` is evaluated through the reduced-rank basis of :mod:`.basis` (``m = 40``
 eigenfunctions, ``O(n m)`` per evaluation instead of the ``O(n^3)`` of a dense Cholesky factor),

@@ -2,16 +2,18 @@
 
 Parameters, in sampling order: the form's parameters (``p_c`` first), then per observable the
 y-exponent ``a`` (when fitted) and the hyperparameters ``amp`` (``A``), ``length`` (``l``),
-``err_scale`` (``lambda``) and, for a corrected form, ``amp_corr`` (``A_c``) of :mod:`.likelihood`. With several observables (a joint fit: shared
-``p_c`` and exponents, one unknown ``f`` each) the per-observable names get a suffix
-``_<variable>``. Priors are independent boxes, uniform in the sampling coordinate: the value
-itself, or its logarithm for the form's ``log_params`` and the three hyperparameters.
+``err_scale`` (``lambda``) and, for a corrected form, ``amp_corr`` (``A_c``) of
+:mod:`.likelihood`. With several observables (a joint fit: shared ``p_c`` and exponents, one
+unknown ``f`` each) the per-observable names get a suffix ``_<variable>``. Priors are
+independent boxes, uniform in the sampling coordinate: the value itself, or its logarithm for
+the form's ``log_params`` and the three hyperparameters.
 
 Defaults: the form's :meth:`~.forms.ScalingForm.default_priors`; ``a`` on [-3, 3];
 ``amp`` on [0.1, 10]; ``length`` on [0.05, 5] (units of the spread of ``x``); ``amp_corr`` on
-[0.01, 10] (the correction at the smallest size in units of the spread of ``y``: from negligible
-to dominant); ``err_scale`` on [0.2, 5] (``err_scale = 1``: the stated errors are right; the freedom absorbs errors that
-are mis-scaled or correlated along the control axis).
+[0.01, 10] (the correction's difference between the smallest and the largest size, in units of
+the spread of ``y``: from negligible to dominant); ``err_scale`` on [0.2, 5] (``err_scale = 1``:
+the stated errors are right; the freedom absorbs errors that are mis-scaled or correlated along
+the control axis).
 
 The log-posterior is ``-inf`` outside the box, where the form is undefined
 (:meth:`~.forms.ScalingForm.valid`), and where the scaled curves overlap less than
