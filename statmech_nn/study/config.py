@@ -137,6 +137,8 @@ FSS = (
     Option("max_steps", 20000, "most emcee steps (run in chunks of 500)", (int,), check=lambda v: v >= 500,
            accepted="an integer >= 500"),
     Option("seed", 0, "seed of the sampler", (int,), check=non_negative, accepted="an integer >= 0"),
+    Option("variants", True, "fit each form without and with its correction to scaling and keep the "
+           "better-scoring variant (false: the plain forms only, half the fits)", (bool,)),
 )
 ANALYSIS_SPEC = {"analysis": ANALYSIS, "analysis.phases": PHASES, "analysis.scan": SCAN,
                  "analysis.fss": FSS}
