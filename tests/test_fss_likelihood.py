@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from statmech_nn.analysis.fss.basis import basis_size, box_half_width, restricted_basis_loglik
+from statmech_nn.analysis.fss.basis import CORRECTION_MODES, basis_size, box_half_width, restricted_basis_loglik
 from statmech_nn.analysis.fss.likelihood import collapse_loglik, overlap_fraction, standardise
 
 
@@ -18,10 +18,12 @@ def _kernel(u, amp, length):
     return amp ** 2 * np.exp(-0.5 * ((u[:, None] - u[None, :]) / length) ** 2)
 
 
-def _basis_kernel(u, amp, length, box=None):
-    """The covariance of the reduced-rank process, built as n x n: Phi Lambda Phi' (see basis.py)."""
+def _basis_kernel(u, amp, length, box=None, most=None):
+    """The covariance of the reduced-rank process, built as n x n: Phi Lambda Phi' (see basis.py),
+    on at most ``most`` basis functions."""
     box = box_half_width(u[None], np.array([length]))[0] if box is None else box
     m = int(basis_size(np.array([box]), np.array([length]))[0])
+    m = m if most is None else min(m, most)
     j = np.arange(1, m + 1)
     phi = np.sin(np.pi * j[None, :] * (u[:, None] + box) / (2 * box)) / np.sqrt(box)
     lam = amp ** 2 * np.sqrt(2 * np.pi) * length * np.exp(-0.5 * (length * np.pi * j / (2 * box)) ** 2)
@@ -72,8 +74,9 @@ def test_restricted_likelihood_is_the_flat_mean_limit():
 
 @pytest.mark.parametrize("length", [0.3, 1.0, 2.5])
 def test_correction_function_is_the_sum_of_two_processes(length):
-    # truth: with a correction function the covariance is A^2 K + A_c^2 R K R + D (R = diag(r)),
-    # built here as dense n x n matrices from the same basis (Phi Lambda Phi'); the two-block
+    # truth: with a correction function the covariance is A^2 K + A_c^2 R K_h R + D (R = diag(r),
+    # K_h the same basis cut at CORRECTION_MODES functions), built here as dense n x n matrices from
+    # the basis (Phi Lambda Phi'); l = 0.3 needs 48 functions for f, so the cut is exercised; the two-block
     # Woodbury algebra and the weighted trigonometric sums (weights w, w r, w r^2) of basis.py must
     # give the same restricted likelihood to rounding (1e-6 relative of a likelihood of ~100 nats)
     rng = np.random.default_rng(3)
@@ -85,7 +88,8 @@ def test_correction_function_is_the_sum_of_two_processes(length):
     amp, amp_corr = 1.3, 0.7
     box = box_half_width(u[None], np.array([length]))[0]
     base = _basis_kernel(u, 1.0, length, box)
-    cov = amp ** 2 * base + amp_corr ** 2 * r[:, None] * base * r[None, :] + np.diag(noise ** 2)
+    base_h = _basis_kernel(u, 1.0, length, box, most=CORRECTION_MODES)
+    cov = amp ** 2 * base + amp_corr ** 2 * r[:, None] * base_h * r[None, :] + np.diag(noise ** 2)
     inv_z, inv_1 = np.linalg.solve(cov, z), np.linalg.solve(cov, one)
     exact = (-0.5 * (z @ inv_z - (one @ inv_z) ** 2 / (one @ inv_1)) - 0.5 * np.linalg.slogdet(cov)[1]
              - 0.5 * np.log(one @ inv_1) - 0.5 * 39 * np.log(2 * np.pi))
@@ -165,3 +169,21 @@ def test_overlap_fraction_known_cases():
     same = np.array([[0.0, 0.1, 0.2, 0.3, 0.0, 0.1, 0.2, 0.3]])
     got = overlap_fraction(np.vstack([half, disjoint, same]), index, 2)
     np.testing.assert_array_equal(got, [0.5, 0.0, 1.0])
+
+
+def test_small_sample_factor_is_students_t_over_the_normal():
+    # truth: Student's t quantiles in closed form at the one-sided 1-sigma level p = Phi(1):
+    # 1 degree of freedom (Cauchy) tan(pi (p - 1/2)); 2 degrees (2p - 1) / sqrt(2 p (1 - p));
+    # many degrees -> the normal (factor 1). Divided by z(p) = 1.
+    from scipy.stats import norm
+
+    from statmech_nn.analysis.fss.compare import rank_forms, small_sample_factor
+
+    p = norm.cdf(1.0)
+    assert small_sample_factor(2) == pytest.approx(np.tan(np.pi * (p - 0.5)), rel=1e-6)
+    assert small_sample_factor(3) == pytest.approx((2 * p - 1) / np.sqrt(2 * p * (1 - p)), rel=1e-6)
+    assert small_sample_factor(10_000) == pytest.approx(1.0, abs=1e-3)
+    # the comparison's se of 3 per-size differences 1, 2, 6: sqrt(3 var) = sqrt(3 * 7) times the factor
+    best, delta, se = rank_forms({"a": np.array([1.0, 2.0, 6.0]), "b": np.zeros(3)})
+    assert (best, delta) == ("a", 9.0)
+    assert se == pytest.approx(np.sqrt(21.0) * (2 * p - 1) / np.sqrt(2 * p * (1 - p)), rel=1e-6)

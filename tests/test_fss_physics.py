@@ -8,7 +8,8 @@ here (the grid of ``docs/percolation.md``). Tolerances are the targets of issue 
 within 0.01; T_c within 0.0015; nu within 0.05), set against the measured results in
 docs/fss.md, and the form must be preferred by more than one standard error of the score
 difference (measured with the default forms, which carry their leading correction to scaling:
-XY L <= 64 3.6 se, L <= 128 4.1 se, Ising 3.9 se, percolation 1.6 se). Chains are shorter than the default (n_tau = 30)
+XY L <= 64 3.0 se, L <= 128 3.6 se, Ising 3.3 se, percolation 1.3 se; the se is widened for
+few sizes, compare.small_sample_factor). Chains are shorter than the default (n_tau = 30)
 to keep each comparison near a minute or two (sizes with Pareto k > 0.7 are refitted).
 """
 

@@ -69,10 +69,10 @@ def test_bkt_recovered_and_sigma_l0_correlation_shown():
 def test_comparison_prefers_the_true_form(truth, params, variants):
     # truth: the generating form (data without corrections to scaling). Plain forms: the
     # leave-one-size-out score must prefer it by more than 2 standard errors of the difference
-    # (measured: 48 +- 8 nats for second-order data, 47 +- 11 for BKT data). The default comparison
+    # (measured: 48 +- 9 nats for second-order data, 47 +- 13 for BKT data). The default comparison
     # also fits each form with its correction function and keeps the better variant; second order
     # with a 1/L correction then mimics this symmetric BKT crossover over sizes 8-128 (measured:
-    # BKT still preferred, by 7.0 +- 8.0 nats, under 1 se -- the price of a fair correction, stated
+    # BKT still preferred, by 7.0 +- 9.1 nats, under 1 se -- the price of a fair correction, stated
     # in docs/fss.md): the verdict must be right, its margin need not be large.
     ds = collapse_dataset(truth, params, sizes=(8, 16, 32, 64, 128), n_control=12, jitter=1.0, seed=21)
     comparison = compare_forms(ds, "y", err="y_err", forms=("second_order", "bkt"), variants=variants, **FAST)

@@ -50,6 +50,9 @@ BASIS_LADDER = (16, 24, 32, 48, 64, 96)
 MODES_PER_LENGTH = 4.5
 #: the box half-width in units of max |u| (at least)
 BOX_FACTOR = 1.5
+#: the most basis functions of the correction function ``h`` (its block keeps the Cholesky factor
+#: at most 96 + 32: a correction is smooth, and 2 x 96 made short length scales ~10x slower)
+CORRECTION_MODES = 32
 
 
 def _cholesky(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,8 +138,9 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
     ``(W,)``, which must cover every ``u``; ``n_basis``: ``m``.
     With ``corr`` (``(W, n)``, the correction factor ``r_i`` of every point) and ``amp_corr``
     (``(W,)``) the mean is ``mu + f(u_i) + r_i h(u_i)`` with ``h`` a second, independent process
-    of the same length scale and amplitude ``amp_corr``: the features are ``[Phi, diag(r) Phi]``
-    (``2 m`` coefficients; the Gram blocks are the sums with weights ``w``, ``w r``, ``w r^2``).
+    of the same length scale and amplitude ``amp_corr``, on the first ``m_h = min(m,
+    CORRECTION_MODES)`` basis functions: the features are ``[Phi, diag(r) Phi_h]`` (``m + m_h``
+    coefficients; the Gram blocks are the sums with weights ``w``, ``w r``, ``w r^2``).
     Returns ``(W,)``; the restricted-likelihood formula of :mod:`.likelihood` with ``C`` the
     covariance above.
     """
@@ -154,12 +158,14 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
         proj_z, proj_1 = _project(sines, wz), _project(sines, w)                  # B^1/2 Phi' D^-1 [z, 1]
         scale = amp[:, None] * unit_scale
     else:
+        m_h = min(m, CORRECTION_MODES)
         wr = w * corr
-        cross = _gram(wr, cos, m)
-        gram = np.block([[_gram(w, cos, m), cross], [cross, _gram(wr * corr, cos, m)]])
-        proj_z = np.concatenate([_project(sines, wz), _project(sines, wz * corr)], axis=1)
-        proj_1 = np.concatenate([_project(sines, w), _project(sines, wr)], axis=1)
-        scale = np.concatenate([amp[:, None] * unit_scale, amp_corr[:, None] * unit_scale], axis=1)
+        cross = _gram(wr, cos, m)[:, :, :m_h]
+        gram = np.block([[_gram(w, cos, m), cross],
+                         [np.swapaxes(cross, 1, 2), _gram(wr * corr, cos, m)[:, :m_h, :m_h]]])
+        proj_z = np.concatenate([_project(sines, wz), _project(sines[:m_h], wz * corr)], axis=1)
+        proj_1 = np.concatenate([_project(sines, w), _project(sines[:m_h], wr)], axis=1)
+        scale = np.concatenate([amp[:, None] * unit_scale, amp_corr[:, None] * unit_scale[:, :m_h]], axis=1)
     size = gram.shape[-1]
     r = gram * scale[:, :, None] * scale[:, None, :]
     r[:, np.arange(size), np.arange(size)] += 1.0
