@@ -35,8 +35,8 @@ from .options import Option, positive
 from .schema import set_coord_attrs, validate_dataset
 from .synthetic import SyntheticTruth, synthetic_dataset
 
-__all__ = ["assert_follows_contract", "assert_same_numbers", "check_experiment", "crash_after_cells", "UniformMean",
-           "ToyPlugin", "SyntheticTruth", "synthetic_dataset"]
+__all__ = ["assert_follows_contract", "assert_same_numbers", "check_experiment", "crash_after_cells", "interruptible",
+           "UniformMean", "ToyPlugin", "SyntheticTruth", "synthetic_dataset"]
 
 
 def assert_follows_contract(ds: xr.Dataset, required_vars: tuple[str, ...] = ()) -> None:
@@ -47,6 +47,13 @@ def assert_follows_contract(ds: xr.Dataset, required_vars: tuple[str, ...] = ())
         validate_dataset(ds, required_vars)
     except DataError as exc:
         raise AssertionError(str(exc)) from None
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a child process a test interrupts with SIGINT: restores SIGINT's default
+    disposition, which a test run started as a background job inherits as *ignored* (and Python
+    then installs no KeyboardInterrupt handler, so the child never sees the Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def crash_after_cells(argv: Sequence[str], cache: str | os.PathLike, *, at_least: int = 1,

@@ -142,10 +142,13 @@ def test_interrupt_says_nothing_was_written(data_file, tmp_path):
     import sys
     import time
 
+    from statmech_nn.testing import interruptible
+
     out = tmp_path / "never.nc"
     proc = subprocess.Popen([sys.executable, "-c", "from statmech_nn.cli import entry; entry()", "analyze", "fss", str(data_file), "--var", "y",
                              "--err", "y_err", "--size", "L", "--control", "p", "--form", "bkt", "--n-tau", "10000",
-                             "--max-steps", "1000000", "-o", str(out)], stderr=subprocess.PIPE, text=True)
+                             "--max-steps", "1000000", "-o", str(out)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     # interrupt once the fit itself runs: after 12 s of the child's CPU time (imports take a few),
     # not after a fixed wall time, which a loaded machine can spend on imports alone (without
     # /proc: after 10 s of wall time)

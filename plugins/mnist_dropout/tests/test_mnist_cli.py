@@ -15,6 +15,7 @@ import torch
 
 from statmech_mnist_dropout.mnist import load_mnist
 from statmech_nn.datasets import data_root
+from statmech_nn.testing import interruptible
 
 # Two p_train x 4 seeds at N = 60,000 and far more steps than the test waits for: the cell is
 # cut into one part per core, the parts train in threads, and the interrupt lands in them.
@@ -45,7 +46,8 @@ def test_ctrl_c_during_training_exits_130_with_one_line_every_time(tmp_path):
     for attempt, delay in enumerate((0.5, 1.5, 2.5, 4.0)):
         cmd = [sys.executable, "-m", "statmech_nn", "sweep", *GRID, "-o", str(tmp_path / f"out{attempt}.nc"),
                "--cache-dir", str(tmp_path / f"cache{attempt}"), "--no-progress"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                                preexec_fn=interruptible)
         try:
             time.sleep(2.0)
             baseline = native_threads(proc.pid)  # torch imported and its own threads started
