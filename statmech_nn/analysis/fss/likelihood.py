@@ -58,6 +58,15 @@ def span_unit(r: np.ndarray) -> np.ndarray:
     return (r - low) / np.where(spread > 0, spread, 1.0)
 
 
+def _in_units(log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
+              err_scale: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ln s, z = y G / s, lambda e G / s)`` of the module docstring along the last axis, with
+    ``s = std(y) exp(mean ln G)`` (``ln s`` has the shape of ``log_g`` without its last axis)."""
+    log_s = np.log(y_std) + log_g.mean(axis=-1)
+    g_over_s = np.exp(log_g - log_s[..., None])
+    return log_s, y * g_over_s, err_scale * err * g_over_s
+
+
 def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
                     amp: np.ndarray, length: np.ndarray, err_scale: np.ndarray,
                     keep: np.ndarray | None = None, corr: np.ndarray | None = None,
@@ -73,10 +82,7 @@ def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.nda
     """
     u = standardise(x)
     half_width = box_half_width(u, length)
-    log_s = np.log(y_std) + log_g.mean(axis=-1)
-    g_over_s = np.exp(log_g - log_s[:, None])
-    z = y * g_over_s
-    noise_sd = err_scale[:, None] * err * g_over_s
+    log_s, z, noise_sd = _in_units(log_g, y, err, y_std, err_scale[:, None])
     if corr is not None:
         corr = span_unit(corr)
     if keep is not None:
@@ -129,12 +135,10 @@ def correction_estimate(x: np.ndarray, log_g: np.ndarray, corr: np.ndarray, y: n
     """
     u = standardise(x)
     r = span_unit(corr)
-    log_s = np.log(y_std) + log_g.mean()
-    g_over_s = np.exp(log_g - log_s)
-    z = y * g_over_s
+    log_s, z, noise_sd = _in_units(log_g, y, err, y_std, err_scale)
     kernel = np.exp(-0.5 * ((u[:, None] - u[None, :]) / length) ** 2)
     corrected = amp_corr ** 2 * r[:, None] * kernel * r[None, :]
-    cov = amp ** 2 * kernel + corrected + np.diag((err_scale * err * g_over_s) ** 2)
+    cov = amp ** 2 * kernel + corrected + np.diag(noise_sd ** 2)
     factor = scipy.linalg.cho_factor(cov, lower=True)
     solved = scipy.linalg.cho_solve(factor, np.column_stack([z, np.ones_like(z)]))
     mean = solved[:, 0].sum() / solved[:, 1].sum()
