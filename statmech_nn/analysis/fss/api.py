@@ -164,17 +164,18 @@ def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: Fi
     result = sample_posterior(model, options.settings, start_vector)
     n_chains, n_draws = result.chain.shape[:2]
     held_out = held_out_loglik(model, result.chain.reshape(-1, model.ndim)).reshape(n_chains, n_draws, -1)
-    refitted = _refit_unreliable(model, held_out, options) if options.refit else {}
-    return build_posterior(model, result, held_out, {**dict(record or {}), "form": form.name}, refitted)
+    elpd, pareto_k = loso_elpd(held_out.reshape(-1, held_out.shape[-1]))
+    refitted = _refit_unreliable(model, pareto_k, options) if options.refit else {}
+    return build_posterior(model, result, held_out, {**dict(record or {}), "form": form.name},
+                           (elpd, pareto_k), refitted)
 
 
-def _refit_unreliable(model: CollapseModel, held_out: np.ndarray, options: FitOptions) -> dict[int, float]:
+def _refit_unreliable(model: CollapseModel, pareto_k: np.ndarray, options: FitOptions) -> dict[int, float]:
     """Exact scores (:func:`.compare.refit_elpd`) of the sizes whose PSIS estimate has Pareto
     ``k > PARETO_K_LIMIT``, when at least 2 sizes remain without one."""
     sizes = model.data.sizes
     if len(sizes) < 3:
         return {}
-    _, pareto_k = loso_elpd(held_out.reshape(-1, held_out.shape[-1]))
     return {k: refit_elpd(model, float(sizes[k]), options.settings)
             for k in np.flatnonzero(~(pareto_k <= PARETO_K_LIMIT))}
 

@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 from ...schema import canonical_json, netcdf_safe_attrs
-from .compare import PARETO_K_LIMIT, loso_elpd
+from .compare import PARETO_K_LIMIT
 from .model import CollapseModel
 from .sampler import SampleResult
 
@@ -62,12 +62,14 @@ def _pareto_warnings(model: CollapseModel, pareto_k: np.ndarray) -> list[str]:
 
 
 def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.ndarray,
-                    options: dict[str, Any], refitted: Mapping[int, float] | None = None) -> xr.Dataset:
+                    options: dict[str, Any], scores: tuple[np.ndarray, np.ndarray],
+                    refitted: Mapping[int, float] | None = None) -> xr.Dataset:
     """Assemble the result Dataset from the draws and ``held_out`` (``ln p(y_k | y_-k, theta)``,
     ``(chain, draw, size)``); emits (and records) prior-bound, overlap and Pareto-k warnings.
+    ``scores``: ``(elpd, pareto_k)`` per size, :func:`.compare.loso_elpd` of ``held_out``;
     ``refitted``: ``{size index: exact elpd}`` replacing the PSIS estimate of those sizes
     (:func:`.compare.refit_elpd`)."""
-    elpd, pareto_k = loso_elpd(held_out.reshape(-1, held_out.shape[-1]))
+    elpd, pareto_k = np.array(scores[0], dtype=float), scores[1]
     refitted = dict(refitted or {})
     exact = np.zeros(len(elpd), dtype=np.int8)
     for k, value in refitted.items():
