@@ -95,6 +95,13 @@ def finished(tmp_path_factory):
     ("experiment = 'toy_phases'\n[executor]\nworkers = 2\nscheduler = 'tcp://x:1'\n[grids.a]\nN = [10]\n",
      "workers and scheduler exclude each other"),
     ("experiment = 'toy_phases'\n[grids.a\n", "invalid TOML"),
+    # an FSS slice that leaves out a dim with several values (depth 1 and 3) would fit both
+    # networks' points as one collapse: the slice, the dim and its values are named
+    ("experiment = 'toy_phases'\n[grids.a]\ndepth = [1, 3]\n[analysis.fss]\nslices = [{p_train = 0.0}]\n",
+     "analysis.fss.slices[0] = {p_train = 0.0} leaves out depth (one of 1, 3): a slice must fix every dimension "
+     "but N, p_eval, seed"),
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nslices = [{p_train = 0.5}]\n",
+     "analysis.fss.slices[0] = {p_train = 0.5}: p_train has no value 0.5"),
 ])
 def test_bad_study_files_are_one_line_errors(tmp_path, text, message):
     """Each mistake is reported by load_study in one line naming the file and the bad key."""
@@ -106,6 +113,26 @@ def test_bad_study_files_are_one_line_errors(tmp_path, text, message):
         load_study(path, registry=study_toy.registry())
     text_of = str(info.value)
     assert message in text_of and str(path) in text_of and "\n" not in text_of, text_of
+
+
+def test_fss_slice_may_leave_out_only_single_valued_dims_which_are_filled_in(tmp_path):
+    """Truth: width has the one value 8 in every grid, so a slice naming p_train and depth is
+    complete once width = 8 is filled in (in the experiment's dim order, as the 'boundaries'
+    slices are); without the filling-in the fit got width as an extra axis and failed after
+    the sweeps. depth is single-valued in the dense grid (the only FSS grid below) but not in
+    the analysis grid, whose boundary centres the window, so there it must still be named."""
+    text = STUDY.format(delay=0.0).replace("slices = [{p_train = 0.0, width = 8, depth = 1}]",
+                                           "slices = [{depth = 1, p_train = 0.0}]")
+    study = load_study(write_study(tmp_path, text=text.replace("{", "{{").replace("}", "}}")),
+                       registry=study_toy.registry())
+    assert study.fss["slices"] == [{"p_train": 0.0, "width": 8, "depth": 1}]
+    assert list(study.fss["slices"][0]) == ["p_train", "width", "depth"]
+    from statmech_nn.errors import ConfigError
+
+    only_dense = text.replace("depth = 1, ", "").replace("[analysis.fss]", "[analysis.fss]\ngrids = ['dense']")
+    with pytest.raises(ConfigError, match=r"leaves out depth \(one of 1, 3\)"):
+        load_study(write_study(tmp_path, text=only_dense.replace("{", "{{").replace("}", "}}")),
+                   registry=study_toy.registry())
 
 
 def test_cli_bad_study_exits_2_with_one_line(tmp_path, capsys):
