@@ -24,6 +24,7 @@ from statmech_nn.cache import CellCache  # noqa: E402
 from statmech_nn.io import read_netcdf  # noqa: E402
 from statmech_nn.testing import crash_after_cells  # noqa: E402
 from statmech_nn.study.config import load_study  # noqa: E402
+from statmech_nn.study.layout import StudyLayout, slice_part  # noqa: E402
 from statmech_nn.study.report import build_report  # noqa: E402
 from statmech_nn.study.runner import run_study  # noqa: E402
 
@@ -244,6 +245,24 @@ def test_fss_figures_name_the_slice_they_show(finished):
             title = fig._suptitle.get_text()
             assert "slice depth = 1, p_train = 0.0, width = 8" in title, title  # names sorted
             assert "no other dimension" not in title
+
+
+def test_slice_file_names_are_safe_and_never_collide(tmp_path):
+    """Truth: the posterior file of any slice lies in analyses/fss under a name of
+    [A-Za-z0-9._=-] only, and different slices get different names. Before, the name was the
+    raw text: a '/' in a text value made a path into a missing folder, and '{:g}' wrote 0.1 and
+    0.1000001 (or 1234567 and 1234568) alike, so one slice's posteriors overwrote another's."""
+    layout = StudyLayout(tmp_path)
+    path = layout.posterior(slice_part({"p_train": 0.0, "optimizer": "adam/w 0.9"}), "bkt")
+    assert path.parent == tmp_path / "analyses" / "fss", path
+    assert re.fullmatch(r"[A-Za-z0-9._=-]+", path.name) and "optimizer=adam-w-0.9__" in path.name, path.name
+    pairs = [({"p_eval": 0.1}, {"p_eval": 0.1000001}), ({"N": 1234567}, {"N": 1234568}),
+             ({"a": "1_b=2"}, {"a": 1, "b": 2}), ({"o": "a/b"}, {"o": "a b"}), ({"o": "1"}, {"o": 1})]
+    for one, other in pairs:
+        assert slice_part(one) != slice_part(other), (one, other)
+    # plain numeric slices keep their readable name; 32 and 32.0 are one slice (selected alike)
+    assert slice_part({"p_train": 0.0, "width": 32, "depth": 4}) == "p_train=0_width=32_depth=4"
+    assert slice_part({"width": 32}) == slice_part({"width": 32.0})
 
 
 def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_path):
