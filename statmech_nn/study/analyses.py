@@ -217,8 +217,9 @@ class StudyAnalyses:
             self.log(f"fss {name}: {ranking.preferred} preferred by {ranking.delta:.2f} ± {ranking.delta_se:.2f}")
         else:
             self.log(f"fss {name}: done before")
+        folder = self.layout.root / "analyses"
         return {"name": name, "point": point, "posteriors": posteriors,
-                "files": {form: path.relative_to(self.layout.root / "analyses").as_posix() for form, path in paths.items()}}
+                "files": {form: path.relative_to(folder).as_posix() for form, path in paths.items()}}
 
     # -- robustness ------------------------------------------------------------------------------
     def robustness(self, phases: xr.Dataset, comparisons: xr.Dataset | None) -> xr.Dataset:
