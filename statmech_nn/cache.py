@@ -6,7 +6,8 @@ and the cell's coordinates. Layout of a cache directory:
 
 * ``<key[:2]>/<key>.nc`` + ``<key>.sha256``: the cells, a
   :class:`~statmech_nn.keyed_store.KeyedStore` (atomic writes, digest sidecars; a missing,
-  truncated or altered entry is reported, deleted and recomputed -- never trusted);
+  truncated or altered entry is reported, deleted and recomputed -- never trusted; while an
+  entry is written its writer holds ``<key[:2]>/.<key>.writing``, so ``verify`` leaves it alone);
 * ``points.sqlite``: the point index (:mod:`statmech_nn.point_index`), naming the cell that
   holds each finished grid point, so that a grid planned into different cells (an extended
   grid) still finds the points computed before;
@@ -128,16 +129,15 @@ class CellCache:
     def verify(self) -> list[Damage]:
         """Re-hash every cell and artifact; delete each corrupt or incomplete one (and its
         index rows) and return what was found. Cells another process is computing right now
-        (their lease is held) are left alone."""
+        (their lease is held) and entries another process is writing (their write lease is
+        held, :meth:`KeyedStore.discard_if_damaged`) are left alone."""
         damage = []
         busy = {p.name for p in (self.root / "leases").glob("*")}
         for kind, store in (("cell", self.cells), ("artifact", self.artifacts.entries)):
             for key in list(store.keys()):
-                problem = store.problem(key)
-                if problem is None or key in busy:
-                    continue
-                damage.append(Damage(kind, store.path(key), problem))
-                store.drop(key)
+                problem = None if key in busy else store.discard_if_damaged(key)
+                if problem is not None:
+                    damage.append(Damage(kind, store.path(key), problem))
         self.index.forget(d.path.stem for d in damage if d.kind == "cell")
         return damage
 

@@ -11,6 +11,13 @@ leaves either a complete entry or an incomplete one (data without sidecar) that 
 and is replaced by the next write -- never a trusted bad one. A reader that comes while another
 process writes sees the entry incomplete, never a data file beside the old digest, so it leaves
 the entry alone instead of deleting it as corrupt under the writer.
+
+A writer holds the entry's *write lease* (``<root>/<key[:2]>/.<key>.writing``, a
+:mod:`statmech_nn.lease`) from before it removes the old sidecar until the new one is in place.
+:meth:`KeyedStore.discard_if_damaged` (``statmech-nn cache verify``) deletes an incomplete or
+corrupt entry only while holding that lease itself, so it never deletes the data file of an
+entry another process is sealing, nor an entry sealed between its check and its deletion; an
+entry whose writer died (a stale lease, broken as :mod:`statmech_nn.lease` says) is deleted.
 The two-character fan-out keeps directories small at 10^5 entries.
 """
 
@@ -18,14 +25,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from .digest import digest_problem, file_sha256, read_verified, write_digest
 from .io import write_atomically
+from .lease import held, try_acquire, wait_until_released
 
 T = TypeVar("T")
 SIDECAR = ".sha256"
+WRITING = ".writing"
 
 
 class KeyedStore(Generic[T]):
@@ -42,6 +52,20 @@ class KeyedStore(Generic[T]):
     def sidecar(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{SIDECAR}"
 
+    def write_lease(self, key: str) -> Path:
+        """The lease held while entry ``key`` is written (module docstring); a dot file, so
+        :meth:`keys` never lists it."""
+        return self.root / key[:2] / f".{key}{WRITING}"
+
+    @contextmanager
+    def _writing(self, key: str) -> Iterator[None]:
+        """Hold the write lease of ``key`` for the block (waiting while another process holds it)."""
+        lease = self.write_lease(key)
+        while not try_acquire(lease):
+            wait_until_released(lease)
+        with held(lease):
+            yield
+
     def contains(self, key: str) -> bool:
         """Cheap presence test (both halves there; no digest check)."""
         return self.path(key).exists() and self.sidecar(key).exists()
@@ -55,17 +79,33 @@ class KeyedStore(Generic[T]):
         in place; then the digest sidecar seals the entry. Returns the data file's path."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.sidecar(key).unlink(missing_ok=True)
         digest: list[str] = []
 
         def fill(tmp: str) -> None:
             write(tmp)
             digest.append(file_sha256(Path(tmp)))
 
-        write_atomically(path, fill)
-        before_sealing()
-        write_digest(self.sidecar(key), digest[0])
+        with self._writing(key):
+            self.sidecar(key).unlink(missing_ok=True)
+            write_atomically(path, fill)
+            before_sealing()
+            write_digest(self.sidecar(key), digest[0])
         return path
+
+    def discard_if_damaged(self, key: str) -> str | None:
+        """Delete entry ``key`` if it is incomplete or corrupt and no process is writing it;
+        return what was wrong (one phrase), or ``None`` if it is sound or being written. The
+        verdict is re-checked under the entry's write lease, which no writer holds meanwhile."""
+        if self.problem(key) is None:
+            return None
+        lease = self.write_lease(key)
+        if not try_acquire(lease):
+            return None  # another process is writing it right now
+        with held(lease):
+            problem = self.problem(key)
+            if problem is not None:
+                self.drop(key)
+            return problem
 
     def load(self, key: str) -> T | None:
         """The entry, or ``None`` if absent, incomplete (left alone) or corrupt (reported and

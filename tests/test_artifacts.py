@@ -1,5 +1,7 @@
 """The artifact store: arrays come back exactly, and a damaged entry is never trusted."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -58,3 +60,65 @@ def test_entry_without_digest_is_absent_and_replaced_by_the_next_save(tmp_path):
 
 def test_cache_keeps_artifacts_beside_its_cells(tmp_path):
     assert CellCache(tmp_path).artifacts.root == tmp_path / "artifacts"
+
+
+# A second process writing artifact KEY exactly as ArtifactStore.save does (np.savez into the
+# store's KeyedStore), stopped at the moment between its data file and its digest: it says
+# "sealing" and waits for a line on stdin ("die": it exits there instead, as if killed).
+WRITER = """
+import os, sys
+import numpy as np
+from statmech_nn.artifacts import ArtifactStore
+root, key, mode = sys.argv[1:4]
+
+def pause():
+    if mode == "die":
+        os._exit(3)
+    print("sealing", flush=True)
+    sys.stdin.readline()
+
+def write(tmp):
+    with open(tmp, "wb") as fh:
+        np.savez(fh, w=np.arange(4.0))
+
+ArtifactStore(root).entries.save(key, write, before_sealing=pause)
+"""
+
+
+def _writer(cache, mode):
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(cache.artifacts.root), KEY, mode],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def test_cache_verify_leaves_alone_an_artifact_another_process_is_writing(tmp_path):
+    # Truth: while another (live) process seals an artifact, its data file is on disk without
+    # its digest. That entry is not damaged, so verify must keep it and report nothing, and the
+    # writer's entry must then read back whole. Before the write lease, verify deleted the data
+    # under the writer, which then sealed a digest of a missing file (the weights were lost).
+    cache = CellCache(tmp_path)
+    with _writer(cache, "pause") as writer:
+        try:
+            assert writer.stdout.readline().strip() == "sealing"
+            assert cache.artifacts.path(KEY).exists() and not cache.artifacts.entries.sidecar(KEY).exists()
+            assert cache.verify() == []
+            assert cache.artifacts.path(KEY).exists()
+            writer.stdin.write("\n")
+            writer.stdin.flush()
+            assert writer.wait(timeout=60) == 0
+        finally:
+            writer.kill()
+    assert np.array_equal(cache.artifacts.load(KEY)["w"], np.arange(4.0))
+    assert cache.verify() == []
+
+
+def test_cache_verify_deletes_an_artifact_whose_writer_died(tmp_path):
+    # Truth: a writer that died mid-write leaves data without digest and a lease of a dead
+    # process; that lease is stale at once (statmech_nn.lease), so verify must still find the
+    # incomplete entry and delete it -- the write lease must not shield a dead writer's debris.
+    cache = CellCache(tmp_path)
+    with _writer(cache, "die") as writer:
+        assert writer.wait(timeout=60) == 3
+    assert cache.artifacts.path(KEY).exists()
+    damage = cache.verify()
+    assert [(d.kind, d.path) for d in damage] == [("artifact", cache.artifacts.path(KEY))]
+    assert "digest file missing" in damage[0].problem and not cache.artifacts.path(KEY).exists()

@@ -24,6 +24,7 @@ from statmech_nn.cache import CellCache  # noqa: E402
 from statmech_nn.io import read_netcdf  # noqa: E402
 from statmech_nn.testing import crash_after_cells  # noqa: E402
 from statmech_nn.study.config import load_study  # noqa: E402
+from statmech_nn.study.layout import StudyLayout, slice_part  # noqa: E402
 from statmech_nn.study.report import build_report  # noqa: E402
 from statmech_nn.study.runner import run_study  # noqa: E402
 
@@ -95,6 +96,13 @@ def finished(tmp_path_factory):
     ("experiment = 'toy_phases'\n[executor]\nworkers = 2\nscheduler = 'tcp://x:1'\n[grids.a]\nN = [10]\n",
      "workers and scheduler exclude each other"),
     ("experiment = 'toy_phases'\n[grids.a\n", "invalid TOML"),
+    # an FSS slice that leaves out a dim with several values (depth 1 and 3) would fit both
+    # networks' points as one collapse: the slice, the dim and its values are named
+    ("experiment = 'toy_phases'\n[grids.a]\ndepth = [1, 3]\n[analysis.fss]\nslices = [{p_train = 0.0}]\n",
+     "analysis.fss.slices[0] = {p_train = 0.0} leaves out depth (one of 1, 3): a slice must fix every dimension "
+     "but N, p_eval, seed"),
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nslices = [{p_train = 0.5}]\n",
+     "analysis.fss.slices[0] = {p_train = 0.5}: p_train has no value 0.5"),
 ])
 def test_bad_study_files_are_one_line_errors(tmp_path, text, message):
     """Each mistake is reported by load_study in one line naming the file and the bad key."""
@@ -106,6 +114,26 @@ def test_bad_study_files_are_one_line_errors(tmp_path, text, message):
         load_study(path, registry=study_toy.registry())
     text_of = str(info.value)
     assert message in text_of and str(path) in text_of and "\n" not in text_of, text_of
+
+
+def test_fss_slice_may_leave_out_only_single_valued_dims_which_are_filled_in(tmp_path):
+    """Truth: width has the one value 8 in every grid, so a slice naming p_train and depth is
+    complete once width = 8 is filled in (in the experiment's dim order, as the 'boundaries'
+    slices are); without the filling-in the fit got width as an extra axis and failed after
+    the sweeps. depth is single-valued in the dense grid (the only FSS grid below) but not in
+    the analysis grid, whose boundary centres the window, so there it must still be named."""
+    text = STUDY.format(delay=0.0).replace("slices = [{p_train = 0.0, width = 8, depth = 1}]",
+                                           "slices = [{depth = 1, p_train = 0.0}]")
+    study = load_study(write_study(tmp_path, text=text.replace("{", "{{").replace("}", "}}")),
+                       registry=study_toy.registry())
+    assert study.fss["slices"] == [{"p_train": 0.0, "width": 8, "depth": 1}]
+    assert list(study.fss["slices"][0]) == ["p_train", "width", "depth"]
+    from statmech_nn.errors import ConfigError
+
+    only_dense = text.replace("depth = 1, ", "").replace("[analysis.fss]", "[analysis.fss]\ngrids = ['dense']")
+    with pytest.raises(ConfigError, match=r"leaves out depth \(one of 1, 3\)"):
+        load_study(write_study(tmp_path, text=only_dense.replace("{", "{{").replace("}", "}}")),
+                   registry=study_toy.registry())
 
 
 def test_cli_bad_study_exits_2_with_one_line(tmp_path, capsys):
@@ -217,6 +245,24 @@ def test_fss_figures_name_the_slice_they_show(finished):
             title = fig._suptitle.get_text()
             assert "slice depth = 1, p_train = 0.0, width = 8" in title, title  # names sorted
             assert "no other dimension" not in title
+
+
+def test_slice_file_names_are_safe_and_never_collide(tmp_path):
+    """Truth: the posterior file of any slice lies in analyses/fss under a name of
+    [A-Za-z0-9._=-] only, and different slices get different names. Before, the name was the
+    raw text: a '/' in a text value made a path into a missing folder, and '{:g}' wrote 0.1 and
+    0.1000001 (or 1234567 and 1234568) alike, so one slice's posteriors overwrote another's."""
+    layout = StudyLayout(tmp_path)
+    path = layout.posterior(slice_part({"p_train": 0.0, "optimizer": "adam/w 0.9"}), "bkt")
+    assert path.parent == tmp_path / "analyses" / "fss", path
+    assert re.fullmatch(r"[A-Za-z0-9._=-]+", path.name) and "optimizer=adam-w-0.9__" in path.name, path.name
+    pairs = [({"p_eval": 0.1}, {"p_eval": 0.1000001}), ({"N": 1234567}, {"N": 1234568}),
+             ({"a": "1_b=2"}, {"a": 1, "b": 2}), ({"o": "a/b"}, {"o": "a b"}), ({"o": "1"}, {"o": 1})]
+    for one, other in pairs:
+        assert slice_part(one) != slice_part(other), (one, other)
+    # plain numeric slices keep their readable name; 32 and 32.0 are one slice (selected alike)
+    assert slice_part({"p_train": 0.0, "width": 32, "depth": 4}) == "p_train=0_width=32_depth=4"
+    assert slice_part({"width": 32}) == slice_part({"width": 32.0})
 
 
 def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_path):

@@ -39,7 +39,7 @@ from ..schema import COORD_ATTRS, cf_output, git_commit
 from ..selection import select_values
 from . import fss_adapter
 from .config import Study
-from .layout import StudyLayout
+from .layout import StudyLayout, slice_part
 
 STEP_KEY = "study_step_sha256"
 STATS = ("median", "lo68", "hi68")
@@ -160,7 +160,7 @@ class StudyAnalyses:
     def _compare(self, merged: xr.Dataset, phases: xr.Dataset, point: dict[str, Any], fit_a: bool):
         a, fss = self.study.analysis, self.study.fss
         control, size, seed, var = a["control"], a["size"], a["seed"], a["observable"]
-        name = slice_name(point) + ("__fit_a" if fit_a else "")
+        name = slice_part(point) + ("__fit_a" if fit_a else "")
         boundary = float("nan")
         if all(d in phases["boundary"].dims for d in point):
             boundary = float(select_values(phases["boundary"].to_dataset(), point, drop=True)["boundary"])
@@ -217,7 +217,9 @@ class StudyAnalyses:
             self.log(f"fss {name}: {ranking.preferred} preferred by {ranking.delta:.2f} ± {ranking.delta_se:.2f}")
         else:
             self.log(f"fss {name}: done before")
-        return {"name": name, "point": point, "posteriors": posteriors}
+        folder = self.layout.root / "analyses"
+        return {"name": name, "point": point, "posteriors": posteriors,
+                "files": {form: path.relative_to(folder).as_posix() for form, path in paths.items()}}
 
     # -- robustness ------------------------------------------------------------------------------
     def robustness(self, phases: xr.Dataset, comparisons: xr.Dataset | None) -> xr.Dataset:
@@ -232,11 +234,6 @@ def step_key(parts: Any) -> str:
     """SHA-256 of a step's inputs and options and of the code that computes it (package version
     and git commit, where there is one): results of other code are recomputed, not reused."""
     return sha256_of({"step": parts, "code": {"statmech_nn": __version__, "commit": git_commit()}})
-
-
-def slice_name(point: Mapping[str, Any]) -> str:
-    """``p_train=0_width=32_depth=4``: a file-name-safe id of a slice."""
-    return "_".join(f"{d}={float(v):g}" if isinstance(v, (int, float)) else f"{d}={v}" for d, v in point.items())
 
 
 def _stored(path, key: str) -> xr.Dataset | None:
@@ -318,7 +315,7 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
                 r["posteriors"][f].attrs.get("warnings_json", "[]"))])))
             for a, r in zip(first, rows)], object), {"long_name": "warnings of the fits (JSON list)"}),
         "posterior_files": (("comparison", "form"), np.array(
-            [[f"fss/{r['name']}__{f}.nc" for f in forms] for r in rows], object),
+            [[r["files"][f] for f in forms] for r in rows], object),
             {"long_name": "posterior file, relative to the analyses folder"}),
     }
     return xr.Dataset(data, coords=coords)

@@ -279,12 +279,10 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
     for form in fss["forms"]:
         registry.scaling_form(form)
     if isinstance(fss["slices"], list):
-        slice_dims = [d for d in experiment.dims if d not in (analysis["size"], analysis["control"], analysis["seed"])]
-        for item in fss["slices"]:
-            for dim in item:
-                if dim not in slice_dims:
-                    raise ConfigError(f"analysis.fss.slices: unknown dimension {dim!r}: expected some of "
-                                      + ", ".join(slice_dims))
+        analysis_grid = grids[analysis["grid"] or next(iter(grids))]
+        fss_grids = [grids[g] for g in fss["grids"] or grids]
+        fss["slices"] = [complete_slice(i, item, experiment.dims, analysis, analysis_grid, fss_grids)
+                         for i, item in enumerate(fss["slices"])]
 
     if not isinstance(extras_raw, list):
         raise ConfigError(f"analysis.analyzers = {extras_raw!r}: expected an array of tables "
@@ -310,6 +308,42 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
                  experiment_name=experiment_name, device=device, executor=executor, options=experiment.options,
                  grids=grids, analysis=analysis, phases=resolved["analysis.phases"],
                  scan=resolved["analysis.scan"], fss=fss, extras=extras)
+
+
+def complete_slice(i: int, item: Mapping[str, Any], dims: tuple[str, ...], analysis: Mapping[str, Any],
+                   analysis_grid: Mapping[str, tuple], fss_grids: list[Mapping[str, tuple]]) -> dict[str, Any]:
+    """Listed FSS slice ``i`` with every dimension it must fix: all of ``dims`` but the size,
+    the control and the (averaged) seed dims of ``analysis``.
+
+    A dimension left out must have a single value in the analysis grid (whose boundary centres
+    the control window) and in the FSS grids (whose points are fitted): that value is filled in.
+    One with several values would reach the fit as an extra axis -- points of different networks
+    in one collapse -- so it is a one-line ConfigError naming the slice, the missing dimension(s)
+    and their values. The values must be on the FSS grids, matched as the fit selects them
+    (:func:`statmech_nn.selection.select_values`), so a typo fails here, not after the sweeps."""
+    import xarray as xr
+
+    from ..selection import select_values
+
+    free = (analysis["size"], analysis["control"], analysis["seed"])
+    fixed = [d for d in dims if d not in free]
+    where = f"analysis.fss.slices[{i}] = {{{', '.join(f'{d} = {v!r}' for d, v in item.items())}}}"
+    unknown = [d for d in item if d not in fixed]
+    if unknown:
+        raise ConfigError(f"{where}: unknown dimension {unknown[0]!r}: expected some of {', '.join(fixed)}")
+    fitted = {d: sorted({v for g in fss_grids for v in g[d]}) for d in fixed}
+    anywhere = {d: sorted({*fitted[d], *analysis_grid[d]}) for d in fixed}
+    missing = [d for d in fixed if d not in item and len(anywhere[d]) > 1]
+    if missing:
+        listed = "; ".join(f"{d} (one of {', '.join(map(str, anywhere[d]))})" for d in missing)
+        raise ConfigError(f"{where} leaves out {listed}: a slice must fix every dimension but {', '.join(free)} "
+                          "(one with a single value in the grids may be left out)")
+    complete = {d: item[d] if d in item else anywhere[d][0] for d in fixed}
+    try:
+        select_values(xr.Dataset(coords=fitted), complete)
+    except StatmechError as exc:
+        raise ConfigError(f"{where}: {exc} (in the FSS grids)") from None
+    return complete
 
 
 def _table(raw: Mapping[str, Any], key: str) -> dict[str, Any]:

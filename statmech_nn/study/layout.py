@@ -4,7 +4,8 @@
     DIR/sweeps/<grid>.nc                 one sweep per grid
     DIR/analyses/phases.nc               exponents, phases, boundaries (analyzer 'phases')
     DIR/analyses/window_scan.nc          alpha vs fit window (analyzer 'powerlaw_scan')
-    DIR/analyses/fss/<comparison>__<form>.nc   one posterior per form and comparison
+    DIR/analyses/fss/<comparison>__<form>.nc   one posterior per form and comparison (the
+                                         comparison named by :func:`slice_part`)
     DIR/analyses/fss_comparisons.nc      preferred form, score difference, estimates
     DIR/analyses/robustness.nc           boundary, alpha range, preferred form per slice
     DIR/analyses/extra/<analyzer>.nc     analyzers named in [[analysis.analyzers]]
@@ -14,8 +15,52 @@
 
 from __future__ import annotations
 
+import numbers
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from ..digest import sha256_of
+
+PLAIN_DIM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
+NUMBER_TEXT = re.compile(r"[0-9.e-]+|-?inf|nan")
+UNSAFE = re.compile(r"[^A-Za-z0-9._=-]")
+MAX_PART = 100
+DIGEST_CHARS = 10
+
+
+def _number_text(value: numbers.Real) -> str:
+    """The shortest text that gives ``value`` back: ``32`` for 32 and 32.0 (one slice, as
+    :func:`statmech_nn.selection.select_values` matches them), ``0.1000001`` (not ``0.1``)."""
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    x = float(value)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def slice_part(point: Mapping[str, Any]) -> str:
+    """A slice as a file-name part, e.g. ``p_train=0_width=32_depth=4``: only ``[A-Za-z0-9._=-]``,
+    readable, and different for different slices.
+
+    The plain text ``dim=value`` joined by ``_`` is used as it is when it cannot be misread:
+    every value a number (written exactly, :func:`_number_text`, so 0.1 and 0.1000001 differ),
+    every dim name words joined by single underscores (so the ``_`` between entries is
+    unambiguous), at most ``MAX_PART`` characters. Otherwise (a text value, which may hold
+    ``/``, spaces, ``_`` or ``=``; an odd dim name; a long slice) the text with every other
+    character (and a leading ``.``) replaced by ``-`` and cut to ``MAX_PART`` is followed by ``__`` and the first
+    ``DIGEST_CHARS`` hex digits of the SHA-256 of the slice (each value tagged number or text),
+    which keeps two such slices apart; a plain part never holds ``__``, so it never equals one."""
+    entries = [(str(d), _number_text(v) if isinstance(v, numbers.Real) else None, v) for d, v in point.items()]
+    text = "_".join(f"{d}={str(v) if shown is None else shown}" for d, shown, v in entries)
+    plain = all(PLAIN_DIM.fullmatch(d) and shown is not None and NUMBER_TEXT.fullmatch(shown)
+                for d, shown, _ in entries)
+    if plain and len(text) <= MAX_PART:
+        return text
+    digest = sha256_of([[d, "number", shown] if shown is not None else [d, "text", str(v)] for d, shown, v in entries])
+    safe = UNSAFE.sub("-", text)[:MAX_PART]
+    return f"{'-' + safe[1:] if safe.startswith('.') else safe}__{digest[:DIGEST_CHARS]}"
 
 
 @dataclass(frozen=True)
