@@ -49,3 +49,11 @@ def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time(form, fit_a
     assert all(0.55 <= c <= 0.80 for c in result.coverage68.values()), result.coverage68
     assert all(c >= 0.85 for c in result.coverage95.values()), result.coverage95
     assert all(abs(result.bias[k]) < 3 * result.bias_se[k] for k in result.bias), (result.bias, result.bias_se)
+
+
+def test_calibration_numbers_do_not_depend_on_the_number_of_processes():
+    """The truths are drawn in the parent and replica r is fitted with seed r, so two processes
+    give exactly the numbers of one (short chains: only the equality is checked here)."""
+    design = Design(form="second_order", truth_ranges={**P_C, "nu": (0.8, 1.4)}, n_tau=5, n_walkers=12)
+    serial, parallel = calibrate(design, 2, workers=1), calibrate(design, 2, workers=2)
+    assert serial.z == parallel.z and serial.coverage68 == parallel.coverage68

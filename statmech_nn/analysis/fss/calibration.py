@@ -17,7 +17,8 @@ jittered control values, noise drawn from the stated errors) and fitted (:func:`
 The truths are drawn in order from ``numpy.random.default_rng(truth_seed)`` and replica ``r``
 is simulated and fitted with seed ``r``, so the numbers do not depend on ``workers``: the
 replicas run in ``workers`` processes (spawned: a forked child of a process that has started
-OpenMP or BLAS threads may hang).
+OpenMP or BLAS threads may hang; so a script that calls :func:`calibrate` with ``workers > 1``
+needs Python's ``if __name__ == "__main__":`` guard).
 """
 
 from __future__ import annotations
