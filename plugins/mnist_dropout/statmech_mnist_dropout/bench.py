@@ -18,7 +18,10 @@ analytically over the matrix products, with ``M = 784 w + (depth-1) w^2 + 10 w``
 multiply-adds per sample: forward ``2M``, weight gradients ``2M``, input gradients of every
 layer but the first ``2 (M - 784 w)``; total ``6M - 1568 w`` (biases and elementwise work not
 counted). The peak is the best fp32 ``torch.mm`` rate of two ``n x n`` matrices measured in
-the same process. Evaluation throughput is network-test-image evaluations per second at
+the same process, once per repetition, just before that repetition's naive and batched runs:
+the fraction of peak is the median over repetitions of ``batched rate / that peak`` (a VM's
+clock and its neighbours move the peak too: single measurements of it ranged over 181-307
+GFLOP/s on the 2-core development machine within five minutes). Evaluation throughput is network-test-image evaluations per second at
 ``p_eval = 0.5``: naive = each network in train mode (``nn.Dropout``, per-sample masks) over a
 ``DataLoader`` of the test set; batched = :func:`.evaluate.evaluate` on the trained parts side
 by side, with either protocol. Both ways get an untimed warm-up of a few steps first. Peak
@@ -279,29 +282,34 @@ def run_benchmark(spec: CellSpec, device: str = "cpu", n_naive: int = 2, memory:
     fps = flops_per_sample(spec.width, spec.depth)
     warnings: list[str] = []
 
-    peak = measure_peak(device)
     warm_up = replace(spec, steps=WARM_UP_STEPS)  # first calls allocate and load kernels
     naive_train(warm_up, x_train, y_train, 1, device)
     batched_train(warm_up, data, device)
 
     def scaling_row(cell: CellSpec) -> tuple[dict, list]:
         n_nets = len(cell.networks())
-        naive_rates, batched_rates, ratios, trained, models = [], [], [], None, None
+        peaks, naive_rates, batched_rates, trained, models = [], [], [], None, None
         for _ in range(repeats):
+            peaks.append(measure_peak(device))
             naive_s, models = naive_train(cell, x_train, y_train, n_naive, device)
             batched_s, trained = batched_train(cell, data, device)
             naive_rates.append(n_naive * steps * cell.batch_size / naive_s)
             batched_rates.append(n_nets * steps * cell.batch_size / batched_s)
-            ratios.append(batched_rates[-1] / naive_rates[-1])
-        naive, batched = summary(naive_rates), summary(batched_rates)
-        for name, stat in (("naive", naive), ("batched", batched)):
+        peak, naive, batched = summary(peaks), summary(naive_rates), summary(batched_rates)
+        for name, stat in (("peak FLOP/s", peak), ("naive samples/s", naive), ("batched samples/s", batched)):
             if stat["spread"] > spread_warning:
-                warnings.append(f"{n_nets} networks: {name} samples/s spread {stat['spread']:.0%} over "
+                warnings.append(f"{n_nets} networks: {name} spread {stat['spread']:.0%} over "
                                 f"{repeats} repetitions (> {spread_warning:.0%}): the machine is busy, "
                                 "compare ratios only")
-        row = {"n_networks": n_nets, "naive_samples_per_s": naive, "batched_samples_per_s": batched,
-               "fraction_of_peak": batched["median"] * fps / peak,
-               "speedup_vs_naive": float(np.median(ratios)), "speedup_spread": summary(ratios)["spread"]}
+
+        def paired(num: list[float], den: list[float], scale: float = 1.0) -> float:
+            return float(np.median(scale * np.asarray(num) / np.asarray(den)))
+
+        row = {"n_networks": n_nets, "peak_flops": peak, "naive_samples_per_s": naive, "batched_samples_per_s": batched,
+               "fraction_of_peak": paired(batched_rates, peaks, fps),
+               "naive_fraction_of_peak": paired(naive_rates, peaks, fps),
+               "speedup_vs_naive": paired(batched_rates, naive_rates),
+               "speedup_spread": summary(list(np.asarray(batched_rates) / np.asarray(naive_rates)))["spread"]}
         return row, [trained, models]
 
     first, (trained, models) = scaling_row(spec)
@@ -328,7 +336,7 @@ def run_benchmark(spec: CellSpec, device: str = "cpu", n_naive: int = 2, memory:
                    "steps_per_network": steps, "n_networks": len(spec.networks()), "n_naive": n_naive,
                    "eval_masks": eval_masks, "p_eval": p_eval, "repeats": repeats},
         "flops_per_sample": fps,
-        "peak_flops": peak,
+        "peak_flops": first["peak_flops"]["median"],
         "naive_samples_per_s": naive_rate,
         "batched_samples_per_s": batched_rate,
         "batched_parts": len(trained),
@@ -336,8 +344,8 @@ def run_benchmark(spec: CellSpec, device: str = "cpu", n_naive: int = 2, memory:
         "speedup_vs_naive": first["speedup_vs_naive"],
         "naive_flops": naive_rate * fps,
         "achieved_flops": batched_rate * fps,
-        "naive_fraction_of_peak": naive_rate * fps / peak,
-        "fraction_of_peak": batched_rate * fps / peak,
+        "naive_fraction_of_peak": first["naive_fraction_of_peak"],
+        "fraction_of_peak": first["fraction_of_peak"],
         "scaling": scaling,
         "mask_draw_s": {name: summary(t) for name, t in draws.items()},
         "mask_draw_speedup_vs_mt19937": float(np.median(np.array(draws["mt19937"]) / np.array(draws["philox"]))),
@@ -362,7 +370,8 @@ def format_report(result: dict) -> str:
         f"MNIST trainer benchmark on {result['device']} ({result['threads']} threads, torch {result['torch_version']})",
         f"config: width {c['width']}, depth {c['depth']}, batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}, "
         f"N {c['N']}, {c['steps_per_network']} steps per network, medians of {c['repeats']} alternating repetitions",
-        f"peak fp32 matmul:   {result['peak_flops'] / 1e9:8.1f} GFLOP/s",
+        f"peak fp32 matmul:   {result['peak_flops'] / 1e9:8.1f} GFLOP/s (median; each fraction of peak below is the "
+        "median of per-repetition ratios to that repetition's peak)",
         f"train naive:        {result['naive_samples_per_s']:12,.0f} samples/s  "
         f"({result['naive_flops'] / 1e9:.1f} GFLOP/s, {result['naive_fraction_of_peak']:.2f} of peak)",
         f"train batched ({c['n_networks']}): {result['batched_samples_per_s']:12,.0f} samples/s  "
