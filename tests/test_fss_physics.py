@@ -23,7 +23,7 @@ from statmech_nn.analysis.fss import compare_forms
 from statmech_nn.io import read_netcdf
 
 REFERENCE = Path(__file__).resolve().parents[1] / "plugins" / "xy" / "reference"
-FAST = dict(n_tau=30)
+FAST = dict(n_tau=30, processes=0)   # the fits side by side, one process per core
 
 
 def _compare(ds, var, control):

@@ -24,8 +24,6 @@ default priors for L0 and kappa gave biases L0 +0.42 +- 0.14, p_c +0.39 +- 0.15,
 0.12; these priors: sigma +0.03 +- 0.13, L0 +0.08 +- 0.15, p_c -0.13 +- 0.15.
 """
 
-import os
-
 import pytest
 
 from statmech_nn.analysis.fss.calibration import Design, calibrate
@@ -44,7 +42,7 @@ DESIGNS = {
 @pytest.mark.parametrize("form", DESIGNS)
 @pytest.mark.parametrize("fit_a", [False, True], ids=["no_a", "with_a"])
 def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time(form, fit_a):
-    result = calibrate(Design(**DESIGNS[form], fit_a=fit_a), N_REPLICAS, workers=len(os.sched_getaffinity(0)))
+    result = calibrate(Design(**DESIGNS[form], fit_a=fit_a), N_REPLICAS, processes=0)   # one per core
     assert result.min_n_tau >= 20
     assert all(0.55 <= c <= 0.80 for c in result.coverage68.values()), result.coverage68
     assert all(c >= 0.85 for c in result.coverage95.values()), result.coverage95
@@ -55,5 +53,5 @@ def test_calibration_numbers_do_not_depend_on_the_number_of_processes():
     """The truths are drawn in the parent and replica r is fitted with seed r, so two processes
     give exactly the numbers of one (short chains: only the equality is checked here)."""
     design = Design(form="second_order", truth_ranges={**P_C, "nu": (0.8, 1.4)}, n_tau=5, n_walkers=12)
-    serial, parallel = calibrate(design, 2, workers=1), calibrate(design, 2, workers=2)
+    serial, parallel = calibrate(design, 2, processes=1), calibrate(design, 2, processes=2)
     assert serial.z == parallel.z and serial.coverage68 == parallel.coverage68

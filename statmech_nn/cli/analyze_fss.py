@@ -48,6 +48,9 @@ def register(subparsers) -> None:
     p.add_argument("--n-tau", type=float, default=50.0, help="chain length in autocorrelation times (default 50)")
     p.add_argument("--max-steps", type=int, default=20000, help="cap on emcee steps (default 20000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--processes", type=int, default=0, metavar="N",
+                   help="with --compare: fit the forms in N processes side by side (default 0: one per core, at most "
+                        "one per fit); the numbers do not depend on N")
     add_output(p, help="write the posterior to this NetCDF file")
     add_json(p, "one JSON object")
     p.set_defaults(handler=run)
@@ -144,7 +147,8 @@ def _run(args) -> int:
                    n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed,
                    refit=args.refit)
     if args.compare:
-        comparison = compare_forms(data, forms=forms, priors=priors, variants=args.corrections is None, **options)
+        comparison = compare_forms(data, forms=forms, priors=priors, variants=args.corrections is None,
+                                   processes=args.processes, **options)
         summary = comparison.summary()
         for name in names:
             say(args, _table(summary["forms"][name]))

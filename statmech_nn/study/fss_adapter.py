@@ -30,14 +30,15 @@ class Ranking:
 def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, forms: Sequence[str],
             fit_a: bool, n_walkers: int, n_tau: float, max_steps: int, seed: int, variants: bool) -> Ranking:
     """Fit ``forms`` to the points of ``data`` (``var`` ± ``err`` over ``size`` x ``control``);
-    ``variants``: each form without and with its correction to scaling, the better kept."""
+    ``variants``: each form without and with its correction to scaling, the better kept. The
+    fits run side by side, one process per core this process may use (``taskset`` limits them)."""
     from ..analysis.fss import compare_forms
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = compare_forms(data, var, err=err, size_dim=size, control_dim=control, forms=tuple(forms),
                                fit_a=fit_a, n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps,
-                               seed=seed, variants=variants)
+                               seed=seed, variants=variants, processes=0)
     messages = list(dict.fromkeys(str(w.message) for w in caught))
     return Ranking(str(result.preferred), float(result.delta), float(result.delta_se),
                    dict(result.results), messages)

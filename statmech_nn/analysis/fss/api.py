@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from ...errors import ConfigError, DataError
+from ...processes import starmap_in_processes
 from ...selection import select_values
 from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
 from .forms import ScalingForm, as_form
@@ -304,7 +305,7 @@ def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
 def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
                   forms: Sequence[ScalingForm | type | str] = ("second_order", "bkt"),
                   priors: Mapping[str, Mapping[str, Any]] | None = None, variants: bool = True,
-                  **options: Any) -> Comparison:
+                  processes: int | None = 1, **options: Any) -> Comparison:
     """Fit every form in ``forms`` to the same points and rank them (:mod:`.compare`).
 
     ``forms``: form objects or built-in names, at least two, distinct names. ``variants``
@@ -313,7 +314,10 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
     the variant with the higher score -- the data say whether the correction is resolved, and
     every form gets the same freedom; ``False``: fit the forms exactly as given. ``priors``
     maps a form name to that form's priors; every other option is one of :func:`fit_fss` and
-    applies to every form. The points are picked from ``data`` once.
+    applies to every form. The points are picked from ``data`` once. ``processes``: the fits
+    run in that many spawned processes (:func:`statmech_nn.processes.starmap_in_processes`;
+    ``None`` or 0: one per core); the numbers do not depend on it. The forms must then be
+    importable classes (a form defined inside a function cannot be sent to a process).
     """
     if len(forms) < 2:
         raise ConfigError(f"compare needs at least two forms, got {list(forms)!r}")
@@ -327,10 +331,12 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
         raise ConfigError(f"unknown option {unknown[0]!r} for compare_forms: expected one of {', '.join(_FIT_DEFAULTS)}")
     collapse, fit_options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim,
                                              **{**_FIT_DEFAULTS, **options})
+    calls = [(form.name, (collapse, v, fit_options, _variant_priors((priors or {}).get(form.name), v), record))
+             for form in objects for v in (form.variants() if variants else (form,))]
+    fitted = starmap_in_processes(fit_prepared, [args for _, args in calls], processes)
     results, variant_scores = {}, {}
     for form in objects:
-        fits = [fit_prepared(collapse, v, fit_options, _variant_priors((priors or {}).get(form.name), v), record)
-                for v in (form.variants() if variants else (form,))]
+        fits = [ds for (name, _), ds in zip(calls, fitted) if name == form.name]
         variant_scores[form.name] = {_variant_label(ds): float(ds.attrs["score"]) for ds in fits}
         results[form.name] = max(fits, key=lambda ds: float(ds.attrs["score"]))
     preferred, delta, delta_se = rank_forms({n: ds["elpd"].values for n, ds in results.items()})

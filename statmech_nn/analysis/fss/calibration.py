@@ -15,22 +15,21 @@ jittered control values, noise drawn from the stated errors) and fitted (:func:`
   mean (``sd(z) / sqrt(n)``).
 
 The truths are drawn in order from ``numpy.random.default_rng(truth_seed)`` and replica ``r``
-is simulated and fitted with seed ``r``, so the numbers do not depend on ``workers``: the
-replicas run in ``workers`` processes (spawned: a forked child of a process that has started
-OpenMP or BLAS threads may hang; so a script that calls :func:`calibrate` with ``workers > 1``
-needs Python's ``if __name__ == "__main__":`` guard).
+is simulated and fitted with seed ``r``, so the numbers do not depend on ``processes``: the
+replicas run in that many spawned processes (:func:`statmech_nn.processes.starmap_in_processes`;
+a script that calls :func:`calibrate` with ``processes`` other than 1 needs Python's
+``if __name__ == "__main__":`` guard).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...processes import starmap_in_processes
 from .api import fit_fss
 from .posterior import summarize
 from .synthetic import collapse_dataset
@@ -89,15 +88,12 @@ def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
                                  n_walkers=design.n_walkers, seed=seed))
 
 
-def calibrate(design: Design, n_replicas: int = 50, *, workers: int = 1, truth_seed: int = 12345) -> Calibration:
-    """Fit ``n_replicas`` simulated replicas of ``design`` and measure coverage and bias."""
+def calibrate(design: Design, n_replicas: int = 50, *, processes: int | None = 1,
+              truth_seed: int = 12345) -> Calibration:
+    """Fit ``n_replicas`` simulated replicas of ``design`` and measure coverage and bias
+    (``processes``: ``None`` or 0 for one per core)."""
     truths = draw_truths(design, n_replicas, truth_seed)
-    seeds = list(range(n_replicas))
-    if workers > 1:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            summaries = list(pool.map(fit_replica, [design] * n_replicas, truths, seeds))
-    else:
-        summaries = [fit_replica(design, truth, seed) for truth, seed in zip(truths, seeds)]
+    summaries = starmap_in_processes(fit_replica, [(design, truth, r) for r, truth in enumerate(truths)], processes)
     return _score(truths, summaries)
 
 
