@@ -12,6 +12,9 @@ cores ``k`` of them run at once. Contract:
 * an exception in a worker is raised again in the caller, and the other workers are stopped;
 * Ctrl-C: the workers ignore SIGINT (a terminal sends it to every process of the foreground
   group: no traceback from them); the caller's ``KeyboardInterrupt`` terminates them;
+* one thread each: the workers start with ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
+  ``MKL_NUM_THREADS`` = 1 unless the caller's environment sets them (``k`` processes on ``k``
+  cores, each with a BLAS pool of ``k`` threads, would oversubscribe the cores);
 * spawned, not forked (a forked child of a process that runs OpenMP or BLAS threads may hang):
   ``f`` and the arguments must be picklable -- importable functions and classes -- and a script
   that calls this needs Python's ``if __name__ == "__main__":`` guard.
@@ -23,12 +26,16 @@ import multiprocessing
 import os
 import signal
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from .errors import ConfigError
 
 T = TypeVar("T")
+
+#: thread-pool sizes a worker starts with (where the caller's environment does not set them)
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def available_cores() -> int:
@@ -43,6 +50,19 @@ def resolve_processes(processes: int | None, n_calls: int) -> int:
         raise ConfigError(f"processes = {processes!r}: expected an integer >= 1, or 0 for one per core")
     wanted = available_cores() if not processes else processes
     return max(1, min(wanted, n_calls))
+
+
+@contextmanager
+def _defaults_in_environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` where it lacks them, for the block (processes spawned in
+    it inherit them)."""
+    added = [k for k in values if k not in os.environ]
+    os.environ.update({k: values[k] for k in added})
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def _ignore_sigint() -> None:
@@ -63,7 +83,8 @@ def starmap_in_processes(function: Callable[..., T], calls: Sequence[tuple], pro
     if n == 1:
         return [function(*args) for args in calls]
     context = multiprocessing.get_context("spawn")
-    with context.Pool(n, initializer=_ignore_sigint) as pool:  # leaving the block terminates the workers
+    with _defaults_in_environment(ONE_THREAD), context.Pool(n, initializer=_ignore_sigint) as pool:
+        # leaving the block terminates the workers (also on an error or Ctrl-C here)
         outcomes: list[Any] = pool.starmap(_call_recording_warnings, [(function, args) for args in calls],
                                            chunksize=1)
     for _, caught in outcomes:

@@ -35,7 +35,8 @@ from .options import Option, positive
 from .schema import set_coord_attrs, validate_dataset
 from .synthetic import SyntheticTruth, synthetic_dataset
 
-__all__ = ["assert_follows_contract", "assert_same_numbers", "check_experiment", "crash_after_cells", "interruptible",
+__all__ = ["assert_follows_contract", "assert_same_numbers", "check_experiment", "cpu_seconds", "crash_after_cells",
+           "interruptible",
            "UniformMean", "ToyPlugin", "SyntheticTruth", "synthetic_dataset"]
 
 
@@ -47,6 +48,17 @@ def assert_follows_contract(ds: xr.Dataset, required_vars: tuple[str, ...] = ())
         validate_dataset(ds, required_vars)
     except DataError as exc:
         raise AssertionError(str(exc)) from None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``; ``None`` where it cannot
+    be read): a test that interrupts a command once its work runs waits for CPU time, not for a
+    wall time that a loaded machine may spend on imports."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def interruptible() -> None:

@@ -123,17 +123,6 @@ def test_plot_cli_writes_figures(cli_fit, tmp_path, capsys):
     assert main(["plot", "corner", str(path), "-o", str(tmp_path / "c.png"), "--params", "zeta"]) == 2
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc; None where it cannot be read)."""
-    import os
-
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_interrupt_says_nothing_was_written(data_file, tmp_path):
     # truth: Ctrl-C (a real SIGINT to a real process) during the fit ends with exit status 130 and a
     # message that says what is true -- nothing was written -- and no output file exists
@@ -142,7 +131,7 @@ def test_interrupt_says_nothing_was_written(data_file, tmp_path):
     import sys
     import time
 
-    from statmech_nn.testing import interruptible
+    from statmech_nn.testing import cpu_seconds, interruptible
 
     out = tmp_path / "never.nc"
     proc = subprocess.Popen([sys.executable, "-c", "from statmech_nn.cli import entry; entry()", "analyze", "fss", str(data_file), "--var", "y",
@@ -154,7 +143,7 @@ def test_interrupt_says_nothing_was_written(data_file, tmp_path):
     # /proc: after 10 s of wall time)
     start = time.monotonic()
     while proc.poll() is None and time.monotonic() - start < 180:
-        cpu = _cpu_seconds(proc.pid)
+        cpu = cpu_seconds(proc.pid)
         if (cpu is None and time.monotonic() - start > 10) or (cpu is not None and cpu >= 12):
             break
         time.sleep(0.5)

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from statmech_nn.analysis.fss import collapse_dataset, compare_forms
+from statmech_nn.testing import cpu_seconds
 
 QUICK = dict(n_tau=10, n_walkers=16, max_steps=1000, seed=4)
 
@@ -35,14 +36,6 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def test_ctrl_c_during_a_comparison_in_processes_stops_every_worker(tmp_path):
     # truth: a terminal's Ctrl-C goes to the whole foreground process group; the command must
     # end with 130 and its one line (no worker traceback), write nothing, and leave no worker
@@ -59,7 +52,7 @@ def test_ctrl_c_during_a_comparison_in_processes_stops_every_worker(tmp_path):
     start, workers = time.monotonic(), []
     while proc.poll() is None and time.monotonic() - start < 180:
         workers = _children(proc.pid) or workers
-        if len(workers) >= 2 and sum(_cpu_seconds(w) for w in workers) >= 6:
+        if len(workers) >= 2 and sum(cpu_seconds(w) or 0.0 for w in workers) >= 6:
             break
         time.sleep(0.5)
     assert len(workers) >= 2, "the comparison never started its worker processes"

@@ -34,3 +34,15 @@ def test_process_counts():
     assert resolve_processes(None, 1) == 1
     with pytest.raises(ConfigError, match="processes = -1"):
         resolve_processes(-1, 4)
+
+
+def test_workers_start_with_one_thread_each_unless_told_otherwise(monkeypatch):
+    # truth: k workers on k cores must not each start a k-thread BLAS pool; a value the caller's
+    # environment sets is kept, and the caller's environment is left as it was
+    import os
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    seen = starmap_in_processes(os.getenv, [("OPENBLAS_NUM_THREADS",), ("MKL_NUM_THREADS",)], 2)
+    assert seen == ["1", "3"]
+    assert "OPENBLAS_NUM_THREADS" not in os.environ

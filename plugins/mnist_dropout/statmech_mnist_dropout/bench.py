@@ -21,8 +21,8 @@ counted). The peak is the best fp32 ``torch.mm`` rate of two ``n x n`` matrices 
 the same process, once per repetition, just before that repetition's naive and batched runs:
 the fraction of peak is the median over repetitions of ``batched rate / that peak`` (a VM's
 clock and its neighbours move the peak too: single measurements of it ranged over 181-307
-GFLOP/s on the 2-core development machine within five minutes). Evaluation throughput is network-test-image evaluations per second at
-``p_eval = 0.5``: naive = each network in train mode (``nn.Dropout``, per-sample masks) over a
+GFLOP/s on the 2-core development machine within five minutes). Evaluation throughput is
+network-test-image evaluations per second at ``p_eval = 0.5``: naive = each network in train mode (``nn.Dropout``, per-sample masks) over a
 ``DataLoader`` of the test set; batched = :func:`.evaluate.evaluate` on the trained parts side
 by side, with either protocol. Both ways get an untimed warm-up of a few steps first. Peak
 memory (``ru_maxrss``) is measured in a fresh subprocess that trains and evaluates a 64-network
