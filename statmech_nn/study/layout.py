@@ -63,6 +63,11 @@ def slice_part(point: Mapping[str, Any]) -> str:
     return f"{'-' + safe[1:] if safe.startswith('.') else safe}__{digest[:DIGEST_CHARS]}"
 
 
+def slice_label(point: Mapping[str, Any]) -> str:
+    """A slice for people, ``p_train = 0, width = 32``: numbers as ``:g``, other values as they are."""
+    return ", ".join(f"{d} = {v:g}" if isinstance(v, numbers.Real) else f"{d} = {v}" for d, v in point.items())
+
+
 @dataclass(frozen=True)
 class StudyLayout:
     root: Path

@@ -17,7 +17,7 @@ import xarray as xr
 from ...errors import DataError
 from ...io import read_netcdf, write_atomically
 from ..config import load_study
-from ..layout import StudyLayout
+from ..layout import StudyLayout, slice_label
 from . import figures as figs
 from . import summary as summ
 from .html import render
@@ -112,11 +112,11 @@ def collect_warnings(summary: dict[str, Any]) -> list[str]:
     n_dims = i_cross - 3
     for row in b["rows"]:
         if row[i_cross] and row[i_cross] > 1:
-            where = ", ".join(f"{c} = {v:g}" for c, v in zip(b["columns"][:n_dims], row[:n_dims]))
+            where = slice_label(dict(zip(b["columns"][:n_dims], row[:n_dims])))
             out.append(f"phases ({where}): alpha changes sign {row[i_cross]} times along the control "
                        "dim; the boundary is the first crossing")
     for comp in summary["comparisons"]:
-        where = ", ".join(f"{d} = {v:g}" for d, v in comp["slice"].items()) + (", fitted a" if comp["fit_a"] else "")
+        where = summ.comparison_label(comp)
         for form, info in comp["forms"].items():
             if not info["converged"]:
                 out.append(f"fss ({where}): the {form} chains did not reach the requested length in "

@@ -12,6 +12,7 @@ import xarray as xr
 
 from ...plotting.labels import slice_title
 from ..config import Study
+from .summary import comparison_label
 
 FigureList = list[tuple[str, str, Any]]
 
@@ -58,8 +59,7 @@ def fss_figures(comparisons: list[dict[str, Any]], posteriors: dict[tuple[str, s
 
     out: dict[str, FigureList] = {}
     for comp in comparisons:
-        where = ", ".join(f"{d} = {v:g}" for d, v in comp["slice"].items())
-        where += ", fitted a" if comp["fit_a"] else ""
+        where = comparison_label(comp)
         items = []
         for form in comp["forms"]:
             post = posteriors[(comp["id"], form)]

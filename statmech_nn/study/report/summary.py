@@ -17,6 +17,7 @@ from ...analysis.base import json_number
 from ...analysis.phases import PHASES
 from ...schema import git_commit, software_versions
 from ..config import Study
+from ..layout import slice_label
 
 
 def _value(x: Any) -> Any:
@@ -64,6 +65,11 @@ def phase_points(phases: xr.Dataset) -> dict[str, Any]:
         rows.append([*point.values(), _value(sel["alpha"].values), _value(sel["alpha_stderr"].values),
                      PHASES[code] if code >= 0 else "unclassified"])
     return {"columns": [*alpha.dims, "alpha", "alpha_stderr", "phase"], "rows": rows}
+
+
+def comparison_label(comp: dict[str, Any]) -> str:
+    """The slice of a comparison (:func:`comparisons`) for people, and whether ``a`` was fitted."""
+    return slice_label(comp["slice"]) + (", fitted a" if comp["fit_a"] else "")
 
 
 def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, Any]]:
