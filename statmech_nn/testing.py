@@ -36,8 +36,7 @@ from .schema import set_coord_attrs, validate_dataset
 from .synthetic import SyntheticTruth, synthetic_dataset
 
 __all__ = ["assert_follows_contract", "assert_same_numbers", "check_experiment", "cpu_seconds", "crash_after_cells",
-           "interruptible",
-           "UniformMean", "ToyPlugin", "SyntheticTruth", "synthetic_dataset"]
+           "interruptible", "UniformMean", "ToyPlugin", "SyntheticTruth", "synthetic_dataset"]
 
 
 def assert_follows_contract(ds: xr.Dataset, required_vars: tuple[str, ...] = ()) -> None:

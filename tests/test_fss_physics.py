@@ -10,7 +10,7 @@ docs/fss.md, and the form must be preferred by more than one standard error of t
 difference (measured with the default forms, which carry their leading correction to scaling:
 XY L <= 64 3.0 se, L <= 128 3.6 se, Ising 3.3 se, percolation 1.3 se; the se is widened for
 few sizes, compare.small_sample_factor). Chains are shorter than the default (n_tau = 30)
-to keep each comparison near a minute or two (sizes with Pareto k > 0.7 are refitted).
+to keep each comparison near a minute or two (the fits run side by side, one process per core).
 """
 
 import math

@@ -18,7 +18,6 @@ points). Every other dimension must be fixed by ``select={dim: value}`` or avera
 from __future__ import annotations
 
 import inspect
-import json
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -331,14 +330,14 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
         raise ConfigError(f"unknown option {unknown[0]!r} for compare_forms: expected one of {', '.join(_FIT_DEFAULTS)}")
     collapse, fit_options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim,
                                              **{**_FIT_DEFAULTS, **options})
-    calls = [(form.name, (collapse, v, fit_options, _variant_priors((priors or {}).get(form.name), v), record))
-             for form in objects for v in (form.variants() if variants else (form,))]
-    fitted = starmap_in_processes(fit_prepared, [args for _, args in calls], processes)
+    calls = [(form.name, v) for form in objects for v in (form.variants() if variants else (form,))]
+    fitted = starmap_in_processes(fit_prepared, [(collapse, v, fit_options, _variant_priors((priors or {}).get(name), v),
+                                                  record) for name, v in calls], processes)
     results, variant_scores = {}, {}
     for form in objects:
-        fits = [ds for (name, _), ds in zip(calls, fitted) if name == form.name]
-        variant_scores[form.name] = {_variant_label(ds): float(ds.attrs["score"]) for ds in fits}
-        results[form.name] = max(fits, key=lambda ds: float(ds.attrs["score"]))
+        fits = [(v, ds) for (name, v), ds in zip(calls, fitted) if name == form.name]
+        variant_scores[form.name] = {"corrected" if v.corrected else "plain": float(ds.attrs["score"]) for v, ds in fits}
+        results[form.name] = max((ds for _, ds in fits), key=lambda ds: float(ds.attrs["score"]))
     preferred, delta, delta_se = rank_forms({n: ds["elpd"].values for n, ds in results.items()})
     messages = _comparison_warnings(results)
     for message in messages:
@@ -353,10 +352,6 @@ def _variant_priors(priors: Mapping[str, Any] | None, form: ScalingForm) -> Mapp
         return priors
     return {k: v for k, v in priors.items() if k != "amp_corr"}
 
-
-def _variant_label(posterior: xr.Dataset) -> str:
-    """``"corrected"`` for a posterior of a form with its correction function, else ``"plain"``."""
-    return "corrected" if json.loads(posterior.attrs.get("form_options_json", "{}")).get("corrections") else "plain"
 
 
 #: the keyword defaults of :func:`fit_fss` that :func:`compare_forms` passes on
