@@ -3,7 +3,8 @@
 Each replica draws a truth (p_c ~ U(0.45, 0.55), the form's parameters from the ranges below and,
 with a y-exponent, a ~ U(-0.5, 0.5)), simulates a small jittered data set (4 sizes x 10 control
 values) with noise drawn from the stated errors, and fits it
-(:func:`statmech_nn.analysis.fss.calibration.calibrate`). A calibrated 68 % interval covers the
+(:func:`statmech_nn.analysis.fss.calibration.calibrate`, designs ``SBC_DESIGNS``;
+``python scripts/fss_calibration.py bkt --fit-a`` prints the numbers). A calibrated 68 % interval covers the
 truth in 68 % of replicas; with 50 replicas the binomial standard deviation of the coverage is
 6.6 %, so the accepted band 55-80 % (the issue's) is about +-2 sd, and the 95 % intervals must
 cover at least 85 % (3 sd below 95 %). Unbiased: the mean over replicas of z = (median - truth) /
@@ -26,23 +27,16 @@ default priors for L0 and kappa gave biases L0 +0.42 +- 0.14, p_c +0.39 +- 0.15,
 
 import pytest
 
-from statmech_nn.analysis.fss.calibration import Design, calibrate
+from statmech_nn.analysis.fss.calibration import P_C_RANGE, SBC_DESIGNS, Design, calibrate
 
 N_REPLICAS = 50
-P_C = {"p_c": (0.45, 0.55)}
-BKT_NUISANCE = {"L0": (0.5, 2.0), "kappa": (0.95, 1.0)}
-
-DESIGNS = {
-    "second_order": dict(form="second_order", truth_ranges={**P_C, "nu": (0.8, 1.4)}),
-    "bkt": dict(form="bkt", truth_ranges={**P_C, "sigma": (0.4, 1.0), **BKT_NUISANCE}, priors=BKT_NUISANCE),
-}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("form", DESIGNS)
+@pytest.mark.parametrize("form", SBC_DESIGNS)
 @pytest.mark.parametrize("fit_a", [False, True], ids=["no_a", "with_a"])
 def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time(form, fit_a):
-    result = calibrate(Design(**DESIGNS[form], fit_a=fit_a), N_REPLICAS, processes=0)   # one per core
+    result = calibrate(Design(**SBC_DESIGNS[form], fit_a=fit_a), N_REPLICAS, processes=0)   # one per core
     assert result.min_n_tau >= 20
     assert all(0.55 <= c <= 0.80 for c in result.coverage68.values()), result.coverage68
     assert all(c >= 0.85 for c in result.coverage95.values()), result.coverage95
@@ -52,6 +46,6 @@ def test_68_percent_intervals_cover_the_truth_68_percent_of_the_time(form, fit_a
 def test_calibration_numbers_do_not_depend_on_the_number_of_processes():
     """The truths are drawn in the parent and replica r is fitted with seed r, so two processes
     give exactly the numbers of one (short chains: only the equality is checked here)."""
-    design = Design(form="second_order", truth_ranges={**P_C, "nu": (0.8, 1.4)}, n_tau=5, n_walkers=12)
+    design = Design(form="second_order", truth_ranges={**P_C_RANGE, "nu": (0.8, 1.4)}, n_tau=5, n_walkers=12)
     serial, parallel = calibrate(design, 2, processes=1), calibrate(design, 2, processes=2)
     assert serial.z == parallel.z and serial.coverage68 == parallel.coverage68

@@ -47,9 +47,21 @@ class Design:
     n_control: int = 10
     noise: float = 0.02
     jitter: float = 1.0
+    window: str = "scaled"
     priors: Mapping[str, tuple[float, float]] | None = None
     n_tau: float = 20.0
     n_walkers: int = 24
+
+
+P_C_RANGE = {"p_c": (0.45, 0.55)}
+BKT_NUISANCE = {"L0": (0.5, 2.0), "kappa": (0.95, 1.0)}
+#: the designs of ``tests/test_fss_sbc.py`` (``Design(**SBC_DESIGNS[form], fit_a=...)``): exponents
+#: from physically sensible ranges inside their default priors; the BKT form's nuisance parameters
+#: drawn from the priors the fits are given (``docs/fss.md`` says why)
+SBC_DESIGNS = {
+    "second_order": dict(form="second_order", truth_ranges={**P_C_RANGE, "nu": (0.8, 1.4)}),
+    "bkt": dict(form="bkt", truth_ranges={**P_C_RANGE, "sigma": (0.4, 1.0), **BKT_NUISANCE}, priors=BKT_NUISANCE),
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,7 @@ def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
     """Simulate and fit one replica; its summary (:func:`.posterior.summarize`)."""
     params = {k: v for k, v in truth.items() if k != "a"}
     ds = collapse_dataset(design.form, params, sizes=design.sizes, n_control=design.n_control, jitter=design.jitter,
-                          noise=design.noise, a=truth.get("a", 0.0), seed=seed)
+                          noise=design.noise, window=design.window, a=truth.get("a", 0.0), seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return summarize(fit_fss(ds, "y", err="y_err", size_dim="L", control_dim="p", form=design.form,
