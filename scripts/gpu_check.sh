@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The MNIST trainer's checks on one CUDA GPU, in one go (about 5-8 minutes on an H200):
-#   1. the CUDA tests (pytest -m cuda: masks CPU = CUDA, a small cell CUDA ~ CPU, CUDA-graph
-#      replay = eager, a killed CUDA sweep rerun = the uninterrupted file);
-#   2. statmech-nn bench --device cuda --networks 64,256,1024,4096 --json (the scaling table);
-#   3. the wall time of the reference study's sweep, fixed epochs (docs/reference_study.md) on
-#      the GPU, cold cache.
+# The MNIST trainer's checks on one CUDA GPU, in one go (at most ~9 minutes; each step has its own
+# time limit, and what a step wrote is kept when a later one runs out of time):
+#   1. the CUDA tests (pytest -m cuda: masks CPU = CUDA for the compiled and the eager backends,
+#      a small cell CUDA ~ CPU, CUDA-graph replay = eager, a killed CUDA sweep rerun = the
+#      uninterrupted file);
+#   2. where a step's time goes: python -m statmech_mnist_dropout.step_profile for one ensemble
+#      of 1024 and of 4096 networks (eager and CUDA-graph step times, kernel breakdown);
+#   3. statmech-nn bench --device cuda --networks 64,256,1024,4096 --json (the scaling table);
+#   4. the wall time of the reference study's sweep, fixed epochs (docs/reference_study.md) on
+#      the GPU, cold cell cache.
 # Everything it prints also goes to $OUT (the device tool's result folder) or ./gpu-check-out.
 #
 # Prepare here (a machine with the registry and MNIST), from the project's root, once:
@@ -21,19 +25,24 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
 
 log "1. CUDA tests"
-timeout 300 python3 -m pytest -q -p no:cacheprovider -m cuda -rs plugins/mnist_dropout/tests \
+timeout 200 python3 -m pytest -q -p no:cacheprovider -m cuda -rs plugins/mnist_dropout/tests \
     2>&1 | tee "$out/pytest_cuda.log"
 tests_rc=${PIPESTATUS[0]}
 
-log "2. bench --device cuda --networks 64,256,1024,4096"
-timeout 240 python3 -m statmech_nn bench --device cuda --networks 64,256,1024,4096 --json \
+log "2. step profile, 1024 and 4096 networks"
+timeout 90 python3 -m statmech_mnist_dropout.step_profile --device cuda --networks 1024 4096 \
+    --json "$out/step_profile_cuda.json" 2>&1 | tee "$out/step_profile_cuda.log"
+profile_rc=${PIPESTATUS[0]}
+
+log "3. bench --device cuda --networks 64,256,1024,4096"
+timeout 150 python3 -m statmech_nn bench --device cuda --networks 64,256,1024,4096 --json \
     >"$out/bench_cuda.json" 2>"$out/bench_cuda.log"
 bench_rc=$?
 cat "$out/bench_cuda.log"
 
-log "3. reference study sweep (fixed epochs), cold cache"
+log "4. reference study sweep (fixed epochs), cold cache"
 start=$(date +%s.%N)
-timeout 180 python3 -m statmech_nn sweep examples/reference_study.toml --set training.min_steps=0 \
+timeout 90 python3 -m statmech_nn sweep examples/reference_study.toml --set training.min_steps=0 \
     --device cuda --no-progress --cache-dir /tmp/ref-cache -o "$out/reference_fixed_epochs_cuda.nc" \
     2>&1 | tail -3
 study_rc=${PIPESTATUS[0]}
@@ -41,5 +50,5 @@ end=$(date +%s.%N)
 python3 -c "print(f'reference study (fixed epochs) on cuda: {float($end) - float($start):.1f} s wall, rc=$study_rc')" \
     | tee -a "$out/steps.log"
 
-log "done: tests rc=$tests_rc bench rc=$bench_rc study rc=$study_rc"
-exit $(( tests_rc != 0 || bench_rc != 0 || study_rc != 0 ))
+log "done: tests rc=$tests_rc profile rc=$profile_rc bench rc=$bench_rc study rc=$study_rc"
+exit $(( tests_rc != 0 || profile_rc != 0 || bench_rc != 0 || study_rc != 0 ))

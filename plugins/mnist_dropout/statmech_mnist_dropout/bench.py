@@ -227,12 +227,19 @@ class Mt19937Masks:
 def mask_draw_seconds(spec: CellSpec, device: str, steps: int, repeats: int) -> dict:
     """Seconds for ``steps`` steps' training masks of the cell ``spec``, drawn as the trainer
     draws them (its parts side by side, :func:`.parallel.default_workers`), by the Philox
-    sampler and by the mt19937 baseline, ``repeats`` times each, alternating."""
+    sampler (its default backend, :func:`.masks.default_backend`) and by the mt19937 baseline,
+    ``repeats`` times each, alternating; off the CPU also by the eager tensor ops
+    (``philox_tensor_ops``), the fallback of the compiled kernel."""
     workers = default_workers(device)
     parts = split_spec(spec, workers)
-    samplers = {"philox": [MaskSampler([p for *_, p in part.networks()], network_keys("train_mask", part),
-                                       part.depth, part.width, part.batch_size, device) for part in parts],
-                "mt19937": [Mt19937Masks(part, device) for part in parts]}
+
+    def philox(backend: str | None) -> list[MaskSampler]:
+        return [MaskSampler([p for *_, p in part.networks()], network_keys("train_mask", part), part.depth,
+                            part.width, part.batch_size, device, backend=backend) for part in parts]
+
+    samplers = {"philox": philox(None), "mt19937": [Mt19937Masks(part, device) for part in parts]}
+    if not device.startswith("cpu"):
+        samplers["philox_tensor_ops"] = philox("torch")
 
     def job(sampler, stop):
         for step in range(steps):
@@ -390,7 +397,8 @@ def format_report(result: dict) -> str:
     draws = result["mask_draw_s"]
     lines += [
         f"mask draws, {c['steps_per_network']} steps: philox {draws['philox']['median']:.3f} s, "
-        f"mt19937 {draws['mt19937']['median']:.3f} s ({result['mask_draw_speedup_vs_mt19937']:.1f}x faster)",
+        f"mt19937 {draws['mt19937']['median']:.3f} s ({result['mask_draw_speedup_vs_mt19937']:.1f}x faster)"
+        + (f", eager tensor ops {draws['philox_tensor_ops']['median']:.3f} s" if "philox_tensor_ops" in draws else ""),
         f"eval naive:         {result['eval_naive_samples_per_s']:12,.0f} images/s (per-sample dropout)",
         f"eval batched:       {result['eval_batched_per_network_samples_per_s']:12,.0f} images/s per_network, "
         f"{result['eval_batched_per_sample_samples_per_s']:,.0f} per_sample",

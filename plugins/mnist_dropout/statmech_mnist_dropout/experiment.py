@@ -277,7 +277,8 @@ def networks_in_budget(budget_bytes: float, width: int, depth: int, batch: int, 
     Per network (float32 = 4 B, int64 = 8 B): parameters, gradients and Adam's two moments,
     ``16 P`` with ``P = 784 w + (d-1) w^2 + 10 w + d w + 10``; the step's buffers
     ``4 (4 d + 2) w B`` (pre-activations, activations, derivatives, masks, two gradients) and
-    Philox words ``32 d w B`` (six int64 buffers of a quarter row plus the words); its share
+    Philox words ``32 d w B`` (the eager tensor ops' int64 temporaries of a quarter row and the
+    stacked words; the compiled kernel needs only its float32 output); its share
     of the minibatch schedule ``8 steps B / per_group`` and losses ``4 steps``. Once per cell,
     evaluation of one group of ``per_group`` networks over the 10,000 test images:
     ``per_group w n (12 + 12 [per_sample])``. Everything times ``safety`` (the CUDA graph's

@@ -13,23 +13,32 @@ the device.
 A unit is kept iff ``u >= p``, i.e. iff its word ``x >= ceil(p * 2**32)`` (exact in integers),
 and the keep multiplier is ``1/(1-p)`` (inverted dropout) or 0.
 
-Two implementations of the same words: integer tensor ops (:mod:`.philox`; any device, used on
-GPUs) and, on the CPU, a compiled numba loop that fuses the 10 rounds with the threshold (the
-tensor ops make ~100 passes over memory and were measured ~4x *slower* than the mt19937 draws
-they replace; the loop is ~20x faster, ``docs/benchmarks.md``). Tests hold both to Random123's
-known-answer vectors and to each other, bit for bit; where numba is missing the tensor ops run
-on the CPU too.
+Three implementations of the same words (``backend``): integer tensor ops (:mod:`.philox`,
+``"torch"``, any device); the same function compiled by ``torch.compile`` into one fused kernel
+(``"compiled"``, the default on GPUs: run eagerly the ten rounds make ~100 passes over memory,
+which on a GPU would cost more than the step's matrix products); and, on the CPU, a compiled
+numba loop that fuses the 10 rounds with the threshold (``"numba"``, the default there: the
+eager tensor ops were measured ~4x *slower* than the mt19937 draws they replace, the loop ~20x
+faster, ``docs/benchmarks.md``). Tests hold all three to Random123's known-answer vectors and to
+each other, bit for bit. Where numba is missing the tensor ops run on the CPU; where
+``torch.compile`` fails (no Triton, no C compiler) a warning says so and the tensor ops run.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
-from .philox import MASK32, Philox, key_words
+from statmech_nn.errors import ConfigError
+
+from . import philox
+from .philox import MASK32, key_words
 
 try:  # the CPU fast path; optional
     import numba
@@ -47,11 +56,34 @@ def keep_scale(p: float, rescale: bool = True) -> float:
     return 1.0 / (1.0 - p) if rescale else 1.0
 
 
+BACKENDS = ("numba", "compiled", "torch")
+
+#: Rows of an eager CPU call are processed this many words at a time, so that a round's ~10
+#: passes stay in the cache.
+CPU_CHUNK_ELEMENTS = 1 << 15
+
+
+def default_backend(device: torch.device) -> str:
+    """``"numba"`` on the CPU (``"torch"`` where numba is missing); elsewhere ``"compiled"``
+    where Triton is installed (what ``torch.compile`` needs on a GPU), else ``"torch"``."""
+    if device.type == "cpu":
+        return "numba" if numba is not None else "torch"
+    return "compiled" if importlib.util.find_spec("triton") is not None else "torch"
+
+
+@functools.cache
+def compiled(fn: Callable) -> Callable:
+    """``torch.compile`` of a :mod:`.philox` function: one kernel for all shapes (``dynamic``),
+    compiled at its first call (seconds; cached on disk by torch for later processes)."""
+    return torch.compile(fn, dynamic=True, fullgraph=True)
+
+
 class MaskRows:
     """Philox words and keep multipliers of ``rows`` rows of ``n_positions`` positions each.
 
     ``keys[r]`` is row ``r``'s 64-bit stream key and ``layers[r]`` its counter word ``c1``;
-    ``rates[r]`` (optional) its dropout rate for :meth:`keep_`.
+    ``rates[r]`` (optional) its dropout rate for :meth:`keep_`. ``backend`` is one of
+    :data:`BACKENDS` (default :func:`default_backend`); every backend gives the same bits.
     """
 
     def __init__(self, keys: Sequence[int], layers: Sequence[int], n_positions: int, device: str | torch.device,
@@ -60,46 +92,71 @@ class MaskRows:
         self.rows = len(keys)
         self.n_positions = n_positions
         self.n_blocks = -(-n_positions // 4)
-        self.backend = backend or ("numba" if self.device.type == "cpu" and numba is not None else "torch")
+        self.backend = backend or default_backend(self.device)
+        if self.backend not in BACKENDS or (self.backend == "numba" and (numba is None or self.device.type != "cpu")):
+            raise ConfigError(f"mask backend {self.backend!r} on {self.device}: expected one of "
+                              f"{', '.join(map(repr, BACKENDS))} ('numba' on the CPU, with numba installed)")
         rates = [0.0] * self.rows if rates is None else [float(p) for p in rates]
         thresholds, scales = [threshold(p) for p in rates], [keep_scale(p, rescale) for p in rates]
         self._thr = torch.tensor(thresholds, dtype=torch.int64, device=self.device).view(-1, 1)
         self._scale = torch.tensor(scales, dtype=torch.float32, device=self.device).view(-1, 1)
+        words = np.array([key_words(int(k)) for k in keys], dtype=np.uint64).reshape(self.rows, 2)
         if self.backend == "numba":
-            words = np.array([key_words(int(k)) for k in keys], dtype=np.uint64).reshape(self.rows, 2)
             self._k0, self._k1 = words[:, 0].copy(), words[:, 1].copy()
             self._c1 = np.asarray(layers, dtype=np.uint64)
             self._thr_np = np.asarray(thresholds, dtype=np.uint64)
             self._scale_np = np.asarray(scales, dtype=np.float32)
-        else:
-            self._philox = Philox([int(k) for k in keys], [int(c) for c in layers], self.n_blocks, self.device)
+            return
+        k = torch.from_numpy(words.astype(np.int64)).to(self.device)
+        self._k0, self._k1 = k[:, :1].contiguous(), k[:, 1:].contiguous()
+        self._c1 = torch.tensor([int(c) for c in layers], dtype=torch.int64, device=self.device).view(-1, 1)
+        self._blocks = torch.arange(self.n_blocks, dtype=torch.int64, device=self.device).view(1, -1)
+        eager_cpu = self.device.type == "cpu" and self.backend == "torch"
+        per = max(1, min(self.rows, CPU_CHUNK_ELEMENTS // self.n_blocks)) if eager_cpu else max(1, self.rows)
+        self._chunks = [slice(i, min(i + per, self.rows)) for i in range(0, self.rows, per)]
 
     def words(self, draw: int | torch.Tensor) -> torch.Tensor:
         """The words ``(rows, n_positions)`` int64 (values in ``[0, 2**32)``) of ``draw`` (an int,
-        or on the tensor path a 0-dim int64 device tensor)."""
+        or on the tensor backends a 0-dim int64 device tensor)."""
         out = torch.empty(self.rows, self.n_blocks * 4, dtype=torch.int64, device=self.device)
         if self.backend == "numba":
             _words_kernel(self._k0, self._k1, self._c1, np.uint64(int(draw)), out.numpy())
         else:
-            view = out.view(self.rows, self.n_blocks, 4)
-
-            def consume(s, words):
-                for i, w in enumerate(words):
-                    view[s, :, i] = w
-
-            self._philox.words(draw, consume)
+            self._tensor_rows(philox.block_words, draw, out)
         return out[:, :self.n_positions]
 
     def keep_(self, draw: int | torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Write the keep multipliers of ``draw`` into ``out`` (``rows x n_positions`` float32,
         contiguous): row ``r``'s scale where its word ``>= ceil(rate * 2**32)``, else 0."""
         flat = out.view(self.rows, self.n_positions)
-        if self.backend == "numba" and self.n_positions % 4 == 0:
+        if self.backend != "numba":
+            self._tensor_rows(philox.keep_multipliers, draw, flat, self._thr, self._scale)
+        elif self.n_positions % 4 == 0:
             _keep_kernel(self._k0, self._k1, self._c1, np.uint64(int(draw)), self._thr_np, self._scale_np, flat.numpy())
-            return out
-        torch.ge(self.words(draw), self._thr, out=flat)
-        flat.mul_(self._scale)
+        else:
+            torch.ge(self.words(draw), self._thr, out=flat)
+            flat.mul_(self._scale)
         return out
+
+    def _tensor_rows(self, fn: Callable, draw: int | torch.Tensor, out: torch.Tensor, *per_row: torch.Tensor) -> None:
+        """``out[s] = fn(blocks, c1[s], draw, k0[s], k1[s], *per_row[s])`` (its first
+        ``out.shape[1]`` columns) for every chunk ``s`` of rows, eagerly or compiled."""
+        c2 = draw if isinstance(draw, torch.Tensor) else torch.tensor(int(draw), dtype=torch.int64, device=self.device)
+        for s in self._chunks:
+            args = (self._blocks, self._c1[s], c2, self._k0[s], self._k1[s], *(t[s] for t in per_row))
+            out[s] = self._call(fn, args)[:, :out.shape[1]]
+
+    def _call(self, fn: Callable, args: tuple) -> torch.Tensor:
+        if self.backend == "torch":
+            return fn(*args)
+        try:
+            return compiled(fn)(*args)
+        except Exception as err:  # torch.compile fails in many types: no Triton, no compiler, ...
+            reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+            warnings.warn(f"dropout masks: torch.compile failed on {self.device} ({reason}); using the eager "
+                          "tensor ops instead (the same numbers, slower)", RuntimeWarning, stacklevel=3)
+            self.backend = "torch"
+            return fn(*args)
 
 
 def uniforms(words: torch.Tensor) -> torch.Tensor:

@@ -15,12 +15,14 @@ ten times, with ``M0 = 0xD2511F53``, ``M1 = 0xCD9E8D57``, ``W0 = 0x9E3779B9``,
 
 Words are held in int64 tensors (torch has no full unsigned 32-bit arithmetic). A product of
 two 32-bit values overflows int64 only as an unsigned 64-bit number; its low 64 bits (two's
-complement wrap-around, the behaviour of every torch backend's integer multiply) are all
-that is used: ``hi = (p >> 32) & 0xFFFFFFFF``, ``lo = p & 0xFFFFFFFF``. Inputs of a product
-are masked to 32 bits first; the other words may carry sign bits above bit 31 until then.
+complement wrap-around, the behaviour of every torch backend's integer multiply, and of the
+C++ and Triton code ``torch.compile`` generates) are all that is used: ``hi = (p >> 32) &
+0xFFFFFFFF``, ``lo = p & 0xFFFFFFFF``. Inputs of a product are masked to 32 bits first; the
+other words may carry sign bits above bit 31 until the output is masked.
 
-:func:`philox4x32` is the plain function; :class:`Philox` the same rounds on preallocated
-buffers, chunked on the CPU so that a round's passes stay in the cache.
+The functions are pure (no ``out=``, no in-place updates), so that ``torch.compile`` can fuse the
+ten rounds and what follows into one kernel (:mod:`.masks`); run eagerly they make ~100 passes
+over memory.
 """
 
 from __future__ import annotations
@@ -39,82 +41,34 @@ def key_words(key: int) -> tuple[int, int]:
     return key & MASK32, (key >> 32) & MASK32
 
 
-def round_keys(k0: torch.Tensor, k1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ten rounds' keys ``(k0 + r W0, k1 + r W1) mod 2**32``, stacked on a new first axis."""
-    r = torch.arange(ROUNDS, dtype=torch.int64, device=k0.device).view(-1, *([1] * k0.dim()))
-    return (k0.unsqueeze(0) + r * W0) & MASK32, (k1.unsqueeze(0) + r * W1) & MASK32
-
-
-def rounds_(c: list[torch.Tensor], keys0: torch.Tensor, keys1: torch.Tensor,
-            scratch: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Run the ten rounds on the int64 words ``c`` (four tensors of one shape, overwritten)
-    with round keys ``keys0[r]``, ``keys1[r]`` (broadcastable to that shape); ``scratch`` is
-    two more tensors of the shape. Returns the four output words (32-bit values), which are
-    among the six buffers passed in (their roles rotate from round to round)."""
-    c0, c1, c2, c3 = c
-    p0, p1 = scratch
-    for r in range(ROUNDS):
-        c0.bitwise_and_(MASK32)
-        c2.bitwise_and_(MASK32)
-        torch.mul(c0, M0, out=p0)
-        torch.mul(c2, M1, out=p1)
-        # c0 <- hi(p1) ^ c1 ^ k0;  c2 <- hi(p0) ^ c3 ^ k1;  c1 <- lo(p1);  c3 <- lo(p0)
-        torch.bitwise_right_shift(p1, 32, out=c0).bitwise_xor_(c1).bitwise_xor_(keys0[r])
-        torch.bitwise_right_shift(p0, 32, out=c2).bitwise_xor_(c3).bitwise_xor_(keys1[r])
-        c1, c3, p0, p1 = p1, p0, c3, c1  # lo words are the products' low halves: no copy
-    out = [c0, c1, c2, c3]
-    for word in out:
-        word.bitwise_and_(MASK32)
-    return out
-
-
 def philox4x32(counter: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
                key: tuple[torch.Tensor, torch.Tensor]) -> list[torch.Tensor]:
     """Philox-4x32-10 of ``counter`` (four int64 tensors, values in ``[0, 2**32)``) under ``key``
-    (two int64 tensors); all six broadcast together. Returns the four output words."""
-    shape = torch.broadcast_shapes(*(t.shape for t in (*counter, *key)))
-    device = counter[0].device
-    c = [t.to(torch.int64).expand(shape).clone() for t in counter]
-    k0, k1 = (t.to(torch.int64).expand(shape) for t in key)
-    scratch = [torch.empty(shape, dtype=torch.int64, device=device) for _ in range(2)]
-    return rounds_(c, *round_keys(k0, k1), scratch)
+    (two int64 tensors); all six broadcast together. Returns the four output words (int64
+    tensors of the broadcast shape, values in ``[0, 2**32)``)."""
+    c0, c1, c2, c3 = counter
+    k0, k1 = key
+    for r in range(ROUNDS):
+        p0 = (c0 & MASK32) * M0
+        p1 = (c2 & MASK32) * M1
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ ((k0 + r * W0) & MASK32), p1,
+                          (p0 >> 32) ^ c3 ^ ((k1 + r * W1) & MASK32), p0)
+    return [c & MASK32 for c in (c0, c1, c2, c3)]
 
 
-class Philox:
-    """Words ``Philox((k0, k1)[row], (j, c1[row], c2, 0))`` for ``j < n_blocks`` of many rows at
-    once, on preallocated buffers: ``rows`` rows, each with its own key and its own ``c1``,
-    and a ``c2`` shared by a call (e.g. the training step).
+def block_words(blocks: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor, k0: torch.Tensor,
+                k1: torch.Tensor) -> torch.Tensor:
+    """Words ``(rows, n_blocks * 4)``: row ``r``, position ``4 j + i`` holds word ``i`` of
+    ``Philox((k0[r], k1[r]), (blocks[j], c1[r], c2, 0))``. ``blocks`` is ``(1, n_blocks)``;
+    ``c1``, ``k0``, ``k1`` are ``(rows, 1)``; ``c2`` is 0-dim (a device scalar: read when the
+    work runs, as a CUDA graph's replay needs). All int64."""
+    words = philox4x32((blocks, c1, c2, torch.zeros_like(blocks)), (k0, k1))
+    return torch.stack(words, dim=-1).flatten(-2)
 
-    On the CPU the rows are processed ``chunk_rows`` at a time, so that the six int64 buffers of
-    a chunk (about 1 MiB) stay in the cache through the 10 rounds' ~100 passes.
-    """
 
-    def __init__(self, keys: list[int], c1: list[int], n_blocks: int, device: str | torch.device,
-                 chunk_elements: int = 1 << 15):
-        device = torch.device(device)
-        rows = len(keys)
-        k = torch.tensor([key_words(key) for key in keys], dtype=torch.int64, device=device).view(rows, 2, 1)
-        self.keys0, self.keys1 = round_keys(k[:, 0], k[:, 1])  # (ROUNDS, rows, 1) each
-        self.c1 = torch.tensor(c1, dtype=torch.int64, device=device).view(rows, 1)
-        self.n_blocks = n_blocks
-        per = rows if device.type != "cpu" else max(1, min(rows, chunk_elements // max(1, n_blocks)))
-        self.chunks = [slice(i, min(i + per, rows)) for i in range(0, rows, per)]
-        self.blocks = torch.arange(n_blocks, dtype=torch.int64, device=device).view(1, n_blocks)
-        self.buffers = [torch.empty(per, n_blocks, dtype=torch.int64, device=device) for _ in range(6)]
-
-    def words(self, c2: int | torch.Tensor, consume) -> None:
-        """For every chunk of rows ``s``: ``consume(s, words)`` with the four ``(rows in s,
-        n_blocks)`` int64 words of counter ``(j, c1, c2, 0)`` (buffers reused by the next chunk).
-        ``c2`` is an int or a 0-dim int64 tensor on the device (read when the work runs, as a
-        CUDA graph replay needs)."""
-        for s in self.chunks:
-            n = s.stop - s.start
-            c0, c1, c2_, c3, p0, p1 = (b[:n] for b in self.buffers)
-            c0.copy_(self.blocks.expand(n, -1))
-            c1.copy_(self.c1[s].expand(n, self.n_blocks))
-            if isinstance(c2, torch.Tensor):  # a device scalar: a broadcast copy, no host sync
-                c2_.copy_(c2.expand(n, self.n_blocks))
-            else:
-                c2_.fill_(c2)
-            c3.zero_()
-            consume(s, rounds_([c0, c1, c2_, c3], self.keys0[:, s], self.keys1[:, s], [p0, p1]))
+def keep_multipliers(blocks: torch.Tensor, c1: torch.Tensor, c2: torch.Tensor, k0: torch.Tensor,
+                     k1: torch.Tensor, thresholds: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """Float32 ``(rows, n_blocks * 4)``: ``scales[r]`` where the word of :func:`block_words` is
+    ``>= thresholds[r]``, else 0 (``thresholds`` int64 and ``scales`` float32, ``(rows, 1)``)."""
+    words = block_words(blocks, c1, c2, k0, k1)
+    return torch.where(words >= thresholds, scales, torch.zeros_like(scales))

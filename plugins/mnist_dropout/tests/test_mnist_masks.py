@@ -3,6 +3,10 @@ the uniforms' statistics, CPU = CUDA."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +16,7 @@ from statmech_mnist_dropout import masks
 from statmech_mnist_dropout.masks import MaskRows, threshold, uniforms
 from statmech_mnist_dropout.philox import philox4x32
 from statmech_mnist_dropout.rng import derive_seed
+from statmech_nn.errors import ConfigError
 
 # Random123's known-answer vectors for philox4x32_10 (file kat_vectors of the Random123
 # distribution by D. E. Shaw Research; copied verbatim in DEShawResearch/fs123,
@@ -49,24 +54,65 @@ def rows_for(n_rows: int, seed: int = 0) -> tuple[list[int], list[int]]:
     return keys, [r % 3 for r in range(n_rows)]
 
 
-@needs_numba
-@pytest.mark.parametrize("n_positions", [64, 30])  # a whole number of blocks, and not
-def test_compiled_and_tensor_paths_agree_bit_for_bit(n_positions):
-    # Truth: both implement the same function of (key, counter); words and keep multipliers
-    # must be equal exactly, for several draws and rows with different keys and layers.
+def assert_same_masks(backend: str, n_positions: int) -> None:
+    """Words and keep multipliers of ``backend`` equal the eager tensor ops' (themselves held to
+    the known answers above) exactly, for several draws and rows with different keys, layers
+    and rates; and the keep rule is the documented one."""
     keys, layers = rows_for(7)
     rates = [0.0, 0.1, 0.25, 0.5, 0.7, 0.9, 0.3]
-    fast = MaskRows(keys, layers, n_positions, "cpu", rates=rates, backend="numba")
+    other = MaskRows(keys, layers, n_positions, "cpu", rates=rates, backend=backend)
     plain = MaskRows(keys, layers, n_positions, "cpu", rates=rates, backend="torch")
-    for draw in (0, 1, 12345):
-        assert torch.equal(fast.words(draw), plain.words(draw))
-        a = fast.keep_(draw, torch.empty(7, n_positions))
+    for draw in (0, 1, 12345, 2**32 - 1):
+        assert torch.equal(other.words(draw), plain.words(draw))
+        a = other.keep_(draw, torch.empty(7, n_positions))
         b = plain.keep_(draw, torch.empty(7, n_positions))
         assert torch.equal(a, b)
+    assert other.backend == backend  # no silent fallback to the tensor ops
     words = plain.words(3)
     expected = (words >= torch.tensor([threshold(p) for p in rates]).view(-1, 1)).float()
     expected *= torch.tensor([1 / (1 - p) for p in rates], dtype=torch.float32).view(-1, 1)
     assert torch.equal(plain.keep_(3, torch.empty(7, n_positions)), expected)
+
+
+@needs_numba
+@pytest.mark.parametrize("n_positions", [64, 30])  # a whole number of blocks, and not
+def test_numba_and_tensor_paths_agree_bit_for_bit(n_positions):
+    # Truth: both implement the same function of (key, counter).
+    assert_same_masks("numba", n_positions)
+
+
+@pytest.mark.slow  # torch.compile generates and builds C++ (~30 s the first time)
+@pytest.mark.parametrize("n_positions", [64, 30])
+def test_torch_compiled_and_tensor_paths_agree_bit_for_bit(n_positions):
+    # Truth: torch.compile fuses the same integer ops (int64 wrap-around products, arithmetic
+    # shifts) into one kernel; here the C++ one, on a GPU the Triton one (test_cuda_words_...).
+    assert_same_masks("compiled", n_positions)
+
+
+def test_a_failed_compile_warns_and_falls_back_to_the_same_numbers(tmp_path):
+    # Truth: where torch.compile cannot build its kernel (here: no C++ compiler, a real
+    # failure in a fresh process with an empty kernel cache) the masks are still right.
+    script = (
+        "import warnings, torch\n"
+        "from statmech_mnist_dropout.masks import MaskRows\n"
+        "args = ([11, 2**63 + 5], [0, 1], 64, 'cpu')\n"
+        "rows = MaskRows(*args, rates=[0.5, 0.2], backend='compiled')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    words = rows.words(3)\n"
+        "assert torch.equal(words, MaskRows(*args, backend='torch').words(3))\n"
+        "print(rows.backend, '|', caught[0].message)\n")
+    env = {**os.environ, "CXX": str(tmp_path / "no-such-c++"), "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    backend, message = done.stdout.strip().splitlines()[-1].split(" | ")
+    assert backend == "torch"
+    assert message.startswith("dropout masks: torch.compile failed on cpu (")
+
+
+def test_an_unknown_backend_is_a_one_line_error():
+    with pytest.raises(ConfigError, match="mask backend 'cuda-fast' on cpu: expected one of 'numba', 'compiled'"):
+        MaskRows([1], [0], 8, "cpu", backend="cuda-fast")
 
 
 def test_keep_rule_is_u_at_least_p_in_integers():
@@ -122,13 +168,17 @@ def test_a_network_s_masks_do_not_depend_on_its_neighbours():
 @pytest.mark.cuda
 @needs_cuda
 def test_cuda_words_equal_cpu_words():
-    # Truth: integer arithmetic has one answer; the CUDA tensor ops must give the CPU's bits
-    # (the compiled CPU path where numba is present, the tensor ops otherwise).
+    # Truth: integer arithmetic has one answer; the CUDA backends (the Triton kernel of
+    # torch.compile, the default, and the eager tensor ops) must give the CPU's bits (numba's
+    # where present, the tensor ops otherwise).
     keys, layers = rows_for(33)
     rates = [0.1 * (r % 9) for r in range(33)]
     cpu = MaskRows(keys, layers, 128 * 64, "cpu", rates=rates)
-    gpu = MaskRows(keys, layers, 128 * 64, "cuda", rates=rates)
-    for draw in (0, 1, 999):
-        assert torch.equal(cpu.words(draw), gpu.words(draw).cpu())
-        assert torch.equal(cpu.keep_(draw, torch.empty(33, 128 * 64)),
-                           gpu.keep_(draw, torch.empty(33, 128 * 64, device="cuda")).cpu())
+    for backend in ("compiled", "torch"):
+        gpu = MaskRows(keys, layers, 128 * 64, "cuda", rates=rates, backend=backend)
+        for draw in (0, 1, 999, torch.tensor(2**32 - 2, device="cuda")):
+            cpu_draw = int(draw)
+            assert torch.equal(cpu.words(cpu_draw), gpu.words(draw).cpu())
+            assert torch.equal(cpu.keep_(cpu_draw, torch.empty(33, 128 * 64)),
+                               gpu.keep_(draw, torch.empty(33, 128 * 64, device="cuda")).cpu())
+        assert gpu.backend == backend  # the Triton kernel was built and used, no fallback
