@@ -5,6 +5,7 @@ import pytest
 import xarray as xr
 
 from statmech_nn.analysis.fss import BKT, SecondOrder, collapse_dataset, fit_fss, prepare_data
+from statmech_nn.analysis.fss.api import _variant_priors
 from statmech_nn.analysis.fss.model import CollapseModel
 from statmech_nn.errors import ConfigError, DataError, PluginError
 from statmech_nn.plugins import get_registry
@@ -183,3 +184,19 @@ def test_ctrl_c_inside_the_likelihood_leaves_no_emcee_traceback(capsys):
         sample_posterior(model, SamplerSettings(n_walkers=16, max_steps=5000, seed=1))
     captured = capsys.readouterr()
     assert calls[0] >= 400 and "emcee" not in captured.out + captured.err and "Traceback" not in captured.err
+
+
+def test_each_variant_gets_the_priors_it_accepts():
+    # Truth: the models' own check -- a prior on the correction's amplitude is an unknown
+    # parameter for a plain form (ConfigError) and a known one for its corrected variant, so a
+    # comparison hands it to the corrected variant only and every other prior to both.
+    data = prepare_data(collapse_dataset("bkt", n_control=6, sizes=(8, 16, 32)), "y", err="y_err",
+                        size_dim="L", control_dim="p")
+    priors = {"amp_corr": (0.1, 1.0), "sigma": (0.3, 1.0)}
+    plain, corrected = BKT().variants()
+    with pytest.raises(ConfigError, match="prior for unknown parameter 'amp_corr'"):
+        CollapseModel(plain, data, priors=priors)
+    assert _variant_priors(priors, plain) == {"sigma": (0.3, 1.0)}
+    assert _variant_priors(priors, corrected) == priors
+    assert CollapseModel(plain, data, priors=_variant_priors(priors, plain)).priors["sigma"] == (0.3, 1.0)
+    assert CollapseModel(corrected, data, priors=_variant_priors(priors, corrected)).priors["amp_corr"] == (0.1, 1.0)

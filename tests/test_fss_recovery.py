@@ -12,6 +12,7 @@ import xarray as xr
 from statmech_nn.analysis.fss import (CollapseModel, SecondOrder, collapse_dataset, compare_forms, fit_fss,
                                       prepare_data, summarize)
 from statmech_nn.analysis.fss.forms import ScalingForm
+from statmech_nn.analysis.fss.posterior import unreliable_sizes
 from statmech_nn.hookspecs import hookimpl
 from statmech_nn.plugins import PluginRegistry
 
@@ -201,3 +202,13 @@ def test_exact_refit_agrees_with_psis_where_psis_is_reliable():
     in_sample = held_out_loglik(model, draws)[:, -1]
     in_sample = float(np.log(np.mean(np.exp(in_sample - in_sample.max()))) + in_sample.max())
     assert refit_elpd(model, 64.0, settings) < in_sample - 5.0
+
+
+def test_unreliable_sizes_are_those_neither_importance_sampled_reliably_nor_refitted():
+    # Truth by construction: size 16 has k > 0.7 but an exact refit, 32 has k > 0.7 and none,
+    # 64 has a NaN k (no estimate at all) and none; 8 is fine. A file written before refits
+    # existed (no elpd_refit) counts every k > 0.7 as unreliable.
+    ds = xr.Dataset({"pareto_k": ("size", [0.3, 0.9, 1.2, np.nan]), "elpd_refit": ("size", [0, 1, 0, 0])},
+                    coords={"size": [8.0, 16.0, 32.0, 64.0]})
+    assert unreliable_sizes(ds) == [32.0, 64.0]
+    assert unreliable_sizes(ds.drop_vars("elpd_refit")) == [16.0, 32.0, 64.0]

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from ..analysis.fss.forms import ScalingForm, rebuild_form
 from ..analysis.fss.likelihood import correction_estimate
+from ..analysis.fss.model import local_name
 from ..analysis.fss.posterior import describe_slice
 from ..errors import ConfigError
 from .labels import axis_label
@@ -26,12 +27,12 @@ def _median(posterior: xr.Dataset, name: str) -> float:
     return float(posterior["summary"].sel(param=name, stat="median"))
 
 
-def _correction(posterior, form, theta, var, x, log_g, size, y, err) -> np.ndarray:
+def _correction(posterior, form, theta, var, joint, x, log_g, size, y, err) -> np.ndarray:
     """Posterior mean of the correction ``r(L) h(x)`` at the median parameters (in ``y G`` units)."""
     names = [str(p) for p in posterior["param"].values]
 
     def hyper(base):
-        name = base if base in names else f"{base}_{var}"
+        name = local_name(base, var, joint)
         return _median(posterior, name) if name in names else 1.0      # err_scale absent: errors trusted
 
     corr = np.broadcast_to(form.correction_factor(size, theta), (1, len(size)))[0]
@@ -67,7 +68,8 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
         x = form.scaling_variable(control, size, theta)[0]
         log_g = np.broadcast_to(form.log_size_factor(size, theta), (1, len(size)))[0]
         g = np.exp(log_g)
-        shift = _correction(posterior, form, theta, var, x, log_g, size, y, err) if form.corrected else 0.0
+        shift = (_correction(posterior, form, theta, var, len(variables) > 1, x, log_g, size, y, err)
+                 if form.corrected else 0.0)
         raw, collapsed = axes[j]
         for colour, value in zip(colours, sizes):
             at = size == value

@@ -31,8 +31,8 @@ from ...processes import starmap_in_processes
 from ...selection import select_values
 from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
 from .forms import ScalingForm, as_form
-from .model import CollapseData, CollapseModel, Observable
-from .posterior import build_posterior, summarize
+from .model import CORRECTION_HYPERPARAMETERS, CollapseData, CollapseModel, Observable
+from .posterior import build_posterior, summarize, unreliable_sizes
 from .sampler import SamplerSettings, sample_posterior
 
 def _as_list(value, what: str) -> list[str]:
@@ -291,9 +291,7 @@ def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
         messages.append(f"the comparison rests on {n_sizes} sizes (< {MIN_COMPARISON_SIZES}): the score difference "
                         "and its standard error come from so few held-out sizes that neither can be trusted; "
                         "add sizes")
-    shaky = sorted({float(s) for ds in results.values()
-                    for s, k, exact in zip(ds["size"].values, ds["pareto_k"].values, ds["elpd_refit"].values)
-                    if not (k <= PARETO_K_LIMIT or exact)})
+    shaky = sorted({s for ds in results.values() for s in unreliable_sizes(ds)})
     if shaky:
         messages.append(f"the leave-one-size-out scores at {first.attrs['size']} = {', '.join(f'{s:g}' for s in shaky)} "
                         f"are unreliable (Pareto k > {PARETO_K_LIMIT} for some form): the difference may be off by more "
@@ -346,11 +344,11 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
 
 
 def _variant_priors(priors: Mapping[str, Any] | None, form: ScalingForm) -> Mapping[str, Any] | None:
-    """A form's priors for one of its variants: a prior on the correction's amplitude
-    (``amp_corr``) applies only to the corrected variant."""
+    """A form's priors for one of its variants: a prior on a hyperparameter of the correction
+    function (:data:`.model.CORRECTION_HYPERPARAMETERS`) applies only to the corrected variant."""
     if priors is None or form.corrected:
         return priors
-    return {k: v for k, v in priors.items() if k != "amp_corr"}
+    return {k: v for k, v in priors.items() if k not in CORRECTION_HYPERPARAMETERS}
 
 
 

@@ -37,6 +37,14 @@ from .likelihood import collapse_loglik, overlap_fraction
 HYPER_PRIORS: dict[str, tuple[float, float]] = {"amp": (0.1, 10.0), "length": (0.05, 5.0), "err_scale": (0.2, 5.0),
                                                 "amp_corr": (0.01, 10.0)}
 A_PRIOR = (-3.0, 3.0)
+#: the hyperparameters of a form's correction function (only a corrected form has them)
+CORRECTION_HYPERPARAMETERS = ("amp_corr",)
+
+
+def local_name(base: str, observable: str, joint: bool) -> str:
+    """The name of an observable's own parameter (``a``, the hyperparameters): ``base_observable``
+    in a joint fit of several observables, ``base`` otherwise."""
+    return f"{base}_{observable}" if joint else base
 
 
 @dataclass(frozen=True)
@@ -112,14 +120,14 @@ class CollapseModel:
         if fit_a:
             base["a"] = A_PRIOR
         local = ((["a"] if fit_a else []) + ["amp", "length"] + (["err_scale"] if fit_err_scale else [])
-                 + (["amp_corr"] if form.corrected else []))
+                 + (list(CORRECTION_HYPERPARAMETERS) if form.corrected else []))
         joint = len(data.observables) > 1
         self.names: list[str] = list(form.params)
         self.log_names: set[str] = set(form.log_params)
         self.local_names: list[dict[str, str]] = []
         boxes: dict[str, tuple[float, float]] = {p: base[p] for p in form.params}
         for obs in data.observables:
-            mapping = {b: (f"{b}_{obs.name}" if joint else b) for b in local}
+            mapping = {b: local_name(b, obs.name, joint) for b in local}
             self.local_names.append(mapping)
             for b, full in mapping.items():
                 self.names.append(full)
