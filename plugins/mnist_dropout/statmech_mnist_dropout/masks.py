@@ -63,12 +63,18 @@ BACKENDS = ("numba", "compiled", "torch")
 CPU_CHUNK_ELEMENTS = 1 << 15
 
 
+#: device type -> why ``torch.compile`` of the masks failed there in this process (not retried)
+_compile_failures: dict[str, str] = {}
+
+
 def default_backend(device: torch.device) -> str:
     """``"numba"`` on the CPU (``"torch"`` where numba is missing); elsewhere ``"compiled"``
-    where Triton is installed (what ``torch.compile`` needs on a GPU), else ``"torch"``."""
+    where Triton is installed (what ``torch.compile`` needs on a GPU) and no compile has failed
+    on that kind of device in this process, else ``"torch"``."""
     if device.type == "cpu":
         return "numba" if numba is not None else "torch"
-    return "compiled" if importlib.util.find_spec("triton") is not None else "torch"
+    usable = importlib.util.find_spec("triton") is not None and device.type not in _compile_failures
+    return "compiled" if usable else "torch"
 
 
 @functools.cache
@@ -112,7 +118,7 @@ class MaskRows:
         self._c1 = torch.tensor([int(c) for c in layers], dtype=torch.int64, device=self.device).view(-1, 1)
         self._blocks = torch.arange(self.n_blocks, dtype=torch.int64, device=self.device).view(1, -1)
         eager_cpu = self.device.type == "cpu" and self.backend == "torch"
-        per = max(1, min(self.rows, CPU_CHUNK_ELEMENTS // self.n_blocks)) if eager_cpu else max(1, self.rows)
+        per = max(1, min(self.rows, CPU_CHUNK_ELEMENTS // max(1, self.n_blocks))) if eager_cpu else max(1, self.rows)
         self._chunks = [slice(i, min(i + per, self.rows)) for i in range(0, self.rows, per)]
 
     def words(self, draw: int | torch.Tensor) -> torch.Tensor:
@@ -153,6 +159,7 @@ class MaskRows:
             return compiled(fn)(*args)
         except Exception as err:  # torch.compile fails in many types: no Triton, no compiler, ...
             reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+            _compile_failures[self.device.type] = reason
             warnings.warn(f"dropout masks: torch.compile failed on {self.device} ({reason}); using the eager "
                           "tensor ops instead (the same numbers, slower)", RuntimeWarning, stacklevel=3)
             self.backend = "torch"
