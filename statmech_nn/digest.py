@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from .errors import DataError
 from .io import write_atomically
-
-T = TypeVar("T")
 
 
 def canonical_json(obj: Any) -> str:
@@ -58,24 +53,4 @@ def digest_problem(path: Path, sidecar: Path) -> str | None:
     actual = file_sha256(path)
     if recorded != actual:
         return f"sha256 {actual[:12]}... does not match the recorded {recorded[:12]}..."
-    return None
-
-
-def read_verified(path: Path, sidecar: Path, read: Callable[[Path], T], label: str) -> T | None:
-    """``read(path)`` if ``path`` matches its ``sidecar``; ``None`` if neither exists, or if
-    the sidecar does not (an incomplete entry, perhaps being sealed by another process this
-    moment: left alone, without a word). A damaged entry (digest mismatch, missing data file,
-    or ``read`` raising :class:`DataError`) is reported as a ``RuntimeWarning`` naming
-    ``label``, deleted, and read as ``None`` -- never trusted."""
-    if not sidecar.exists():
-        return None
-    problem = digest_problem(path, sidecar)
-    if problem is None:
-        try:
-            return read(path)
-        except DataError as exc:
-            problem = str(exc)
-    warnings.warn(f"{label} {path.name} is corrupt ({problem}); recomputing it", RuntimeWarning, stacklevel=3)
-    path.unlink(missing_ok=True)
-    sidecar.unlink(missing_ok=True)
     return None

@@ -15,21 +15,24 @@ the entry alone instead of deleting it as corrupt under the writer.
 A writer holds the entry's *write lease* (``<root>/<key[:2]>/.<key>.writing``, a
 :mod:`statmech_nn.lease`) from before it removes the old sidecar until the new one is in place.
 :meth:`KeyedStore.discard_if_damaged` (``statmech-nn cache verify``) deletes an incomplete or
-corrupt entry only while holding that lease itself, so it never deletes the data file of an
-entry another process is sealing, nor an entry sealed between its check and its deletion; an
-entry whose writer died (a stale lease, broken as :mod:`statmech_nn.lease` says) is deleted.
+corrupt entry, and :meth:`KeyedStore.load` a corrupt one, only while holding that lease itself,
+so neither ever deletes the data file of an entry another process is sealing, nor an entry
+sealed between its check and its deletion; an entry whose writer died (a stale lease, broken as
+:mod:`statmech_nn.lease` says) is deleted.
 The two-character fan-out keeps directories small at 10^5 entries.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from .digest import digest_problem, file_sha256, read_verified, write_digest
+from .digest import digest_problem, file_sha256, write_digest
+from .errors import DataError
 from .io import write_atomically
 from .lease import held, try_acquire, wait_until_released
 
@@ -108,9 +111,43 @@ class KeyedStore(Generic[T]):
             return problem
 
     def load(self, key: str) -> T | None:
-        """The entry, or ``None`` if absent, incomplete (left alone) or corrupt (reported and
-        deleted); see :func:`statmech_nn.digest.read_verified`."""
-        return read_verified(self.path(key), self.sidecar(key), self.read, self.label)
+        """The entry, or ``None`` if absent, incomplete or damaged, never a damaged one.
+
+        No sidecar: absent or incomplete (perhaps being sealed by another process this moment),
+        left alone without a word. A damaged entry (digest mismatch, missing data file, or
+        ``read`` raising :class:`~statmech_nn.errors.DataError`) is re-checked under its write
+        lease, then reported as a ``RuntimeWarning`` naming the store's label and deleted; while
+        another process holds that lease (it is rewriting the entry) it is left to that process.
+        """
+        if not self.sidecar(key).exists():
+            return None
+        value, problem = self._read(key)
+        if problem is None:
+            return value
+        lease = self.write_lease(key)
+        if not try_acquire(lease):
+            return None
+        with held(lease):
+            if not self.sidecar(key).exists():
+                return None
+            value, problem = self._read(key)
+            if problem is None:  # sealed by a writer between the two looks
+                return value
+            warnings.warn(f"{self.label} {self.path(key).name} is corrupt ({problem}); recomputing it",
+                          RuntimeWarning, stacklevel=2)
+            self.drop(key)
+            return None
+
+    def _read(self, key: str) -> tuple[T | None, str | None]:
+        """``(read(data file), None)`` if the entry matches its sidecar and reads, else
+        ``(None, what is wrong)``."""
+        problem = self.problem(key)
+        if problem is None:
+            try:
+                return self.read(self.path(key)), None
+            except DataError as exc:
+                problem = str(exc)
+        return None, problem
 
     def drop(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

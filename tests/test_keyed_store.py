@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from statmech_nn.keyed_store import KeyedStore
+from statmech_nn.lease import held, try_acquire
 
 KEY = "ab" + "0" * 62
 
@@ -44,3 +45,24 @@ def test_an_entry_replaced_while_read_is_absent_then_the_new_one(tmp_path):
         assert _save_while_read(store, "new") is None
     assert [str(w.message) for w in caught] == []
     assert store.load(KEY) == "new" and store.problem(KEY) is None
+
+
+def test_a_corrupt_entry_is_left_to_the_process_that_is_rewriting_it(tmp_path):
+    # Truth: a reader deletes a corrupt entry only under the entry's write lease. While a writer
+    # holds it (here: the lease file taken for real, as a writer's save takes it) the reader
+    # gets None and deletes nothing -- in a three-process race its delete could otherwise hit
+    # the data file the writer is sealing; once the lease is free it reports and deletes.
+    store = _store(tmp_path)
+    store.save(KEY, lambda tmp: Path(tmp).write_text("sound"))
+    store.path(KEY).write_text("bit rot")
+    lease = store.write_lease(KEY)
+    assert try_acquire(lease)
+    with held(lease), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert store.load(KEY) is None
+    assert caught == [] and store.path(KEY).exists() and store.sidecar(KEY).exists()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert store.load(KEY) is None
+    assert [str(w.message).split(" (")[0] for w in caught] == [f"entry {KEY}.txt is corrupt"]
+    assert not store.path(KEY).exists() and not store.sidecar(KEY).exists()

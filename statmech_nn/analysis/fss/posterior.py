@@ -164,7 +164,7 @@ def _interval(ds: xr.Dataset, name: str) -> dict[str, float]:
             "hi95": float(row.sel(stat="hi95")), "map": float(row.sel(stat="map"))}
 
 
-def refit_flags(ds: xr.Dataset) -> np.ndarray:
+def _refit_flags(ds: xr.Dataset) -> np.ndarray:
     """Which sizes' scores are exact refits (none in files written before the refit existed)."""
     return ds["elpd_refit"].values.astype(bool) if "elpd_refit" in ds else np.zeros(ds.sizes["size"], dtype=bool)
 
@@ -172,7 +172,7 @@ def refit_flags(ds: xr.Dataset) -> np.ndarray:
 def unreliable_sizes(ds: xr.Dataset) -> list[float]:
     """The held-out sizes whose score is neither importance-sampled reliably (Pareto
     ``k <= PARETO_K_LIMIT``) nor an exact refit."""
-    return [float(s) for s, k, exact in zip(ds["size"].values, ds["pareto_k"].values, refit_flags(ds))
+    return [float(s) for s, k, exact in zip(ds["size"].values, ds["pareto_k"].values, _refit_flags(ds))
             if not (k <= PARETO_K_LIMIT or exact)]
 
 
@@ -202,7 +202,7 @@ def summarize(ds: xr.Dataset) -> dict[str, Any]:
         "score_name": ds.attrs["score_name"],
         "score_per_size": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["elpd"].values)},
         "pareto_k": {f"{float(s):g}": float(v) for s, v in zip(ds["size"].values, ds["pareto_k"].values)},
-        "refitted": [float(s) for s, r in zip(ds["size"].values, refit_flags(ds)) if r],
+        "refitted": [float(s) for s, r in zip(ds["size"].values, _refit_flags(ds)) if r],
         "warnings": json.loads(ds.attrs["warnings_json"]),
     }
 
