@@ -200,3 +200,12 @@ def test_each_variant_gets_the_priors_it_accepts():
     assert _variant_priors(priors, corrected) == priors
     assert CollapseModel(plain, data, priors=_variant_priors(priors, plain)).priors["sigma"] == (0.3, 1.0)
     assert CollapseModel(corrected, data, priors=_variant_priors(priors, corrected)).priors["amp_corr"] == (0.1, 1.0)
+
+
+def test_the_bkt_form_warns_about_its_p_c_interval_outside_its_calibrated_kappa():
+    # Truth: docs/fss.md's calibration -- the p_c interval is calibrated for kappa in [0.95, 1]
+    # (the SBC) and too narrow at kappa = 0.2 and over kappa in [0, 1]; the caveat names kappa.
+    (message,) = BKT().caveats({"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "kappa": 0.2})
+    assert message.startswith("bkt: kappa = 0.20 < 0.95: with the curves merging on the critical side")
+    assert BKT().caveats({"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "kappa": 0.97}) == []
+    assert SecondOrder().caveats({"p_c": 0.5, "nu": 1.0}) == []

@@ -44,6 +44,10 @@ def test_xy_model_is_bkt_at_the_known_temperature(file):
     assert comparison.preferred == "bkt", comparison.summary()["delta_score"]
     assert comparison.delta > comparison.delta_se
     assert abs(_median(comparison, "bkt", "p_c") - 0.8929) < 0.01
+    # the low-temperature phase is critical (curves merge): the posterior carries the form's
+    # caveat on its T_BKT interval (BKT.caveats)
+    assert any("with the curves merging on the critical side" in w
+               for w in comparison.summary()["forms"]["bkt"]["warnings"])
 
 
 @pytest.mark.slow

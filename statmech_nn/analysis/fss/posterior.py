@@ -65,7 +65,8 @@ def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.nda
                     options: dict[str, Any], scores: tuple[np.ndarray, np.ndarray],
                     refitted: Mapping[int, float] | None = None) -> xr.Dataset:
     """Assemble the result Dataset from the draws and ``held_out`` (``ln p(y_k | y_-k, theta)``,
-    ``(chain, draw, size)``); emits (and records) prior-bound, overlap and Pareto-k warnings.
+    ``(chain, draw, size)``); emits (and records) prior-bound, overlap and Pareto-k warnings and
+    the form's caveats (:meth:`.forms.ScalingForm.caveats`).
     ``scores``: ``(elpd, pareto_k)`` per size, :func:`.compare.loso_elpd` of ``held_out``;
     ``refitted``: ``{size index: exact elpd}`` replacing the PSIS estimate of those sizes
     (:func:`.compare.refit_elpd`)."""
@@ -117,6 +118,7 @@ def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.nda
         data_vars[key][2].setdefault("units", "1")
     overlap_median = float(model.overlap(median_vector[None, :])[0])
     messages = _bound_warnings(model, median_vector) + _pareto_warnings(model, np.where(exact, 0.0, pareto_k))
+    messages += model.form.caveats({name: float(np.median(natural[name])) for name in model.form.params})
     if overlap_median < model.min_overlap + OVERLAP_MARGIN:
         messages.append(f"{model.form.name}: at the posterior median the scaled curves barely overlap "
                         f"({overlap_median:.2f}, min_overlap = {model.min_overlap}): the overlap constraint, "
