@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The MNIST trainer's checks on one CUDA GPU, in one go (at most ~9 minutes; each step has its own
-# time limit, and what a step wrote is kept when a later one runs out of time):
+# The MNIST trainer's checks on one CUDA GPU, in one go (at most 8 minutes: each step has its own
+# time limit, 7.5 minutes in all, and what a step wrote is kept when a later one runs out of time):
 #   1. the CUDA tests (pytest -m cuda: masks CPU = CUDA for the compiled and the eager backends,
 #      a small cell CUDA ~ CPU, CUDA-graph replay = eager, a killed CUDA sweep rerun = the
 #      uninterrupted file);
@@ -25,24 +25,24 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
 
 log "1. CUDA tests"
-timeout 200 python3 -m pytest -q -p no:cacheprovider -m cuda -rs plugins/mnist_dropout/tests \
+timeout 180 python3 -m pytest -q -p no:cacheprovider -m cuda -rs plugins/mnist_dropout/tests \
     2>&1 | tee "$out/pytest_cuda.log"
 tests_rc=${PIPESTATUS[0]}
 
 log "2. step profile, 1024 and 4096 networks"
-timeout 90 python3 -m statmech_mnist_dropout.step_profile --device cuda --networks 1024 4096 \
+timeout 75 python3 -m statmech_mnist_dropout.step_profile --device cuda --networks 1024 4096 \
     --json "$out/step_profile_cuda.json" 2>&1 | tee "$out/step_profile_cuda.log"
 profile_rc=${PIPESTATUS[0]}
 
 log "3. bench --device cuda --networks 64,256,1024,4096"
-timeout 150 python3 -m statmech_nn bench --device cuda --networks 64,256,1024,4096 --json \
+timeout 135 python3 -m statmech_nn bench --device cuda --networks 64,256,1024,4096 --json \
     >"$out/bench_cuda.json" 2>"$out/bench_cuda.log"
 bench_rc=$?
 cat "$out/bench_cuda.log"
 
 log "4. reference study sweep (fixed epochs), cold cache"
 start=$(date +%s.%N)
-timeout 90 python3 -m statmech_nn sweep examples/reference_study.toml --set training.min_steps=0 \
+timeout 60 python3 -m statmech_nn sweep examples/reference_study.toml --set training.min_steps=0 \
     --device cuda --no-progress --cache-dir /tmp/ref-cache -o "$out/reference_fixed_epochs_cuda.nc" \
     2>&1 | tail -3
 study_rc=${PIPESTATUS[0]}
