@@ -69,7 +69,8 @@ def eval_flops_per_sample(width: int, depth: int, first_layer_shared: bool) -> i
     return 2 * macs
 
 
-def _sync(device: str) -> None:
+def sync_device(device: str) -> None:
+    """Wait for the device's queued work (a no-op on the CPU), so that a timer reads its end."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
 
@@ -83,10 +84,10 @@ def measure_peak(device: str, n: int = 2048, repeats: int = 5) -> float:
     torch.mm(a, b, out=c)
     best = float("inf")
     for _ in range(repeats):
-        _sync(device)
+        sync_device(device)
         start = time.perf_counter()
         torch.mm(a, b, out=c)
-        _sync(device)
+        sync_device(device)
         best = min(best, time.perf_counter() - start)
     return 2.0 * n**3 / best
 
@@ -110,7 +111,7 @@ def naive_train(spec: CellSpec, x: torch.Tensor, y: torch.Tensor, n_networks: in
         model = naive_model(spec.width, spec.depth, spec.p_train[j % len(spec.p_train)]).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=spec.optimizer.lr)
         loss_fn = nn.CrossEntropyLoss()
-        _sync(device)
+        sync_device(device)
         start = time.perf_counter()
         done = 0
         while done < spec.steps:
@@ -122,7 +123,7 @@ def naive_train(spec: CellSpec, x: torch.Tensor, y: torch.Tensor, n_networks: in
                 done += 1
                 if done == spec.steps:
                     break
-        _sync(device)
+        sync_device(device)
         elapsed += time.perf_counter() - start
         models.append(model)
     return elapsed, models
@@ -138,7 +139,7 @@ def naive_evaluate(models: list[nn.Module], x: torch.Tensor, y: torch.Tensor, n_
                 module.p = p_eval
         model.train()
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    _sync(device)
+    sync_device(device)
     start = time.perf_counter()
     with torch.no_grad():
         for model in models:
@@ -146,7 +147,7 @@ def naive_evaluate(models: list[nn.Module], x: torch.Tensor, y: torch.Tensor, n_
                 total = 0.0
                 for xb, yb in loader:
                     total += float(loss_fn(model(xb.to(device)), yb.to(device)))
-    _sync(device)
+    sync_device(device)
     return time.perf_counter() - start
 
 
@@ -162,10 +163,10 @@ def batched_train(spec: CellSpec, data: MnistTensors, device: str, workers: int 
         train(ens, data.train_images, data.train_labels, schedule, masks, part.optimizer, stop=stop)
         return ens
 
-    _sync(device)
+    sync_device(device)
     start = time.perf_counter()
     trained = run_side_by_side([partial(job, part, *prep) for part, prep in zip(parts, prepared)], workers)
-    _sync(device)
+    sync_device(device)
     return time.perf_counter() - start, list(zip(parts, trained))
 
 
@@ -176,10 +177,10 @@ def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str) ->
         return evaluate(ens, data.test_images, data.test_labels, part.p_eval, config,
                         network_keys("eval_mask", part))
 
-    _sync(device)
+    sync_device(device)
     start = time.perf_counter()
     run_side_by_side([partial(job, part, ens) for part, ens in trained], default_workers(device))
-    _sync(device)
+    sync_device(device)
     return time.perf_counter() - start
 
 
@@ -248,10 +249,10 @@ def mask_draw_seconds(spec: CellSpec, device: str, steps: int, repeats: int) -> 
     times: dict[str, list[float]] = {name: [] for name in samplers}
     for _ in range(repeats + 1):  # the first round is a warm-up (compilation, allocation)
         for name, parts_samplers in samplers.items():
-            _sync(device)
+            sync_device(device)
             start = time.perf_counter()
             run_side_by_side([partial(job, sm) for sm in parts_samplers], workers)
-            _sync(device)
+            sync_device(device)
             times[name].append(time.perf_counter() - start)
     return {name: t[1:] for name, t in times.items()}
 

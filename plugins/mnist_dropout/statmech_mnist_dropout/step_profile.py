@@ -28,10 +28,14 @@ import statistics
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
-from .bench import _sync, flops_per_sample, measure_peak, summary
+from statmech_nn.errors import StatmechError
+from statmech_nn.io import write_atomically
+
+from .bench import sync_device, flops_per_sample, measure_peak, summary
 from .cell import prepare_part
 from .experiment import MnistDropoutExperiment
 from .train import train
@@ -57,10 +61,10 @@ def kind_of(name: str) -> str:
 def timed_train(spec, data, device: str, graph: bool) -> float:
     """Seconds of :func:`.train.train` of ``spec`` as one ensemble (set-up excluded)."""
     ens, schedule, masks = prepare_part(spec, data, device)
-    _sync(device)
+    sync_device(device)
     start = time.perf_counter()
     train(ens, data.train_images, data.train_labels, schedule, masks, spec.optimizer, graph=graph)
-    _sync(device)
+    sync_device(device)
     return time.perf_counter() - start
 
 
@@ -78,7 +82,7 @@ def breakdown(spec, data, device: str, top: int = 12) -> dict:
     with profile(activities=activities, schedule=schedule(wait=PROFILE_SKIP_STEPS - 1, warmup=1,
                                                           active=spec.steps)) as prof:
         train(ens, data.train_images, data.train_labels, batches, masks, spec.optimizer,
-              progress=lambda _: (_sync(device), prof.step()), progress_every=1, graph=False)
+              progress=lambda _: (sync_device(device), prof.step()), progress_every=1, graph=False)
     on_gpu = device.startswith("cuda")
     per_name: dict[str, float] = {}
     for event in prof.key_averages():
@@ -150,7 +154,7 @@ def format_row(row: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m statmech_mnist_dropout.step_profile",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default cpu")
     parser.add_argument("--networks", type=int, nargs="+", default=[64], help="network counts (default 64)")
     parser.add_argument("--steps", type=int, default=50, help="steps of a timed run (default 50)")
     parser.add_argument("--profile-steps", type=int, default=5, help="eager steps profiled (default 5)")
@@ -161,14 +165,18 @@ def main(argv: list[str] | None = None) -> int:
         values = getattr(args, name)
         if min(values if isinstance(values, list) else [values]) < 1:
             parser.error(f"--{name.replace('_', '-')} = {values}: expected integers >= 1")
-    experiment = MnistDropoutExperiment(device=args.device)
-    rows = []
-    for n in args.networks:
-        rows.append(profile_networks(experiment, n, args.steps, args.profile_steps, args.repeats))
-        print(format_row(rows[-1]), flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"device": args.device, "torch_version": torch.__version__, "rows": rows}, f, indent=1)
+    try:
+        experiment = MnistDropoutExperiment(device=args.device)
+        rows = []
+        for n in args.networks:
+            rows.append(profile_networks(experiment, n, args.steps, args.profile_steps, args.repeats))
+            print(format_row(rows[-1]), flush=True)
+        if args.json:
+            result = {"device": args.device, "torch_version": torch.__version__, "rows": rows}
+            write_atomically(args.json, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+    except StatmechError as err:
+        print(f"step_profile: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from statmech_mnist_dropout import step_profile
 from statmech_mnist_dropout.step_profile import OTHER, kind_of
@@ -45,7 +46,16 @@ def test_profile_runs_and_its_kinds_add_up(tmp_path, capsys):
     assert "8 networks, 4 steps" in capsys.readouterr().out
 
 
-def test_a_bad_count_is_a_usage_error():
+@pytest.mark.parametrize("argv", [["--networks", "0"], ["--device", "tpu"]])
+def test_bad_arguments_are_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        step_profile.main(["--networks", "0"])
+        step_profile.main(argv)
     assert exit_info.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()[-1]) > 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where there is no GPU")
+def test_cuda_without_a_gpu_is_a_one_line_error(capsys):
+    assert step_profile.main(["--device", "cuda"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("step_profile: device = 'cuda': no CUDA GPU is available here")
