@@ -8,7 +8,8 @@
 #      of 1024 and of 4096 networks (eager and CUDA-graph step times, kernel breakdown);
 #   3. statmech-nn bench --device cuda --networks 64,256,1024,4096 --json (the scaling table);
 #   4. the wall time of the reference study's sweep, fixed epochs (docs/reference_study.md) on
-#      the GPU, cold cell cache.
+#      the GPU, cold cell cache;
+# and, throughout, the card's utilisation and memory every 250 ms (gpu_util.csv).
 # Everything it prints also goes to $OUT (the device tool's result folder) or ./gpu-check-out.
 #
 # Prepare here (a machine with the registry and MNIST), from the project's root, once:
@@ -23,6 +24,12 @@ log() { echo "== $(date -u +%T) $*" | tee -a "$out/steps.log"; }
 source .gpu-kit/setup.sh || { echo "no .gpu-kit: run /work/shared/gpu/pack.sh first"; exit 2; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}
+# How busy the card is through every step (the complaint was 2-3 %): sampled every
+# 250 ms into gpu_util.csv; steps.log has each step's start time (UTC) to attribute the samples.
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -lms 250 \
+    >"$out/gpu_util.csv" 2>/dev/null &
+sampler=$!
+trap 'kill $sampler 2>/dev/null' EXIT
 
 log "1. CUDA tests"
 timeout 180 python3 -m pytest -q -p no:cacheprovider -m cuda -rs plugins/mnist_dropout/tests \
