@@ -13,6 +13,7 @@ whole or not at all.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import signal
 import sys
@@ -68,7 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """Console-script entry point. A reader that stops early (``statmech-nn ... --json | head``)
     closes the pipe: that ends the command quietly, with the shell's status for SIGPIPE (141),
-    instead of a BrokenPipeError traceback."""
+    instead of a BrokenPipeError traceback. ``kill -USR1 PID`` makes a running command print the
+    stack of every thread to stderr and go on (:mod:`faulthandler`): where a stuck run waits."""
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         status = main()
         sys.stdout.flush()
