@@ -242,7 +242,7 @@ class BKT(_Corrected):
             return []
         return [f"{self.name}: kappa = {kappa:.2f} < {KAPPA_CALIBRATED}: with the curves merging on the critical "
                 "side, calibration on synthetic data found the 68 % interval of p_c too narrow and shifted toward "
-                "the merged side by ~0.6-0.7 of its half-width (it held the truth 30-55 % of the time at "
+                "the merged side by ~0.5-0.7 of its half-width (it held the truth 30-62 % of the time at "
                 "kappa = 0.2; docs/fss.md); read it as about twice as wide"]
 
 
