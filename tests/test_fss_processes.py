@@ -12,7 +12,7 @@ from contextlib import contextmanager, suppress
 import numpy as np
 
 from statmech_nn.analysis.fss import collapse_dataset, compare_forms
-from statmech_nn.testing import cpu_seconds
+from statmech_nn.testing import cpu_seconds, interruptible
 
 QUICK = dict(n_tau=10, n_walkers=16, max_steps=1000, seed=4)
 
@@ -51,7 +51,8 @@ def endless_comparison(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "from statmech_nn.cli import entry; entry()", "analyze", "fss",
                              str(data), "--var", "y", "--err", "y_err", "--size", "L", "--control", "p", "--compare",
                              "second_order,bkt", "--processes", "2", "--n-tau", "10000", "--max-steps", "1000000",
-                             "-o", str(out)], stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             "-o", str(out)], stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=interruptible)
     try:
         start, workers = time.monotonic(), []
         while proc.poll() is None and time.monotonic() - start < 180:
