@@ -94,7 +94,8 @@ def breakdown(spec, data, device: str, top: int = 12) -> dict:
             per_name[event.key] = per_name.get(event.key, 0.0) + seconds / spec.steps
     by_kind: dict[str, float] = {}
     for name, seconds in per_name.items():
-        by_kind[kind_of(name)] = by_kind.get(kind_of(name), 0.0) + seconds
+        kind = kind_of(name)
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
     largest = sorted(per_name.items(), key=lambda item: -item[1])[:top]
     return {"clock": "device" if on_gpu else "cpu: aten operators' self time; the numba masks and Python are not in it",
             "seconds_per_step": sum(per_name.values()), "by_kind": dict(sorted(by_kind.items(), key=lambda i: -i[1])),
@@ -151,20 +152,23 @@ def format_row(row: dict) -> str:
     return "\n".join(lines)
 
 
+def _count(text: str) -> int:
+    """An argparse type: an integer >= 1 (else a one-line usage error naming ``text``)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer >= 1")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m statmech_mnist_dropout.step_profile",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="default cpu")
-    parser.add_argument("--networks", type=int, nargs="+", default=[64], help="network counts (default 64)")
-    parser.add_argument("--steps", type=int, default=50, help="steps of a timed run (default 50)")
-    parser.add_argument("--profile-steps", type=int, default=5, help="eager steps profiled (default 5)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each way (default 3)")
+    parser.add_argument("--networks", type=_count, nargs="+", default=[64], help="network counts (default 64)")
+    parser.add_argument("--steps", type=_count, default=50, help="steps of a timed run (default 50)")
+    parser.add_argument("--profile-steps", type=_count, default=5, help="eager steps profiled (default 5)")
+    parser.add_argument("--repeats", type=_count, default=3, help="timed runs of each way (default 3)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
-    for name in ("networks", "steps", "profile_steps", "repeats"):
-        values = getattr(args, name)
-        if min(values if isinstance(values, list) else [values]) < 1:
-            parser.error(f"--{name.replace('_', '-')} = {values}: expected integers >= 1")
     try:
         experiment = MnistDropoutExperiment(device=args.device)
         rows = []

@@ -46,12 +46,15 @@ def test_profile_runs_and_its_kinds_add_up(tmp_path, capsys):
     assert "8 networks, 4 steps" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv", [["--networks", "0"], ["--device", "tpu"]])
-def test_bad_arguments_are_usage_errors(argv, capsys):
+@pytest.mark.parametrize(("argv", "named"), [(["--networks", "64", "0"], "'0'"), (["--steps", "x"], "'x'"),
+                                             (["--device", "tpu"], "'tpu'")])
+def test_bad_arguments_are_usage_errors(argv, named, capsys):
+    # Truth: argparse's contract -- exit status 2 and a last line naming the bad value.
     with pytest.raises(SystemExit) as exit_info:
         step_profile.main(argv)
     assert exit_info.value.code == 2
-    assert len(capsys.readouterr().err.strip().splitlines()[-1]) > 0
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "error: argument" in last and named in last, last
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where there is no GPU")
