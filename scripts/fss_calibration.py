@@ -25,8 +25,12 @@ from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, Design, calibrate
 
 
 def _box(item: str) -> tuple[str, tuple[float, float]]:
+    """An argparse type: ``NAME=LO,HI`` -> ``(NAME, (LO, HI))`` (else a one-line usage error)."""
     name, _, box = item.partition("=")
-    lo, hi = (float(v) for v in box.split(","))
+    try:
+        lo, hi = (float(v) for v in box.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{item!r}: expected NAME=LO,HI") from None
     return name, (lo, hi)
 
 
@@ -35,8 +39,8 @@ def main() -> None:
     parser.add_argument("form", choices=sorted(SBC_DESIGNS))
     parser.add_argument("--fit-a", action="store_true")
     parser.add_argument("--replicas", type=int, default=50)
-    parser.add_argument("--truth", action="append", default=[], metavar="NAME=LO,HI")
-    parser.add_argument("--prior", action="append", default=[], metavar="NAME=LO,HI")
+    parser.add_argument("--truth", action="append", type=_box, default=[], metavar="NAME=LO,HI")
+    parser.add_argument("--prior", action="append", type=_box, default=[], metavar="NAME=LO,HI")
     parser.add_argument("--default-priors", action="store_true", help="the forms' default priors only")
     parser.add_argument("--window", choices=("scaled", "fixed"), default="scaled")
     parser.add_argument("--noise", type=float, default=0.02)
@@ -45,8 +49,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=0, help="default 0: one per core")
     args = parser.parse_args()
     design = Design(**SBC_DESIGNS[args.form], fit_a=args.fit_a)
-    design = replace(design, truth_ranges={**design.truth_ranges, **dict(map(_box, args.truth))},
-                     priors=dict(map(_box, args.prior)) or (None if args.default_priors else design.priors),
+    design = replace(design, truth_ranges={**design.truth_ranges, **dict(args.truth)},
+                     priors=dict(args.prior) or (None if args.default_priors else design.priors),
                      window=args.window,
                      noise=args.noise, n_walkers=args.n_walkers, n_tau=args.n_tau)
     start = time.perf_counter()

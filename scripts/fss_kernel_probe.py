@@ -49,13 +49,15 @@ def kernel(distance: np.ndarray, length: float, kind: str) -> np.ndarray:
     return (1 + np.sqrt(3) * r) * np.exp(-np.sqrt(3) * r)
 
 
-def restricted_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: float, length: float,
-                      kind: str) -> float:
+def restricted_loglik(cov: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``-1/2 [z'C^-1 z - (1'C^-1 z)^2 / (1'C^-1 1)] - 1/2 ln|C| - 1/2 ln(1'C^-1 1)`` (flat mean
-    integrated out), ``C = amp^2 k(u, u') + diag(noise_sd^2)``."""
-    factor = np.linalg.cholesky(amp**2 * kernel(u[:, None] - u[None, :], length, kind) + np.diag(noise_sd**2))
-    a, b = np.linalg.solve(factor, z), np.linalg.solve(factor, np.ones_like(z))
-    return float(-0.5 * (a @ a - (b @ a) ** 2 / (b @ b)) - np.log(np.diag(factor)).sum() - 0.5 * np.log(b @ b))
+    integrated out) for a stack of covariances ``cov`` ``(..., n, n)``; shape ``(...)``."""
+    factor = np.linalg.cholesky(cov)
+    a = np.linalg.solve(factor, np.broadcast_to(z, cov.shape[:-1])[..., None])[..., 0]
+    b = np.linalg.solve(factor, np.ones((*cov.shape[:-1], 1)))[..., 0]
+    bb, ab = (b * b).sum(-1), (a * b).sum(-1)
+    return (-0.5 * ((a * a).sum(-1) - ab ** 2 / bb) - 0.5 * np.log(bb)
+            - np.log(np.diagonal(factor, axis1=-2, axis2=-1)).sum(-1))
 
 
 def design(kappa: float, p_c: float, window: str, seed: int):
@@ -79,8 +81,12 @@ def peak_offset(kappa: float, window: str, kind: str, seed: int) -> float:
     length scale, peaks for one noise-free data set."""
     obs, theta, y = design(kappa, TRUTH["p_c"], window, seed)
     z, noise_sd = y / y.std(), obs.err / y.std()
-    best = [max(restricted_loglik(scaled_u(obs, theta, TRUTH["p_c"] + offset), z, noise_sd, amp, length, kind)
-                for amp in AMPS for length in LENGTHS) for offset in OFFSETS]
+    noise = np.diag(noise_sd ** 2)
+    best = []
+    for offset in OFFSETS:
+        u = scaled_u(obs, theta, TRUTH["p_c"] + offset)
+        best.append(max(restricted_loglik(AMPS[:, None, None] ** 2 * kernel(u[:, None] - u[None, :], length, kind)
+                                          + noise, z).max() for length in LENGTHS))
     return float(OFFSETS[int(np.argmax(best))])
 
 
@@ -97,12 +103,7 @@ def p_c_z_score(kappa: float, kind: str, replica: int, rng: np.random.Generator)
         for k, length in enumerate(PRIOR_LENGTHS):
             cov = (PRIOR_AMPS[:, None, None, None] ** 2 * kernel(u[:, None] - u[None, :], length, kind)
                    + (PRIOR_ERR_SCALES[None, :, None, None] * noise_sd) ** 2 * np.eye(n))
-            factor = np.linalg.cholesky(cov)
-            a = np.linalg.solve(factor, np.broadcast_to(z, (*cov.shape[:2], n))[..., None])[..., 0]
-            b = np.linalg.solve(factor, np.ones((*cov.shape[:2], n, 1)))[..., 0]
-            bb, ab = (b * b).sum(-1), (a * b).sum(-1)
-            log_post[i, k] = (-0.5 * ((a * a).sum(-1) - ab ** 2 / bb) - 0.5 * np.log(bb)
-                              - np.log(np.diagonal(factor, axis1=-2, axis2=-1)).sum(-1))
+            log_post[i, k] = restricted_loglik(cov, z)
     weights = np.exp(log_post - log_post.max()).sum(axis=(1, 2, 3))
     cdf = np.cumsum(weights / weights.sum())
     lo, median, hi = (np.interp(q, cdf, grid) for q in (0.16, 0.5, 0.84))
