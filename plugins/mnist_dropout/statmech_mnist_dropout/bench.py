@@ -14,10 +14,8 @@ rate: :class:`~.experiment.MnistDropoutExperiment`), real MNIST, ``N = 60,000``.
   ensemble on all threads (``workers=1``), to show what the split buys.
 
 Training throughput is network-samples per second. FLOPs per network-sample are counted
-analytically over the matrix products, with ``M = 784 w + (depth-1) w^2 + 10 w``
-multiply-adds per sample: forward ``2M``, weight gradients ``2M``, input gradients of every
-layer but the first ``2 (M - 784 w)``; total ``6M - 1568 w`` (biases and elementwise work not
-counted). The peak is the best fp32 ``torch.mm`` rate of two ``n x n`` matrices measured in
+analytically over the matrix products (:func:`.flops.flops_per_sample`: ``6M - 1568 w`` with
+``M = 784 w + (depth-1) w^2 + 10 w`` multiply-adds per sample). The peak is the best fp32 ``torch.mm`` rate of two ``n x n`` matrices measured in
 the same process, once per repetition, just before that repetition's naive and batched runs:
 the fraction of peak is the median over repetitions of ``batched rate / that peak`` (a VM's
 clock and its neighbours move the peak too: single measurements of it ranged over 181-307
@@ -46,6 +44,7 @@ from torch import nn
 
 from .cell import network_keys, prepare_part, split_spec
 from .evaluate import evaluate
+from .flops import flops_per_sample
 from .mnist import load_mnist
 from .parallel import default_workers, run_side_by_side
 from .spec import N_CLASSES, N_IN, CellSpec, MnistTensors
@@ -55,18 +54,6 @@ MEMORY_LIMIT_MB = 4096
 WARM_UP_STEPS = 10
 #: Relative spread ``(max - min) / median`` of repetitions above which the report warns.
 SPREAD_WARNING = 0.25
-
-
-def flops_per_sample(width: int, depth: int) -> int:
-    """Matmul FLOPs of one training sample (forward + backward), see the module docstring."""
-    macs = N_IN * width + (depth - 1) * width * width + width * N_CLASSES
-    return 6 * macs - 2 * N_IN * width
-
-
-def eval_flops_per_sample(width: int, depth: int, first_layer_shared: bool) -> int:
-    """Matmul FLOPs of one test-image evaluation (forward only; first layer optional)."""
-    macs = (depth - 1) * width * width + width * N_CLASSES + (0 if first_layer_shared else N_IN * width)
-    return 2 * macs
 
 
 def sync_device(device: str) -> None:

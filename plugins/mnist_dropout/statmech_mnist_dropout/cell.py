@@ -18,6 +18,7 @@ import torch
 
 from .ensemble import Ensemble, init_network, layer_sizes, stack_ensemble
 from .evaluate import clean_scores, evaluate
+from .flops import evaluation_work
 from .parallel import default_workers, run_side_by_side, serialized
 from .rng import derive_seed, numpy_rng, rate_key, torch_generator
 from .spec import N_CLASSES, CellResult, CellSpec, MnistTensors
@@ -83,12 +84,16 @@ def train_part(spec: CellSpec, data: MnistTensors, device: str, progress: Callab
 
 
 def score_part(spec: CellSpec, ens: Ensemble, data: MnistTensors, device: str,
+               progress: Callable[[int], None] | None = None,
                stop: threading.Event | None = None) -> tuple[np.ndarray, ...]:
-    """Per-network test loss and accuracy ``(E, n_p_eval, n_masks)`` and training loss ``(E,)``."""
+    """Per-network test loss and accuracy ``(E, n_p_eval, n_masks)`` and training loss ``(E,)``;
+    ``progress`` gets the work done, :func:`.flops.evaluation_work`, when it is done."""
     loss, acc = evaluate(ens, data.test_images, data.test_labels, spec.p_eval, spec.evaluation,
                          network_keys("eval_mask", spec), stop)
     rows = [torch.from_numpy(r).to(device) for r in group_subsets(spec, data.train_labels_np)]
     train_loss, _ = clean_scores(ens, data.train_images, data.train_labels, rows, stop=stop)
+    if progress is not None:
+        progress(evaluation_work(spec))
     return loss, acc, train_loss
 
 
@@ -96,7 +101,7 @@ def run(spec: CellSpec, data: MnistTensors, device: str,
         progress: Callable[[int], None] | None = None, workers: int | None = None,
         trained: TrainedNetworks | None = None) -> CellResult:
     """Train the cell's networks and evaluate them at every ``p_eval``; ``progress`` counts
-    network-steps.
+    network-steps, the evaluation's in the units of :mod:`.flops`.
 
     The cell is split into ``workers`` parts (default :func:`~.parallel.default_workers`) that
     run side by side (:mod:`.parallel`); the numbers do not depend on the split. With
@@ -116,7 +121,7 @@ def run(spec: CellSpec, data: MnistTensors, device: str,
         return ens
 
     def job(part: CellSpec) -> Callable[[threading.Event], tuple[np.ndarray, ...]]:
-        return lambda stop: score_part(part, trained_part(part, stop), data, device, stop)
+        return lambda stop: score_part(part, trained_part(part, stop), data, device, progress, stop)
 
     per_part = run_side_by_side([job(part) for part in parts], workers)
     loss, acc, train_loss = (np.concatenate(arrays) for arrays in zip(*per_part))

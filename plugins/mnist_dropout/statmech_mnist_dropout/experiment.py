@@ -28,6 +28,7 @@ from statmech_nn.experiment import Cell, Experiment, ProgressCallback
 from statmech_nn.options import Option, non_negative, positive
 from statmech_nn.schema import check_canonical_coordinate, set_coord_attrs
 
+from .flops import evaluation_work, training_work
 from .spec import N_TRAIN, CellResult, CellSpec, EvalConfig, MnistTensors, OptimizerConfig
 
 
@@ -150,8 +151,10 @@ class MnistDropoutExperiment(Experiment):
         return cells
 
     def cell_cost(self, cell: Cell) -> int:
-        """Network-steps of the cell."""
-        return len(cell["p_train"]) * len(cell["seed"]) * len(cell["N"]) * self.steps_for(cell["N"][0])
+        """Work of the cell in network training steps, its evaluation included
+        (:mod:`.flops`): a small-N cell is mostly evaluation."""
+        spec = self.cell_spec(cell)
+        return training_work(spec) + evaluation_work(spec)
 
     # -- identity -----------------------------------------------------------------------
     def training_identity(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ as *one* ensemble (as on a GPU; the CPU's parts side by side are :mod:`.bench`'s
   alternating; medians with their spread (a way that fails is reported with its error, the
   others are still timed). A run is :func:`.train.train` of ``steps`` steps from
   fresh initial weights (set-up not timed; the graph's warm-up steps and capture are, as in a
-  sweep), divided by ``steps``; the fraction of peak uses :func:`.bench.flops_per_sample` and a
+  sweep), divided by ``steps``; the fraction of peak uses :func:`.flops.flops_per_sample` and a
   ``torch.mm`` peak measured beside each repetition.
 * **breakdown** of ``profile_steps`` eager steps by ``torch.profiler``: the self time of every
   kernel (GPU) or operator (CPU), summed into the kinds of :data:`KINDS` (matched on the name,
@@ -35,7 +35,8 @@ import torch
 from statmech_nn.errors import StatmechError
 from statmech_nn.io import write_atomically
 
-from .bench import sync_device, flops_per_sample, measure_peak, summary
+from .bench import measure_peak, summary, sync_device
+from .flops import flops_per_sample
 from .cell import prepare_part
 from .experiment import MnistDropoutExperiment
 from .train import train

@@ -18,6 +18,7 @@ from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_
 from statmech_mnist_dropout.evaluate import clean_scores, evaluate
 from statmech_mnist_dropout.masks import MaskRows, uniforms
 from statmech_mnist_dropout.experiment import MnistDropoutExperiment, networks_in_budget
+from statmech_mnist_dropout.flops import evaluation_work, flops_per_sample
 from statmech_mnist_dropout.mnist import load_mnist
 from statmech_mnist_dropout.parallel import run_side_by_side
 from statmech_mnist_dropout.spec import CellSpec, EvalConfig, MnistTensors, OptimizerConfig
@@ -160,14 +161,15 @@ def test_split_spec_cuts_consecutive_network_blocks():
 def test_parts_side_by_side_give_the_same_numbers(data, workers):
     # Truth: parts share no state and every network's random streams are its own, so a cell
     # run as parts in threads must give exactly (bit for bit) the numbers of one ensemble,
-    # and report the same total progress (network-steps).
+    # and report the same total progress (network-steps of training, then each part's
+    # evaluation in the same unit).
     spec = tiny_spec(seeds=(0, 1, 2), steps=30)
     done = {1: [], workers: []}
     one = run(spec, data, "cpu", done[1].append, workers=1)
     split = run(spec, data, "cpu", done[workers].append, workers=workers)
     for field in ("loss", "accuracy", "train_loss"):
         assert np.array_equal(getattr(one, field), getattr(split, field)), field
-    assert sum(done[1]) == sum(done[workers]) == len(spec.networks()) * spec.steps
+    assert sum(done[1]) == sum(done[workers]) == len(spec.networks()) * spec.steps + evaluation_work(spec)
     assert torch.get_num_threads() == 1  # the caller's thread count is restored
 
 
@@ -380,7 +382,24 @@ def test_full_training_set_reaches_97_percent():
 def test_flop_count_of_the_default_network():
     # Truth: 784-128-128-10: M = 784*128 + 128*128 + 128*10 = 118016 multiply-adds per sample;
     # fwd 2M + weight grads 2M + input grads 2(M - 784*128) = 507392 FLOPs.
-    assert bench.flops_per_sample(128, 2) == 507392
+    assert flops_per_sample(128, 2) == 507392
+
+
+def test_evaluation_work_of_the_default_network_in_training_steps():
+    # Truth, by hand: one step is 64 * 507392 = 32,473,088 FLOPs. p_eval = (0, 0.5, 0.9) with
+    # 20 masks is R = 2 * 20 + 1 = 41 realisations; a realisation of one test image costs the
+    # deeper layers, 2 * (128*128 + 128*10) = 35,328 FLOPs, the shared first layer 2*784*128 =
+    # 200,704 once: 10,000 * (200,704 + 41 * 35,328) = 16,491,520,000. The clean training loss of
+    # N = 256 samples: 256 * 2 * 118,016 = 60,424,192. ceil(16,551,944,192 / 32,473,088) = 510
+    # per network; 2 networks (p_train 0 and 0.5) -> 1,020. A small cell is mostly evaluation:
+    # the experiment's cost of N = 256 at 10 epochs (40 steps) is 2 * (40 + 510).
+    spec = CellSpec(p_train=(0.0, 0.5), seeds=(0,), sizes=(256,), width=128, depth=2, steps=40, batch_size=64,
+                    p_eval=(0.0, 0.5, 0.9), evaluation=EvalConfig(n_masks=20))
+    assert evaluation_work(spec) == 1020
+    cell = {"p_train": (0.0, 0.5), "p_eval": (0.0, 0.5, 0.9), "N": (256,), "width": (128,), "depth": (2,),
+            "seed": (0,)}
+    experiment = MnistDropoutExperiment({"training": {"min_steps": 0}, "evaluation": {"n_masks": 20}})
+    assert experiment.cell_cost(cell) == 2 * (40 + 510)
 
 
 @pytest.mark.slow
