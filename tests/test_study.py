@@ -336,3 +336,25 @@ def test_default_presentation_tables_the_result():
     assert table.columns == ["p", "x", "y"] and table.rows == [[0.1, 1.0, 3], [0.2, 2.0, 4]]
     assert shown.warnings == ["careful"] and shown.figures == []
     assert table.to_json()["rows"][0] == [0.1, 1.0, 3]
+
+
+def test_a_comparisons_warnings_are_the_datas_and_its_own_not_a_discarded_fits():
+    # Truth: each form is fitted without and with its correction and only the better-scoring
+    # variant is kept; the report must not carry warnings of a fit it does not show (a real
+    # study listed "kappa = 0.75 < 0.95" beside the kept fit's "kappa = 0.88"). Chains of 200
+    # steps stop far short of 50 autocorrelation times, so every one of the 4 fits warns "emcee
+    # stopped"; the kept fits record that as converged = 0 (the report says so from there), and
+    # the ranking keeps only the data's warning (one NaN-error point excluded) and the
+    # comparison's own, none prefixed by a form's name as a fit's warnings are.
+    from statmech_nn.analysis.fss.synthetic import collapse_dataset
+    from statmech_nn.study.fss_adapter import compare
+
+    ds = collapse_dataset("second_order", {"p_c": 0.5, "nu": 1.0}, sizes=(8, 16, 32, 64), n_control=8, seed=3)
+    err = ds["y_err"].values.copy()
+    err[np.flatnonzero(np.isfinite(ds["y"].values[:, 0]))[0], 0] = np.inf   # one measured point of L = 8
+    ds["y_err"] = (ds["y_err"].dims, err)
+    ranking = compare(ds, "y", "y_err", size="L", control="p", forms=["second_order", "bkt"], fit_a=False,
+                      n_walkers=24, n_tau=50.0, max_steps=200, seed=0, variants=True)
+    assert any("non-finite value or error excluded" in w for w in ranking.warnings), ranking.warnings
+    assert not any(w.startswith(("second_order:", "bkt:", "emcee stopped")) for w in ranking.warnings), ranking.warnings
+    assert all(not post.attrs["converged"] for post in ranking.posteriors.values())

@@ -31,17 +31,18 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
             fit_a: bool, n_walkers: int, n_tau: float, max_steps: int, seed: int, variants: bool) -> Ranking:
     """Fit ``forms`` to the points of ``data`` (``var`` ± ``err`` over ``size`` x ``control``);
     ``variants``: each form without and with its correction to scaling, the better kept. The
-    fits run side by side, one process per core this process may use (``taskset`` limits them)."""
+    fits run side by side, one process per core this process may use (``taskset`` limits them).
+    The ranking's warnings are the data's and the comparison's; each kept posterior holds its
+    own (a discarded variant's warnings would describe a fit the study does not report)."""
     from ..analysis.fss import compare_forms
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # kept in the ranking and the posteriors, not printed
         result = compare_forms(data, var, err=err, size_dim=size, control_dim=control, forms=tuple(forms),
                                fit_a=fit_a, n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps,
                                seed=seed, variants=variants, processes=0)
-    messages = list(dict.fromkeys(str(w.message) for w in caught))
     return Ranking(str(result.preferred), float(result.delta), float(result.delta_se),
-                   dict(result.results), messages)
+                   dict(result.results), list(result.warnings))
 
 
 def collapse_figure(posterior: xr.Dataset, registry):

@@ -266,6 +266,8 @@ class Comparison:
     delta: float                  # score(preferred) - score(runner-up), nats
     delta_se: float               # its standard error over sizes
     results: dict[str, xr.Dataset]    # per form name: the posterior of its best-scoring variant
+    #: the data's warnings (points excluded, error floor) and the comparison's own; each kept
+    #: fit's are in its posterior (``warnings_json``, ``converged``), a discarded variant's nowhere
     warnings: tuple[str, ...] = ()
     variant_scores: dict[str, dict[str, float]] = field(default_factory=dict)   # form -> {variant: score}
 
@@ -326,8 +328,13 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
     unknown = [k for k in options if k not in _FIT_DEFAULTS]
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r} for compare_forms: expected one of {', '.join(_FIT_DEFAULTS)}")
-    collapse, fit_options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim,
-                                             **{**_FIT_DEFAULTS, **options})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        collapse, fit_options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim,
+                                                 **{**_FIT_DEFAULTS, **options})
+    data_messages = list(dict.fromkeys(str(w.message) for w in caught))
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=2)
     calls = [(form.name, v) for form in objects for v in (form.variants() if variants else (form,))]
     fitted = starmap_in_processes(fit_prepared, [(collapse, v, fit_options, _variant_priors((priors or {}).get(name), v),
                                                   record) for name, v in calls], processes)
@@ -340,7 +347,7 @@ def compare_forms(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, 
     messages = _comparison_warnings(results)
     for message in messages:
         warnings.warn(message, RuntimeWarning, stacklevel=2)
-    return Comparison(preferred, delta, delta_se, results, tuple(messages), variant_scores)
+    return Comparison(preferred, delta, delta_se, results, tuple(data_messages + messages), variant_scores)
 
 
 def _variant_priors(priors: Mapping[str, Any] | None, form: ScalingForm) -> Mapping[str, Any] | None:
