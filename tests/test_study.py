@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import study_toy  # noqa: E402
 
+from statmech_nn.analysis.fss.layout import read_posterior  # noqa: E402
 from statmech_nn.cli import main  # noqa: E402
 from statmech_nn.cache import CellCache  # noqa: E402
 from statmech_nn.io import read_netcdf  # noqa: E402
@@ -190,7 +191,7 @@ def test_summary_equals_the_netcdf_values(finished):
     row = comps.isel(comparison=0)
     assert comp["delta_score"] == float(row["delta_score"]) and comp["delta_se"] == float(row["delta_se"])
     for form, info in comp["forms"].items():
-        post = read_netcdf(layout.root / "analyses" / info["posterior_file"])
+        post = read_posterior(layout.root / "analyses" / info["posterior_file"])
         assert info["params"]["p_c"]["median"] == float(post["summary"].sel(param="p_c", stat="median"))
         assert info["score"] == float(post.attrs["score"])
     phases = read_netcdf(layout.phases)
@@ -240,11 +241,26 @@ def test_fss_figures_name_the_slice_they_show(finished):
     files = sorted((layout.root / "analyses" / "fss").glob("*.nc"))
     assert files
     for path in files:
-        post = read_netcdf(path)
+        post = read_posterior(path)
         for fig in (collapse_figure(post, registry), corner_figure(post)):
             title = fig._suptitle.get_text()
             assert "slice depth = 1, p_train = 0.0, width = 8" in title, title  # names sorted
             assert "no other dimension" not in title
+
+
+def test_fss_posteriors_are_the_files_analyze_fss_writes(finished, tmp_path):
+    """Truth: a study's posterior has the layout of `statmech-nn analyze fss -o` (ArviZ groups),
+    so the plot commands redraw it (e.g. as a PDF for a paper) and ArviZ reads it as it is."""
+    import arviz as az
+
+    layout, _, _ = finished
+    path = sorted((layout.root / "analyses" / "fss").glob("*__bkt.nc"))[0]
+    for figure in ("collapse", "corner"):
+        assert main(["plot", figure, str(path), "-o", str(tmp_path / f"{figure}.pdf")]) == 0
+        assert (tmp_path / f"{figure}.pdf").read_bytes().startswith(b"%PDF")
+    idata = az.from_netcdf(path)
+    assert {"posterior", "log_likelihood", "observed_data"} <= set(idata.groups())
+    assert float(idata.posterior["p_c"].median()) == float(read_posterior(path)["summary"].sel(param="p_c", stat="median"))
 
 
 def test_slice_file_names_are_safe_and_never_collide(tmp_path):

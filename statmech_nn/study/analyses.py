@@ -34,6 +34,7 @@ from ..analysis.phases import AMENTIA, PHASES
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
 from .. import __version__
+from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..digest import canonical_json, sha256_of
 from ..schema import COORD_ATTRS, cf_output, git_commit
 from ..selection import select_values
@@ -67,9 +68,9 @@ class StudyAnalyses:
         for extra in self.study.extras:
             self.extra(extra.name, extra.grid, extra.options)
 
-    def _output(self, result: xr.Dataset, title: str, inputs: list[xr.Dataset]) -> xr.Dataset:
+    def _output(self, result: xr.Dataset | xr.DataTree, title: str, inputs: list[xr.Dataset]) -> xr.Dataset | xr.DataTree:
         """``result`` with the study's configuration (``config_json``, ``config_sha256``) and the
-        CF and provenance attributes of :func:`statmech_nn.schema.cf_output`."""
+        CF and provenance attributes of :func:`statmech_nn.schema.cf_output` (a tree: on its root)."""
         result = result.copy()
         result.attrs.update(config_json=canonical_json(self.study.resolved()), config_sha256=self.study.sha256,
                             study_step=title)
@@ -204,16 +205,16 @@ class StudyAnalyses:
             ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
                                           forms=fss["forms"], fit_a=fit_a, **settings)
             for form, post in ranking.posteriors.items():
-                post = self._output(post, f"FSS posterior, {form}, {name}",
+                tree = self._output(to_inference_tree(post), f"FSS posterior, {form}, {name}",
                                     [self.sweeps[g] for g in self.study.fss_grids])
-                post.attrs.update({STEP_KEY: key, "study_comparison": name, "study_slice_json": canonical_json(point),
+                tree.attrs.update({STEP_KEY: key, "study_comparison": name, "study_slice_json": canonical_json(point),
                                    "study_fit_a": int(fit_a), "study_preferred": ranking.preferred,
                                    "study_delta_score": ranking.delta, "study_delta_se": ranking.delta_se,
                                    "study_control_min": float(lo), "study_control_max": float(hi),
                                    "study_boundary": boundary,
                                    "study_warnings_json": canonical_json(ranking.warnings)})
-                write_netcdf(post, paths[form])
-            posteriors = {form: read_netcdf(p) for form, p in paths.items()}
+                write_netcdf(tree, paths[form])
+            posteriors = {form: read_posterior(p) for form, p in paths.items()}
             self.log(f"fss {name}: {ranking.preferred} preferred by {ranking.delta:.2f} ± {ranking.delta_se:.2f}")
         else:
             self.log(f"fss {name}: done before")
@@ -236,20 +237,22 @@ def step_key(parts: Any) -> str:
     return sha256_of({"step": parts, "code": {"statmech_nn": __version__, "commit": git_commit()}})
 
 
-def _stored(path, key: str) -> xr.Dataset | None:
-    """The file at ``path`` if it is readable and holds step key ``key``, else ``None``."""
+def _stored(path, key: str, read: Callable[[Any], xr.Dataset] = read_netcdf) -> xr.Dataset | None:
+    """The file at ``path`` (as ``read`` reads it) if it is readable and holds step key ``key``
+    (a root attribute), else ``None``."""
     if not path.exists():
         return None
     try:
-        ds = read_netcdf(path)
+        ds = read(path)
     except DataError:
         return None
     return ds if ds.attrs.get(STEP_KEY) == key else None
 
 
 def _reuse(paths: Mapping[str, Any], key: str) -> dict[str, xr.Dataset] | None:
-    """Every file of ``paths`` (``{form: path}``) if all hold step key ``key``, else ``None``."""
-    found = {form: _stored(path, key) for form, path in paths.items()}
+    """The posterior of every file of ``paths`` (``{form: path}``) if all hold step key ``key``,
+    else ``None``."""
+    found = {form: _stored(path, key, read_posterior) for form, path in paths.items()}
     return None if any(ds is None for ds in found.values()) else found
 
 

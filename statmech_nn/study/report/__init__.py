@@ -15,6 +15,7 @@ from typing import Any
 import xarray as xr
 
 from ...errors import DataError
+from ...analysis.fss.layout import read_posterior
 from ...io import read_netcdf, write_atomically
 from ..config import load_study
 from ..layout import StudyLayout, slice_label
@@ -84,7 +85,7 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
     for comp in summary["comparisons"]:
         for form, info in comp["forms"].items():
             path = layout.root / "analyses" / info["posterior_file"]
-            posteriors[(comp["id"], form)] = files[f"analyses/{info['posterior_file']}"] = read_netcdf(path)
+            posteriors[(comp["id"], form)] = files[f"analyses/{info['posterior_file']}"] = read_posterior(path)
     figures["fss"] = figs.fss_figures(summary["comparisons"], posteriors, registry)
     figures["analyzers"] = {}
     for extra in study.extras:
