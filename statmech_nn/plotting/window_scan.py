@@ -11,6 +11,7 @@ import itertools
 
 import numpy as np
 import xarray as xr
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from ..errors import DataError
@@ -34,12 +35,15 @@ def plot_window_scan(scan: xr.Dataset, *, ax=None) -> Figure:
     else:
         fig = ax.figure
     centre = np.sqrt(scan["window_min"].values * scan["window_max"].values)
-    for combo in combos:
+    varying = [d for d in others if scan.sizes[d] > 1]      # a dim with one value is in the title
+    shade = colormaps["viridis"] if len(varying) == 1 else None   # one ordered dim: ordered colours
+    for i, combo in enumerate(combos):
         point = dict(zip(others, combo))
         row = scan.sel(point)
-        label = ", ".join(f"{d}={v:g}" for d, v in point.items()) or scan.attrs.get("var", "alpha")
+        label = ", ".join(f"{d}={point[d]:g}" for d in varying) or scan.attrs.get("var", "alpha")
+        colour = None if shade is None else shade(0.9 * i / max(len(combos) - 1, 1))
         ax.errorbar(centre, row["alpha"].values, yerr=row["alpha_stderr"].values, marker="o",
-                    capsize=2, label=label, gid="scan")
+                    capsize=2, label=label, color=colour, gid="scan")
     ax.axhline(0.0, color="0.3", lw=0.8, ls="--")
     ax.set_xscale("log")
     size_dim = scan.attrs.get("size_dim", "N")
@@ -59,7 +63,6 @@ def plot_window_scan_grid(scan: xr.Dataset, *, col_dim: str = "p_train", colour_
     """One panel per value of ``col_dim``, one line per value of ``colour_dim`` (viridis, one
     shared legend); every other dim must have one value (stated in the title). Panels carry
     ``gid="scan-panel"``."""
-    from matplotlib import colormaps
     from matplotlib.lines import Line2D
 
     from .labels import format_value, slice_title
