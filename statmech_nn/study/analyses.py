@@ -205,8 +205,8 @@ class StudyAnalyses:
             ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
                                           forms=fss["forms"], fit_a=fit_a, **settings)
             for form, post in ranking.posteriors.items():
-                tree = self._output(to_inference_tree(post), f"FSS posterior, {form}, {name}",
-                                    [self.sweeps[g] for g in self.study.fss_grids])
+                tree = self._output(to_inference_tree(fss_adapter.with_slice(post, point)),
+                                    f"FSS posterior, {form}, {name}", [self.sweeps[g] for g in self.study.fss_grids])
                 tree.attrs.update({STEP_KEY: key, "study_comparison": name, "study_slice_json": canonical_json(point),
                                    "study_fit_a": int(fit_a), "study_preferred": ranking.preferred,
                                    "study_delta_score": ranking.delta, "study_delta_se": ranking.delta_se,

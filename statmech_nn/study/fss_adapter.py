@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import xarray as xr
 
@@ -47,29 +48,26 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
 
 def collapse_figure(posterior: xr.Dataset, registry):
     """The collapse plot of a stored posterior (its form looked up in ``registry``, so a
-    plugin's form draws too), titled with the study's slice (:func:`as_fitted`)."""
+    plugin's form draws too); the title names the study's slice (:func:`with_slice`)."""
     from ..plotting.collapse import plot_collapse
 
-    return plot_collapse(as_fitted(posterior), registry.scaling_form(posterior.attrs["form"]))
+    return plot_collapse(posterior, registry.scaling_form(posterior.attrs["form"]))
 
 
 def corner_figure(posterior: xr.Dataset):
-    """The corner plot of a stored posterior, titled with the study's slice (:func:`as_fitted`)."""
+    """The corner plot of a stored posterior; the title names the study's slice."""
     from ..plotting.corner import plot_corner
 
-    return plot_corner(as_fitted(posterior))
+    return plot_corner(posterior)
 
 
-def as_fitted(posterior: xr.Dataset) -> xr.Dataset:
-    """``posterior`` with the study's slice (attribute ``study_slice_json``) recorded as the
-    ``select`` of its ``options_json``, which the figure titles read
-    (:func:`~statmech_nn.analysis.fss.posterior.describe_slice`). The study hands the fit data
-    it has already sliced, so the fit records no selection, and without this the titles would
-    say "no other dimension" for one slice of a larger grid. A posterior without the attribute
-    (not the study's) is returned as it is."""
-    point = posterior.attrs.get("study_slice_json")
-    if point is None:
-        return posterior
+def with_slice(posterior: xr.Dataset, point: Mapping[str, Any]) -> xr.Dataset:
+    """``posterior`` with the study's slice ``point`` recorded as the ``select`` of its
+    ``options_json``, where the figure titles read it
+    (:func:`~statmech_nn.analysis.fss.posterior.describe_slice`), as a fit of the whole grid
+    with that selection records it. The study hands the fit data it has already sliced, so the
+    fit records no selection, and without this every reader of the file (the report, `statmech-nn
+    plot collapse`) would title one slice of a larger grid "no other dimension"."""
     options = json.loads(posterior.attrs.get("options_json", "{}"))
-    options["select"] = {**json.loads(point), **(options.get("select") or {})}
+    options["select"] = {**dict(point), **(options.get("select") or {})}
     return posterior.assign_attrs(options_json=canonical_json(options))
