@@ -209,3 +209,35 @@ def test_the_bkt_form_warns_about_its_p_c_interval_outside_its_calibrated_kappa(
     assert message.startswith("bkt: kappa = 0.20 < 0.95: with the curves merging on the critical side")
     assert BKT().caveats({"p_c": 0.5, "sigma": 0.5, "L0": 1.0, "kappa": 0.97}) == []
     assert SecondOrder().caveats({"p_c": 0.5, "nu": 1.0}) == []
+
+
+def test_priors_that_cut_a_posterior_are_named_and_a_forms_own_bounds_are_not():
+    # Truth, by construction: draws of nu uniform on [5.0, 6.0] against the default box
+    # [0.25, 6] have their 97.5th percentile at 5.975, within 1 % of the box width (0.0575) of
+    # the bound: the prior ends the interval (the reference study's nu = 5.8 [5.6, 6.0] gave no
+    # warning while only a median at a bound did). Draws of nu on [1.0, 1.5] warn about nothing.
+    # BKT's kappa piled at 1 and L0 up against 0.95 min L are the form's own limits (the
+    # symmetric form; L0 < min L), not truncations; sigma up against its arbitrary 3 is one.
+    from statmech_nn.analysis.fss.posterior import _bound_warnings
+
+    rng = np.random.default_rng(0)
+    data = prepare_data(_grid(), "y", err="y_err", size_dim="L", control_dim="p")
+
+    def draws(model, **uniform):
+        centre = {n: np.mean(model.priors[n]) for n in model.names if n not in model.log_names}
+        centre.update({n: np.sqrt(np.prod(model.priors[n])) for n in model.log_names})
+        flat = np.repeat(model.to_vector(centre)[None], 4000, axis=0)
+        for name, (lo, hi) in uniform.items():
+            values = rng.uniform(lo, hi, len(flat))
+            flat[:, model.names.index(name)] = np.log(values) if name in model.log_names else values
+        return flat
+
+    second = CollapseModel(SecondOrder(), data)
+    (cut,) = _bound_warnings(second, draws(second, nu=(5.0, 6.0)))
+    assert "95 % interval of nu reaches its upper prior bound 6" in cut
+    assert _bound_warnings(second, draws(second, nu=(1.0, 1.5))) == []
+    bkt = CollapseModel(BKT(), data)
+    lmin_edge = bkt.priors["L0"][1]
+    assert _bound_warnings(bkt, draws(bkt, kappa=(0.9, 1.0), L0=(0.9 * lmin_edge, lmin_edge))) == []
+    (sigma_cut,) = _bound_warnings(bkt, draws(bkt, sigma=(2.5, 3.0)))
+    assert "95 % interval of sigma reaches its upper prior bound 3" in sigma_cut

@@ -50,6 +50,10 @@ class ScalingForm:
       with a log-uniform prior.
     * ``labels``: matplotlib mathtext label of each parameter; ``x_label``: of ``x``.
     * ``param_defaults``: parameters with a natural default value (e.g. the BKT form's ``kappa``).
+    * ``natural_bounds``: the sides (``"lower"``, ``"upper"``) of a parameter's prior that are
+      part of the form's definition (the BKT form's ``kappa`` in [0, 1], ``L0 < min L``): a
+      posterior reaching one has found an answer, not been cut by an arbitrary prior, and is
+      not warned about (``docs/fss.md``, "Output").
     """
 
     name: ClassVar[str]
@@ -60,6 +64,7 @@ class ScalingForm:
     #: parameters with a natural default value, used by the synthetic-data generator when the
     #: truth does not name them
     param_defaults: ClassVar[dict[str, float]] = {}
+    natural_bounds: ClassVar[dict[str, tuple[str, ...]]] = {}
     x_label: ClassVar[str] = r"$x$"
 
     def options(self) -> dict[str, object]:
@@ -212,6 +217,7 @@ class BKT(_Corrected):
     labels = {**ScalingForm.labels, "sigma": r"$\sigma$", "L0": r"$L_0$", "kappa": r"$\kappa$"}
     x_label = r"$(p - p_c)\,\ln(L/L_0)^{1/\sigma}$"
     param_defaults = {"kappa": 1.0}
+    natural_bounds = {"kappa": ("lower", "upper"), "L0": ("upper",)}
     critical_phase = "below"
 
     def default_priors(self, control, size):

@@ -35,22 +35,35 @@ from .sampler import SampleResult
 STATS = ("median", "lo68", "hi68", "lo95", "hi95", "map")
 #: the pointwise log likelihood for ArviZ (one "observation" per size: ln p(y_k | y_-k, theta))
 HELD_OUT = "size_given_others"
-#: a median closer than this fraction of the prior width to a bound triggers a warning
+#: a median (or, for a physical parameter, the end of its 95 % interval) closer than this
+#: fraction of the prior width to a bound triggers a warning
 BOUND_FRACTION = 0.01
 #: a median overlap below min_overlap + this triggers a warning (the constraint is active)
 OVERLAP_MARGIN = 0.05
 
 
-def _bound_warnings(model: CollapseModel, median_vector: np.ndarray) -> list[str]:
+def _bound_warnings(model: CollapseModel, flat: np.ndarray) -> list[str]:
+    """Warnings for priors that decide a result: a median at a bound (any parameter), or the 95 %
+    interval of a physical parameter reaching one -- the prior, not the data, then ends the
+    interval there. Bounds that are part of the form's definition
+    (:attr:`~.forms.ScalingForm.natural_bounds`) are answers, not truncations, and are skipped."""
     messages = []
     width = model.upper - model.lower
+    median, lo95, hi95 = np.percentile(flat, [50, 2.5, 97.5], axis=0)
     for i, name in enumerate(model.names):
         lo, hi = model.priors[name]
-        for side, edge, dist in (("lower", lo, median_vector[i] - model.lower[i]),
-                                 ("upper", hi, model.upper[i] - median_vector[i])):
-            if dist < BOUND_FRACTION * width[i]:
+        natural = model.form.natural_bounds.get(name, ())
+        for side, edge, median_gap, end_gap in (("lower", lo, median[i] - model.lower[i], lo95[i] - model.lower[i]),
+                                                ("upper", hi, model.upper[i] - median[i], model.upper[i] - hi95[i])):
+            if side in natural:
+                continue
+            if median_gap < BOUND_FRACTION * width[i]:
                 messages.append(f"{model.form.name}: posterior median of {name} sits at its {side} prior bound "
                                 f"{edge:g}; widen the prior (priors={{'{name}': (lo, hi)}})")
+            elif not _is_hyper(model, name) and end_gap < BOUND_FRACTION * width[i]:
+                messages.append(f"{model.form.name}: the 95 % interval of {name} reaches its {side} prior bound "
+                                f"{edge:g}: the prior, not the data, ends it there, so the interval is too narrow "
+                                f"on that side; widen the prior (priors={{'{name}': (lo, hi)}})")
     return messages
 
 
@@ -117,7 +130,7 @@ def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.nda
         data_vars[key][2].setdefault("long_name", key[4:])
         data_vars[key][2].setdefault("units", "1")
     overlap_median = float(model.overlap(median_vector[None, :])[0])
-    messages = _bound_warnings(model, median_vector) + _pareto_warnings(model, np.where(exact, 0.0, pareto_k))
+    messages = _bound_warnings(model, flat) + _pareto_warnings(model, np.where(exact, 0.0, pareto_k))
     messages += model.form.caveats({name: float(np.median(natural[name])) for name in model.form.params})
     if overlap_median < model.min_overlap + OVERLAP_MARGIN:
         messages.append(f"{model.form.name}: at the posterior median the scaled curves barely overlap "
