@@ -77,6 +77,17 @@ def test_compare_json(data_file, tmp_path, capsys):
     assert "choose one with --group" in capsys.readouterr().err
 
 
+def test_size_offsets_flag_adds_the_offset_scale(data_file, capsys):
+    # truth: --size-offsets fits the error model with one offset per size (fit_fss(size_offsets=
+    # True)): its scale tau appears among the hyperparameters, inside its prior box [1e-3, 1]
+    status = main(["analyze", "fss", str(data_file), "--var", "y", "--err", "y_err", "--size", "L", "--control", "p",
+                   "--form", "second_order", "--size-offsets", "--json", *QUICK])
+    assert status == 0
+    result = _last_json(capsys)
+    assert "size_offset" in result["hyperparams"]
+    assert 1e-3 <= result["hyperparams"]["size_offset"]["median"] <= 1.0
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--form", "ising"], "unknown scaling form 'ising'"),
     (["--form", "bkt", "--var", "nope"], "no variable 'nope'"),

@@ -187,3 +187,36 @@ def test_small_sample_factor_is_students_t_over_the_normal():
     best, delta, se = rank_forms({"a": np.array([1.0, 2.0, 6.0]), "b": np.zeros(3)})
     assert (best, delta) == ("a", 9.0)
     assert se == pytest.approx(np.sqrt(21.0) * (2 * p - 1) / np.sqrt(2 * p * (1 - p)), rel=1e-6)
+
+
+@pytest.mark.parametrize("corrected", [False, True])
+def test_size_offsets_add_a_shared_shift_per_size(corrected):
+    # truth: with size offsets the covariance gains tau^2 E E' (E the indicators of the sizes:
+    # every point of a size shifted by the same unknown delta_k ~ N(0, tau^2)), built here as a
+    # dense n x n matrix on top of the basis covariance (with and without the correction block);
+    # the extra features, their cross sums with the sines and the Woodbury algebra must give the
+    # same restricted likelihood to rounding (1e-6 relative). A vanishing tau is the model without.
+    rng = np.random.default_rng(5)
+    u = standardise(rng.uniform(-1, 1, 36)[None])[0]
+    size_index = rng.integers(0, 4, 36)
+    r = np.array([1.0, 0.6, 0.3, 0.0])[size_index]
+    z = np.tanh(2 * u) + 0.3 * rng.standard_normal(4)[size_index] + 0.05 * rng.standard_normal(36)
+    noise = np.full(36, 0.05)
+    one = np.ones_like(z)
+    amp, amp_corr, tau, length = 1.3, 0.7, 0.4, 0.8
+    box = box_half_width(u[None], np.array([length]))[0]
+    cov = amp ** 2 * _basis_kernel(u, 1.0, length, box) + np.diag(noise ** 2)
+    corr = {}
+    if corrected:
+        cov += amp_corr ** 2 * r[:, None] * _basis_kernel(u, 1.0, length, box, most=CORRECTION_MODES) * r[None, :]
+        corr = {"corr": r[None], "amp_corr": np.array([amp_corr])}
+    without = restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]), **corr)[0]
+    cov += tau ** 2 * (size_index[:, None] == size_index[None, :])
+    inv_z, inv_1 = np.linalg.solve(cov, z), np.linalg.solve(cov, one)
+    exact = (-0.5 * (z @ inv_z - (one @ inv_z) ** 2 / (one @ inv_1)) - 0.5 * np.linalg.slogdet(cov)[1]
+             - 0.5 * np.log(one @ inv_1) - 0.5 * 35 * np.log(2 * np.pi))
+    got, tiny = (restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]),
+                                         size_index=size_index, offset_sd=np.array([t]), **corr)[0]
+                 for t in (tau, 1e-9))
+    assert got == pytest.approx(exact, rel=1e-6)
+    assert tiny == pytest.approx(without, abs=1e-9)

@@ -149,6 +149,7 @@ class FitOptions:
     settings: SamplerSettings = SamplerSettings()
     start: Mapping[str, float] | None = None
     refit: bool = False
+    size_offsets: bool = False
 
 
 def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: FitOptions = FitOptions(),
@@ -159,7 +160,7 @@ def fit_prepared(data: CollapseData, form: ScalingForm | type | str, options: Fi
     """
     form = as_form(form)
     model = CollapseModel(form, data, fit_a=options.fit_a, fit_err_scale=options.fit_err_scale, priors=priors,
-                          min_overlap=options.min_overlap)
+                          min_overlap=options.min_overlap, size_offsets=options.size_offsets)
     start_vector = None if options.start is None else model.to_vector(_complete_start(model, options.start))
     result = sample_posterior(model, options.settings, start_vector)
     n_chains, n_draws = result.chain.shape[:2]
@@ -194,18 +195,18 @@ def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[st
 
 
 def _prepare(data, var, *, size_dim, control_dim, err, average, select, error_floor, n_samples, fit_a, fit_err_scale,
-             min_overlap, n_walkers, n_tau, max_steps, seed, start, refit):
+             min_overlap, n_walkers, n_tau, max_steps, seed, start, refit, size_offsets):
     """The points, the fit options and the record of what was asked, shared by fit and compare."""
     record = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size_dim,
               "control": control_dim, "select": {k: str(v) for k, v in dict(select or {}).items()},
               "fit_a": fit_a, "fit_err_scale": fit_err_scale, "min_overlap": min_overlap,
               "error_floor": error_floor, "n_samples": n_samples, "n_walkers": n_walkers, "n_tau": n_tau,
-              "max_steps": max_steps, "seed": seed, "refit": refit}
+              "max_steps": max_steps, "seed": seed, "refit": refit, "size_offsets": size_offsets}
     collapse = prepare_data(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average, select=select,
                             error_floor=error_floor, n_samples=n_samples)
     settings = SamplerSettings(n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps, seed=seed)
     options = FitOptions(fit_a=fit_a, fit_err_scale=fit_err_scale, min_overlap=min_overlap, settings=settings,
-                         start=start, refit=refit)
+                         start=start, refit=refit, size_offsets=size_offsets)
     return collapse, options, record
 
 
@@ -215,7 +216,8 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
             fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None, min_overlap: float = 0.25,
             error_floor: float | None = None, n_samples: int | None = None, n_walkers: int = 32,
             n_tau: float = 50.0, max_steps: int = 20000, seed: int = 0,
-            start: Mapping[str, float] | None = None, refit: bool = False) -> xr.Dataset:
+            start: Mapping[str, float] | None = None, refit: bool = False,
+            size_offsets: bool = False) -> xr.Dataset:
     """Posterior of one scaling form for the observable(s) ``var`` of ``data``.
 
     Parameters (CLI flag of ``statmech-nn analyze fss`` in brackets):
@@ -247,6 +249,8 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     * ``refit`` (``--refit``): score a size whose PSIS estimate is unreliable (Pareto
       ``k > 0.7``) exactly, by sampling the posterior without it (one more fit per such size;
       ``docs/fss.md`` says why it is not the default).
+    * ``size_offsets`` (``--size-offsets``): one unknown offset per size, integrated out (the
+      error model for points of a size that share their samples or networks, :mod:`.likelihood`).
 
     Returns the posterior Dataset of :mod:`.posterior`; :func:`summarize` turns it into the
     JSON summary. Raises :class:`ConfigError`/:class:`DataError` on bad input (one line).
@@ -254,7 +258,8 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     collapse, options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average,
                                          select=select, error_floor=error_floor, n_samples=n_samples, fit_a=fit_a,
                                          fit_err_scale=fit_err_scale, min_overlap=min_overlap, n_walkers=n_walkers,
-                                         n_tau=n_tau, max_steps=max_steps, seed=seed, start=start, refit=refit)
+                                         n_tau=n_tau, max_steps=max_steps, seed=seed, start=start, refit=refit,
+                                         size_offsets=size_offsets)
     return fit_prepared(collapse, form, options, priors, record)
 
 

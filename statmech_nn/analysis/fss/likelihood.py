@@ -27,6 +27,14 @@ independent process with the same length scale and its own amplitude ``A_c`` (``
 leading correction to scaling with an unknown amplitude *at every x* (a single amplitude times
 ``f`` is the special case ``h = c f``).
 
+**Size offsets** (``size_offsets=True``): ``Y_i = f(x_i) + delta_(k_i) + G_i eps_i`` with one
+unknown offset per size, ``delta_k ~ N(0, tau^2)`` (``size_offset``, in the units of ``z``),
+integrated out: ``C`` gains ``tau^2 E E'``, ``E`` the indicators of the sizes. This is the
+leading part of errors correlated along the control axis within a size (every point of a size
+measured on the same samples or the same trained networks, so a whole curve is shifted by its
+own fluctuation), which the independent errors ``eps_i`` cannot describe: held out, such a size
+is predicted with the width of that shift instead of with far too much confidence.
+
 The covariance ``K`` is evaluated through the reduced-rank basis of :mod:`.basis` (``m = 40``
 eigenfunctions, ``O(n m)`` per evaluation instead of the ``O(n^3)`` of a dense Cholesky factor),
 which is the squared-exponential kernel to within rounding for the length scales a collapse
@@ -70,7 +78,8 @@ def _in_units(log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
 def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
                     amp: np.ndarray, length: np.ndarray, err_scale: np.ndarray,
                     keep: np.ndarray | None = None, corr: np.ndarray | None = None,
-                    amp_corr: np.ndarray | None = None) -> np.ndarray:
+                    amp_corr: np.ndarray | None = None, size_index: np.ndarray | None = None,
+                    size_offset: np.ndarray | None = None) -> np.ndarray:
     """``ln p(y | theta)`` of the module docstring, shape ``(W,)``.
 
     ``x, log_g``: ``(W, n)`` scaling variable and ``ln G`` of every point; ``y, err``: ``(n,)``;
@@ -79,6 +88,8 @@ def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.nda
     (``u``, ``s``) still set by all of them -- used for leave-one-size-out predictions.
     ``corr`` (``(W, n)``) and ``amp_corr`` (``(W,)``): the correction function of the module
     docstring (``Y_i = f(x_i) + r_i h(x_i) + ...``); ``None``: no correction.
+    ``size_index`` (``(n,)`` integers, the size of every point) and ``size_offset`` (``(W,)``):
+    the size offsets of the module docstring; ``None``: none.
     """
     u = standardise(x)
     half_width = box_half_width(u, length)
@@ -88,9 +99,12 @@ def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.nda
     if keep is not None:
         u, z, noise_sd, log_g = u[:, keep], z[:, keep], noise_sd[:, keep], log_g[:, keep]
         corr = None if corr is None else corr[:, keep]
+        size_index = None if size_index is None else size_index[keep]
     m = u.shape[-1]
-    correction = {} if corr is None else {"corr": corr, "amp_corr": amp_corr}
-    return (restricted_basis_loglik(u, z, noise_sd, amp, length, half_width, **correction)
+    extra = {} if corr is None else {"corr": corr, "amp_corr": amp_corr}
+    if size_index is not None:
+        extra.update(size_index=size_index, offset_sd=size_offset)
+    return (restricted_basis_loglik(u, z, noise_sd, amp, length, half_width, **extra)
             - (m - 1) * log_s + log_g.sum(axis=-1))
 
 
