@@ -103,12 +103,15 @@ def test_correction_function_is_the_sum_of_two_processes(length):
     assert tiny == pytest.approx(plain, abs=1e-9)
 
 
-def test_correction_estimate_recovers_a_known_correction():
+def test_nuisance_estimate_recovers_a_known_correction_and_known_offsets():
     # truth: data built as F(x) + r H(x) with r = 1, 1/2, 0 for three sizes (r already on the unit
     # span) and small noise (0.005 against a correction of amplitude ~0.5); the posterior mean of
     # r h (dense GP algebra, what the collapse plot subtracts) must equal r H to within 0.03 -- a
-    # few noise units plus the smoothing of a GP with length 0.5 over 30 points per size
-    from statmech_nn.analysis.fss.likelihood import correction_estimate
+    # few noise units plus the smoothing of a GP with length 0.5 over 30 points per size. Then
+    # the sizes shifted by +0.2, -0.1, 0 instead: the estimated offsets must be those shifts up
+    # to one common constant (a common shift is the mean mu's), within 0.01 (30 points of noise
+    # 0.005 per size pin a size's mean to 0.001; the GP's share of the shift is what is left).
+    from statmech_nn.analysis.fss.likelihood import nuisance_estimate
 
     x = np.tile(np.linspace(-2, 2, 30), 3)
     r = np.repeat([1.0, 0.5, 0.0], 30)
@@ -116,9 +119,15 @@ def test_correction_estimate_recovers_a_known_correction():
     rng = np.random.default_rng(5)
     y = np.tanh(x) + truth + 0.005 * rng.standard_normal(90)
     err = np.full(90, 0.005)
-    got = correction_estimate(x, np.zeros(90), r, y, err, float(np.std(y)), amp=2.0, length=0.5, err_scale=1.0,
-                              amp_corr=1.0)
+    got = nuisance_estimate(x, np.zeros(90), y, err, float(np.std(y)), amp=2.0, length=0.5, err_scale=1.0,
+                            corr=r, amp_corr=1.0)
     assert np.max(np.abs(got - truth)) < 0.03
+    index = np.repeat([0, 1, 2], 30)
+    shifts = np.array([0.2, -0.1, 0.0])[index]
+    y = np.tanh(x) + shifts + 0.005 * rng.standard_normal(90)
+    got = nuisance_estimate(x, np.zeros(90), y, err, float(np.std(y)), amp=2.0, length=0.5, err_scale=1.0,
+                            size_index=index, size_offset=0.3)
+    assert np.ptp(got - shifts) < 0.01
 
 
 def test_collapse_loglik_is_a_density_of_the_raw_data():

@@ -16,7 +16,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from ..analysis.fss.forms import ScalingForm, rebuild_form
-from ..analysis.fss.likelihood import correction_estimate
+from ..analysis.fss.likelihood import nuisance_estimate
 from ..analysis.fss.model import local_name
 from ..analysis.fss.posterior import describe_slice
 from ..errors import ConfigError
@@ -27,17 +27,24 @@ def _median(posterior: xr.Dataset, name: str) -> float:
     return float(posterior["summary"].sel(param=name, stat="median"))
 
 
-def _correction(posterior, form, theta, var, joint, x, log_g, size, y, err) -> np.ndarray:
-    """Posterior mean of the correction ``r(L) h(x)`` at the median parameters (in ``y G`` units)."""
+def _nuisance(posterior, form, theta, var, joint, x, log_g, size, y, err) -> np.ndarray:
+    """Posterior mean of the correction ``r(L) h(x)`` and the size offsets, whichever the fit
+    has, at the median parameters (in ``y G`` units; :func:`.likelihood.nuisance_estimate`)."""
     names = [str(p) for p in posterior["param"].values]
 
     def hyper(base):
         name = local_name(base, var, joint)
-        return _median(posterior, name) if name in names else 1.0      # err_scale absent: errors trusted
+        return _median(posterior, name) if name in names else None
 
-    corr = np.broadcast_to(form.correction_factor(size, theta), (1, len(size)))[0]
-    return correction_estimate(x, log_g, corr, y, err, float(np.std(y)), hyper("amp"), hyper("length"),
-                               hyper("err_scale"), hyper("amp_corr"))
+    extra = {}
+    if form.corrected:
+        extra.update(corr=np.broadcast_to(form.correction_factor(size, theta), (1, len(size)))[0],
+                     amp_corr=hyper("amp_corr"))
+    if hyper("size_offset") is not None:
+        extra.update(size_index=np.unique(size, return_inverse=True)[1], size_offset=hyper("size_offset"))
+    err_scale = hyper("err_scale")
+    return nuisance_estimate(x, log_g, y, err, float(np.std(y)), hyper("amp"), hyper("length"),
+                             1.0 if err_scale is None else err_scale, **extra)     # absent: errors trusted
 
 
 def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None) -> Figure:
@@ -68,8 +75,9 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
         x = form.scaling_variable(control, size, theta)[0]
         log_g = np.broadcast_to(form.log_size_factor(size, theta), (1, len(size)))[0]
         g = np.exp(log_g)
-        shift = (_correction(posterior, form, theta, var, len(variables) > 1, x, log_g, size, y, err)
-                 if form.corrected else 0.0)
+        offsets = local_name("size_offset", var, len(variables) > 1) in params
+        shift = (_nuisance(posterior, form, theta, var, len(variables) > 1, x, log_g, size, y, err)
+                 if form.corrected or offsets else 0.0)
         raw, collapsed = axes[j]
         for colour, value in zip(colours, sizes):
             at = size == value
@@ -84,9 +92,11 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
         raw.set_title(f"{var}: data", fontsize="medium")
         collapsed.set_xlabel(form.x_label)
         collapsed.set_ylabel(y_label + (r" $\times\,L^{a}$" if "a" in theta else "")
-                             + (r" $-\, r(L)\,h(x)$" if form.corrected else ""))
+                             + (r" $-\, r(L)\,h(x)$" if form.corrected else "")
+                             + (r" $-\, \delta_L$" if offsets else ""))
+        subtracted = " and ".join(part for part, on in (("correction", form.corrected), ("size offsets", offsets)) if on)
         collapsed.set_title(f"{var}: collapse at the posterior median"
-                            + (" (correction subtracted)" if form.corrected else ""), fontsize="medium")
+                            + (f"\n({subtracted} subtracted)" if subtracted else ""), fontsize="medium")
         raw.legend(fontsize="small")
     fig.suptitle(f"{form.name} form; {describe_slice(posterior)}", fontsize="medium", wrap=True)
     return fig

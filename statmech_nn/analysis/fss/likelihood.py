@@ -136,24 +136,32 @@ def overlap_fraction(x: np.ndarray, size_index: np.ndarray, n_sizes: int) -> np.
     return np.min(np.add.reduceat(inside, starts, axis=1) / counts, axis=1)
 
 
-def correction_estimate(x: np.ndarray, log_g: np.ndarray, corr: np.ndarray, y: np.ndarray, err: np.ndarray,
-                        y_std: float, amp: float, length: float, err_scale: float, amp_corr: float) -> np.ndarray:
-    """Posterior mean of the correction ``r_i h(x_i)`` at one parameter point, in the units of
-    ``y G`` (``(n,)``; all inputs ``(n,)`` except the scalars): subtracting it from ``y G`` leaves
-    the collapse onto ``f`` that a plot should show. Exact (dense) Gaussian-process algebra::
+def nuisance_estimate(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
+                      amp: float, length: float, err_scale: float, corr: np.ndarray | None = None,
+                      amp_corr: float | None = None, size_index: np.ndarray | None = None,
+                      size_offset: float | None = None) -> np.ndarray:
+    """Posterior mean of what is not the scaling function -- the correction ``r_i h(x_i)`` and
+    the size offset ``delta_(k_i)``, whichever the model has -- at one parameter point, in the
+    units of ``y G`` (``(n,)``; all inputs ``(n,)`` except the scalars): subtracting it from
+    ``y G`` leaves the collapse onto ``f`` that a plot should show. Exact (dense)
+    Gaussian-process algebra, with ``N`` the covariance of those terms
+    (``A_c^2 R K R + tau^2 E E'``, ``R = diag(r)``, ``r`` rescaled by :func:`span_unit`)::
 
-        E[r h | z] = A_c^2 R K R C^-1 (z - mu 1),    mu = 1' C^-1 z / 1' C^-1 1
+        E[r h + delta | z] = N C^-1 (z - mu 1),    mu = 1' C^-1 z / 1' C^-1 1,    C = A^2 K + N + noise
 
-    with ``C`` of the module docstring (``R = diag(r)``, ``r`` rescaled by :func:`span_unit`).
     ``O(n^3)``: meant for figures, not for sampling.
     """
     u = standardise(x)
-    r = span_unit(corr)
     log_s, z, noise_sd = _in_units(log_g, y, err, y_std, err_scale)
     kernel = np.exp(-0.5 * ((u[:, None] - u[None, :]) / length) ** 2)
-    corrected = amp_corr ** 2 * r[:, None] * kernel * r[None, :]
-    cov = amp ** 2 * kernel + corrected + np.diag(noise_sd ** 2)
+    nuisance = np.zeros_like(kernel)
+    if corr is not None:
+        r = span_unit(corr)
+        nuisance += amp_corr ** 2 * r[:, None] * kernel * r[None, :]
+    if size_index is not None:
+        nuisance += size_offset ** 2 * (size_index[:, None] == size_index[None, :])
+    cov = amp ** 2 * kernel + nuisance + np.diag(noise_sd ** 2)
     factor = scipy.linalg.cho_factor(cov, lower=True)
     solved = scipy.linalg.cho_solve(factor, np.column_stack([z, np.ones_like(z)]))
     mean = solved[:, 0].sum() / solved[:, 1].sum()
-    return np.exp(log_s) * corrected @ (solved[:, 0] - mean * solved[:, 1])
+    return np.exp(log_s) * nuisance @ (solved[:, 0] - mean * solved[:, 1])
