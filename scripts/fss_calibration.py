@@ -8,6 +8,7 @@ numbers quoted in ``docs/fss.md``. Options change the design, e.g. the critical-
     python scripts/fss_calibration.py bkt --replicas 24 --truth sigma=0.49,0.51 --truth L0=0.98,1.02 \\
         --truth kappa=0.19,0.21 --prior sigma=0.49,0.51 --prior L0=0.98,1.02 --prior kappa=0.19,0.21 \\
         [--window fixed] [--noise 0.005] [--n-walkers 64 --n-tau 60]
+    python scripts/fss_calibration.py second_order --replicas 24 --offset-sd 0.05 [--size-offsets]
 
 A ``--truth`` replaces that parameter's range in the design; ``--prior`` boxes are given to the
 fits (with ``--prior``, the design's own priors are replaced; ``--default-priors`` drops them,
@@ -47,12 +48,15 @@ def main() -> None:
     parser.add_argument("--n-walkers", type=int, default=24)
     parser.add_argument("--n-tau", type=float, default=20.0)
     parser.add_argument("--processes", type=int, default=0, help="default 0: one per core")
+    parser.add_argument("--offset-sd", type=float, default=0.0, help="simulate per-size shifts N(0, sd^2) of y")
+    parser.add_argument("--size-offsets", action="store_true", help="fit with the error model of size offsets")
     args = parser.parse_args()
     design = Design(**SBC_DESIGNS[args.form], fit_a=args.fit_a)
     design = replace(design, truth_ranges={**design.truth_ranges, **dict(args.truth)},
                      priors=dict(args.prior) or (None if args.default_priors else design.priors),
                      window=args.window,
-                     noise=args.noise, n_walkers=args.n_walkers, n_tau=args.n_tau)
+                     noise=args.noise, n_walkers=args.n_walkers, n_tau=args.n_tau, offset_sd=args.offset_sd,
+                     size_offsets=args.size_offsets)
     start = time.perf_counter()
     result = calibrate(design, args.replicas, processes=args.processes)
     print(f"{args.form}{' with a' if args.fit_a else ''}: {args.replicas} replicas in "

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..analysis.phases import AMENTIA, PHASES
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
 from .. import __version__
-from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..digest import canonical_json, sha256_of
 from ..schema import COORD_ATTRS, cf_output, git_commit
 from ..selection import select_values
@@ -68,7 +68,8 @@ class StudyAnalyses:
         for extra in self.study.extras:
             self.extra(extra.name, extra.grid, extra.options)
 
-    def _output(self, result: xr.Dataset | xr.DataTree, title: str, inputs: list[xr.Dataset]) -> xr.Dataset | xr.DataTree:
+    def _output(self, result: xr.Dataset | xr.DataTree, title: str,
+                inputs: list[xr.Dataset]) -> xr.Dataset | xr.DataTree:
         """``result`` with the study's configuration (``config_json``, ``config_sha256``) and the
         CF and provenance attributes of :func:`statmech_nn.schema.cf_output` (a tree: on its root)."""
         result = result.copy()

@@ -15,11 +15,12 @@ rate: :class:`~.experiment.MnistDropoutExperiment`), real MNIST, ``N = 60,000``.
 
 Training throughput is network-samples per second. FLOPs per network-sample are counted
 analytically over the matrix products (:func:`.flops.flops_per_sample`: ``6M - 1568 w`` with
-``M = 784 w + (depth-1) w^2 + 10 w`` multiply-adds per sample). The peak is the best fp32 ``torch.mm`` rate of two ``n x n`` matrices measured in
-the same process, once per repetition, just before that repetition's naive and batched runs:
-the fraction of peak is the median over repetitions of ``batched rate / that peak`` (a VM's
-clock and its neighbours move the peak too: single measurements of it ranged over 181-307
-GFLOP/s on the 2-core development machine within five minutes). Evaluation throughput is
+``M = 784 w + (depth-1) w^2 + 10 w`` multiply-adds per sample). The peak is the best fp32
+``torch.mm`` rate of two ``n x n`` matrices measured in the same process, once per repetition,
+just before that repetition's naive and batched runs: the fraction of peak is the median over
+repetitions of ``batched rate / that peak`` (a VM's clock and its neighbours move the peak too:
+single measurements of it ranged over 181-307 GFLOP/s on the 2-core development machine within
+five minutes). Evaluation throughput is
 network-test-image evaluations per second at ``p_eval = 0.5``: naive = each network in train mode (``nn.Dropout``, per-sample masks) over a
 ``DataLoader`` of the test set; batched = :func:`.evaluate.evaluate` on the trained parts side
 by side, with either protocol. Both ways get an untimed warm-up of a few steps first. Peak

@@ -36,9 +36,9 @@ from statmech_nn.errors import StatmechError
 from statmech_nn.io import write_atomically
 
 from .bench import measure_peak, summary, sync_device
-from .flops import flops_per_sample
 from .cell import prepare_part
 from .experiment import MnistDropoutExperiment
+from .flops import flops_per_sample
 from .train import train
 
 #: ``(kind, pattern)``: what a kernel or operator name says it does (searched, case-insensitive).

@@ -3,7 +3,8 @@
 For ``n_replicas`` replicas, a truth is drawn (each parameter uniform on its range in
 ``truth_ranges``; the y-exponent ``a`` on ``a_range`` when ``fit_a``), a synthetic data set of the
 design is simulated from it (:func:`.synthetic.collapse_dataset`: ``sizes`` x ``n_control``
-jittered control values, noise drawn from the stated errors) and fitted (:func:`.api.fit_fss`,
+jittered control values, noise drawn from the stated errors; with ``offset_sd`` every size's
+curve shifted by its own ``N(0, offset_sd^2)``) and fitted (:func:`.api.fit_fss`,
 ``priors`` as given). Reported per parameter:
 
 * ``coverage68``/``coverage95``: the fraction of replicas whose 68 % (95 %) interval holds the
@@ -28,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import xarray as xr
 
 from ...processes import starmap_in_processes
 from .api import fit_fss
@@ -51,6 +53,10 @@ class Design:
     priors: Mapping[str, tuple[float, float]] | None = None
     n_tau: float = 20.0
     n_walkers: int = 24
+    #: per-size shifts of the simulated data, ``delta_k ~ N(0, offset_sd^2)`` in units of ``y``
+    offset_sd: float = 0.0
+    #: fit with the error model of size offsets (:func:`.api.fit_fss`)
+    size_offsets: bool = False
 
 
 P_C_RANGE = {"p_c": (0.45, 0.55)}
@@ -93,11 +99,14 @@ def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
     params = {k: v for k, v in truth.items() if k != "a"}
     ds = collapse_dataset(design.form, params, sizes=design.sizes, n_control=design.n_control, jitter=design.jitter,
                           noise=design.noise, window=design.window, a=truth.get("a", 0.0), seed=seed)
+    if design.offset_sd:
+        shift = design.offset_sd * np.random.default_rng([seed, 1]).standard_normal(ds.sizes["L"])
+        ds["y"] = ds["y"] + xr.DataArray(shift, dims="L")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return summarize(fit_fss(ds, "y", err="y_err", size_dim="L", control_dim="p", form=design.form,
                                  fit_a=design.fit_a, priors=design.priors, n_tau=design.n_tau,
-                                 n_walkers=design.n_walkers, seed=seed))
+                                 n_walkers=design.n_walkers, seed=seed, size_offsets=design.size_offsets))
 
 
 def calibrate(design: Design, n_replicas: int = 50, *, processes: int | None = 1,

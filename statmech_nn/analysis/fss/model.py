@@ -3,10 +3,10 @@
 Parameters, in sampling order: the form's parameters (``p_c`` first), then per observable the
 y-exponent ``a`` (when fitted) and the hyperparameters ``amp`` (``A``), ``length`` (``l``),
 ``err_scale`` (``lambda``), for a corrected form ``amp_corr`` (``A_c``) and with
-``size_offsets`` ``size_offset`` (``tau``) of :mod:`.likelihood`. With several observables (a joint fit: shared ``p_c`` and exponents, one
-unknown ``f`` each) the per-observable names get a suffix ``_<variable>``. Priors are
-independent boxes, uniform in the sampling coordinate: the value itself, or its logarithm for
-the form's ``log_params`` and the three hyperparameters.
+``size_offsets`` ``size_offset`` (``tau``) of :mod:`.likelihood`. With several observables (a
+joint fit: shared ``p_c`` and exponents, one unknown ``f`` each) the per-observable names get a
+suffix ``_<variable>``. Priors are independent boxes, uniform in the sampling coordinate: the
+value itself, or its logarithm for the form's ``log_params`` and the hyperparameters.
 
 Defaults: the form's :meth:`~.forms.ScalingForm.default_priors`; ``a`` on [-3, 3];
 ``amp`` on [0.1, 10]; ``length`` on [0.05, 5] (units of the spread of ``x``); ``amp_corr`` on

@@ -14,8 +14,8 @@ from typing import Any
 
 import xarray as xr
 
-from ...errors import DataError
 from ...analysis.fss.layout import read_posterior
+from ...errors import DataError
 from ...io import read_netcdf, write_atomically
 from ..config import load_study
 from ..layout import StudyLayout, slice_label
