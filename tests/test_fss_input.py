@@ -241,3 +241,18 @@ def test_priors_that_cut_a_posterior_are_named_and_a_forms_own_bounds_are_not():
     assert _bound_warnings(bkt, draws(bkt, kappa=(0.9, 1.0), L0=(0.9 * lmin_edge, lmin_edge))) == []
     (sigma_cut,) = _bound_warnings(bkt, draws(bkt, sigma=(2.5, 3.0)))
     assert "95 % interval of sigma reaches its upper prior bound 3" in sigma_cut
+
+
+def test_unreliable_held_out_scores_are_named_in_one_warning():
+    # truth: of sizes 8, 16, 32 those with Pareto k above 0.7 (8 and 32 here; NaN counts as
+    # unreliable) are listed in one message with their k, so a report does not repeat the same
+    # sentence per size; one such size is named in the singular; none above the limit, no message
+    from statmech_nn.analysis.fss.posterior import _pareto_warnings
+
+    model = CollapseModel(SecondOrder(), prepare_data(_grid(), "y", err="y_err", size_dim="L", control_dim="p"))
+    assert list(model.data.sizes) == [8.0, 16.0, 32.0]
+    (message,) = _pareto_warnings(model, np.array([1.2, 0.3, np.nan]))
+    assert "scores of L = 8, 32 are unreliable (Pareto k = 1.20, nan > 0.7)" in message
+    (message,) = _pareto_warnings(model, np.array([0.2, 0.9, 0.5]))
+    assert "score of L = 16 is unreliable (Pareto k = 0.90 > 0.7)" in message
+    assert _pareto_warnings(model, np.array([0.1, 0.3, 0.7])) == []

@@ -68,10 +68,18 @@ def _bound_warnings(model: CollapseModel, flat: np.ndarray) -> list[str]:
 
 
 def _pareto_warnings(model: CollapseModel, pareto_k: np.ndarray) -> list[str]:
-    return [f"{model.form.name}: the leave-one-size-out score of {model.data.size_name} = {size:g} is unreliable "
-            f"(Pareto k = {k:.2f} > {PARETO_K_LIMIT}): the full posterior does not cover the posterior without "
-            f"that size, so its score may be off by more than its standard error (refit=True scores it exactly)"
-            for size, k in zip(model.data.sizes, pareto_k) if not k <= PARETO_K_LIMIT]
+    """One message naming every size whose held-out score is unreliable (``k > PARETO_K_LIMIT``)."""
+    bad = [(size, k) for size, k in zip(model.data.sizes, pareto_k) if not k <= PARETO_K_LIMIT]
+    if not bad:
+        return []
+    sizes = ", ".join(f"{size:g}" for size, _ in bad)
+    ks = ", ".join(f"{k:.2f}" for _, k in bad)
+    one = len(bad) == 1
+    return [f"{model.form.name}: the leave-one-size-out score{'' if one else 's'} of {model.data.size_name} = {sizes} "
+            f"{'is' if one else 'are'} unreliable (Pareto k = {ks} > {PARETO_K_LIMIT}): the full posterior does not "
+            f"cover the posterior without {'that size' if one else 'those sizes'}, so "
+            f"{'its score' if one else 'their scores'} may be off by more than the standard error "
+            f"(refit=True scores {'it' if one else 'them'} exactly)"]
 
 
 def build_posterior(model: CollapseModel, result: SampleResult, held_out: np.ndarray,
