@@ -237,3 +237,16 @@ def test_size_offsets_model_a_shift_shared_by_every_point_of_a_size():
     tau = float(np.sqrt(np.mean(shift ** 2)) / ds["y"].std())
     row = fits[True]["summary"].sel(param="size_offset")
     assert float(row.sel(stat="lo95")) < tau < float(row.sel(stat="hi95")), (tau, row.values)
+
+
+def test_a_comparison_with_size_offsets_says_it_is_not_calibrated():
+    # truth: on the percolation sweep of docs/percolation.md (second order) size offsets let the
+    # corrected BKT form win by 35 +- 19 nats (measured, session 7): a comparison with them must
+    # carry that warning in its own warnings (the report shows them); without them it does not
+    from statmech_nn.analysis.fss.api import SIZE_OFFSETS_COMPARISON
+
+    ds = collapse_dataset("second_order", {"p_c": 0.5, "nu": 1.0}, sizes=(8, 16, 32), n_control=8, seed=2)
+    quick = dict(size_dim="L", control_dim="p", n_tau=5, n_walkers=16, max_steps=500, variants=False)
+    with_offsets = compare_forms(ds, "y", err="y_err", size_offsets=True, **quick)
+    assert SIZE_OFFSETS_COMPARISON in with_offsets.warnings
+    assert SIZE_OFFSETS_COMPARISON not in compare_forms(ds, "y", err="y_err", **quick).warnings

@@ -139,8 +139,8 @@ FSS = (
     Option("seed", 0, "seed of the sampler", (int,), check=non_negative, accepted="an integer >= 0"),
     Option("variants", True, "fit each form without and with its correction to scaling and keep the "
            "better-scoring variant (false: the plain forms only, half the fits)", (bool,)),
-    Option("size_offsets", False, "one unknown offset per size in the error model: the losses of one network "
-           "at every p_eval are correlated (docs/fss.md)", (bool,)),
+    Option("size_offsets", False, "one unknown offset per size in the error model (the losses of one network "
+           "at every p_eval are correlated); not calibrated for comparisons (docs/fss.md)", (bool,)),
 )
 ANALYSIS_SPEC = {"analysis": ANALYSIS, "analysis.phases": PHASES, "analysis.scan": SCAN,
                  "analysis.fss": FSS}
