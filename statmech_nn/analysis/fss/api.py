@@ -293,8 +293,8 @@ MIN_COMPARISON_SIZES = 4
 #: what a comparison with size offsets says about itself (docs/fss.md, "Size offsets")
 SIZE_OFFSETS_COMPARISON = (
     "size offsets in a comparison are not calibrated: on 2D percolation (second order, errors correlated along p) "
-    "they let the corrected BKT form win by 35 +- 19 nats with its error scale at the prior's lower end; read the "
-    "ranking as a lean at most (docs/fss.md)")
+    "they let the corrected BKT form win by 35 +- 19 nats on unreliable held-out scores (refit=True reverses it); "
+    "read the ranking as a lean at most (docs/fss.md)")
 
 
 def _comparison_warnings(results: Mapping[str, xr.Dataset]) -> list[str]:
