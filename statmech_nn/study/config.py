@@ -141,6 +141,8 @@ FSS = (
            "better-scoring variant (false: the plain forms only, half the fits)", (bool,)),
     Option("size_offsets", False, "one unknown offset per size in the error model (the losses of one network "
            "at every p_eval are correlated); not calibrated for comparisons (docs/fss.md)", (bool,)),
+    Option("refit", False, "score sizes whose held-out estimate is unreliable (Pareto k > 0.7) exactly, by "
+           "refitting without them (one more fit per such size; docs/fss.md)", (bool,)),
 )
 ANALYSIS_SPEC = {"analysis": ANALYSIS, "analysis.phases": PHASES, "analysis.scan": SCAN,
                  "analysis.fss": FSS}
