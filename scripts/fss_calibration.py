@@ -9,11 +9,15 @@ numbers quoted in ``docs/fss.md``. Options change the design, e.g. the critical-
         --truth kappa=0.19,0.21 --prior sigma=0.49,0.51 --prior L0=0.98,1.02 --prior kappa=0.19,0.21 \\
         [--window fixed] [--noise 0.005] [--n-walkers 64 --n-tau 60]
     python scripts/fss_calibration.py second_order --replicas 24 --offset-sd 0.05 [--size-offsets]
+    python scripts/fss_calibration.py bkt --compare --replicas 24 --offset-sd 0.05 [--tilt-sd 0.05] [--size-offsets]
 
 A ``--truth`` replaces that parameter's range in the design; ``--prior`` boxes are given to the
 fits (with ``--prior``, the design's own priors are replaced; ``--default-priors`` drops them,
 leaving the forms' defaults). Prints one line per parameter:
 68 % and 95 % coverage, mean bias (median - truth) / half-width with its standard error.
+With ``--compare``, replicas of FORM are given to the comparison of both forms instead
+(``calibrate_comparison``: default priors, so ``--prior`` does not apply): how often FORM is
+preferred, how often the other form by more than 1 and 2 standard errors.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import argparse
 import time
 from dataclasses import replace
 
-from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, Design, calibrate
+import numpy as np
+
+from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, Design, calibrate, calibrate_comparison
 
 
 def _box(item: str) -> tuple[str, tuple[float, float]]:
@@ -49,21 +55,37 @@ def main() -> None:
     parser.add_argument("--n-tau", type=float, default=20.0)
     parser.add_argument("--processes", type=int, default=0, help="default 0: one per core")
     parser.add_argument("--offset-sd", type=float, default=0.0, help="simulate per-size shifts N(0, sd^2) of y")
+    parser.add_argument("--tilt-sd", type=float, default=0.0,
+                        help="also tilt each size's curve by N(0, sd^2) across its window (Design.offset_tilt_sd)")
     parser.add_argument("--size-offsets", action="store_true", help="fit with the error model of size offsets")
+    parser.add_argument("--compare", action="store_true", help="calibrate the comparison of both forms instead")
     args = parser.parse_args()
     design = Design(**SBC_DESIGNS[args.form], fit_a=args.fit_a)
     design = replace(design, truth_ranges={**design.truth_ranges, **dict(args.truth)},
                      priors=dict(args.prior) or (None if args.default_priors else design.priors),
                      window=args.window,
                      noise=args.noise, n_walkers=args.n_walkers, n_tau=args.n_tau, offset_sd=args.offset_sd,
+                     offset_tilt_sd=args.tilt_sd,
                      size_offsets=args.size_offsets)
     start = time.perf_counter()
+    if args.compare:
+        _print_comparison(calibrate_comparison(design, args.replicas, processes=args.processes), start)
+        return
     result = calibrate(design, args.replicas, processes=args.processes)
     print(f"{args.form}{' with a' if args.fit_a else ''}: {args.replicas} replicas in "
           f"{time.perf_counter() - start:.0f} s")
     for name in result.bias:
         print(f"  {name:>6s}: coverage68 {result.coverage68[name]:.2f}, coverage95 {result.coverage95[name]:.2f}, "
               f"bias {result.bias[name]:+.2f} +- {result.bias_se[name]:.2f} half-widths")
+
+
+def _print_comparison(result, start: float) -> None:
+    z = sorted(result.z)
+    print(f"comparison on {result.truth_form} replicas: {len(z)} in {time.perf_counter() - start:.0f} s")
+    print(f"  truth preferred in {result.right:.2f}; the other form by > 1 se in {result.wrong_beyond(1):.2f}, "
+          f"by > 2 se in {result.wrong_beyond(2):.2f}; held-out scores unreliable in "
+          f"{sum(result.unreliable) / len(z):.2f}; median z {np.median(z):+.2f}")
+    print("  z = (score truth - score other) / se, sorted: " + " ".join(f"{v:+.1f}" for v in z))
 
 
 if __name__ == "__main__":

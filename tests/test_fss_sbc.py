@@ -25,9 +25,14 @@ default priors for L0 and kappa gave biases L0 +0.42 +- 0.14, p_c +0.39 +- 0.15,
 0.12; these priors: sigma +0.03 +- 0.13, L0 +0.08 +- 0.15, p_c -0.13 +- 0.15.
 """
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
-from statmech_nn.analysis.fss.calibration import P_C_RANGE, SBC_DESIGNS, Design, calibrate
+from statmech_nn.analysis.fss.calibration import (P_C_RANGE, SBC_DESIGNS, Design, calibrate, calibrate_comparison,
+                                                  simulate_replica)
+from statmech_nn.errors import ConfigError
 
 N_REPLICAS = 50
 
@@ -49,3 +54,42 @@ def test_calibration_numbers_do_not_depend_on_the_number_of_processes():
     design = Design(form="second_order", truth_ranges={**P_C_RANGE, "nu": (0.8, 1.4)}, n_tau=5, n_walkers=12)
     serial, parallel = calibrate(design, 2, processes=1), calibrate(design, 2, processes=2)
     assert serial.z == parallel.z and serial.coverage68 == parallel.coverage68
+
+
+@pytest.mark.slow
+def test_comparison_calibration_scores_each_replica_towards_its_truth():
+    """Truth: second order, 4 sizes x 10 points, 2 % noise -- a design on which the comparison
+    prefers second order in 24 of 24 replicas at n_tau = 20 (docs/fss.md, "How often the
+    comparison is right"; z +1.1 to +8.0 but one tie). z is the score difference truth minus
+    the other form in its standard errors, so both replicas here (z +2.9, +3.9 with these short
+    chains) must come out positive, counted as right; a sign or bookkeeping slip makes them
+    negative."""
+    design = Design(**SBC_DESIGNS["second_order"], n_tau=5)
+    result = calibrate_comparison(design, 2, processes=0)
+    assert result.truth_form == "second_order" and len(result.z) == 2
+    assert all(z > 1 for z in result.z), result.z
+    assert result.right == 1.0 and result.wrong_beyond(1) == 0.0
+
+
+def test_simulated_tilt_runs_from_minus_to_plus_its_draw_across_each_sizes_window():
+    """Truth: the tilt of ``offset_tilt_sd`` adds ``gamma_k u`` to size k's curve, ``u`` the control
+    value mapped linearly onto [-1, 1] over that size's own window; the same seed gives the same
+    curves otherwise. So the difference to the untilted replica is linear in p at every size,
+    equal and opposite at the window's two ends, and the draws differ between sizes."""
+    design = Design(**SBC_DESIGNS["second_order"])
+    truth = {"p_c": 0.5, "nu": 1.0}
+    plain = simulate_replica(design, truth, 3)
+    tilted = simulate_replica(replace(design, offset_tilt_sd=0.05), truth, 3)
+    ends = []
+    for size in plain["L"].values:
+        diff = (tilted["y"] - plain["y"]).sel(L=size).dropna("p")
+        p, d = diff["p"].values, diff.values
+        assert np.allclose(d, np.polyval(np.polyfit(p, d, 1), p), atol=1e-12)
+        assert d[0] == pytest.approx(-d[-1], abs=1e-12) and abs(d[0]) > 0
+        ends.append(d[-1])
+    assert len(set(np.round(ends, 12))) == len(ends)
+
+
+def test_comparison_calibration_is_for_the_built_in_forms():
+    with pytest.raises(ConfigError, match="'corrected': a comparison is calibrated for second_order or bkt"):
+        calibrate_comparison(Design(form="corrected", truth_ranges=P_C_RANGE), 1)

@@ -140,7 +140,8 @@ FSS = (
     Option("variants", True, "fit each form without and with its correction to scaling and keep the "
            "better-scoring variant (false: the plain forms only, half the fits)", (bool,)),
     Option("size_offsets", False, "one unknown offset per size in the error model (the losses of one network "
-           "at every p_eval are correlated); not calibrated for comparisons (docs/fss.md)", (bool,)),
+           "at every p_eval are correlated); comparisons with it are calibrated only for pure per-size shifts "
+           "(docs/fss.md)", (bool,)),
     Option("refit", False, "score sizes whose held-out estimate is unreliable (Pareto k > 0.7) exactly, by "
            "refitting without them (one more fit per such size; docs/fss.md)", (bool,)),
 )

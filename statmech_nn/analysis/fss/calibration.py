@@ -4,7 +4,7 @@ For ``n_replicas`` replicas, a truth is drawn (each parameter uniform on its ran
 ``truth_ranges``; the y-exponent ``a`` on ``a_range`` when ``fit_a``), a synthetic data set of the
 design is simulated from it (:func:`.synthetic.collapse_dataset`: ``sizes`` x ``n_control``
 jittered control values, noise drawn from the stated errors; with ``offset_sd`` every size's
-curve shifted by its own ``N(0, offset_sd^2)``) and fitted (:func:`.api.fit_fss`,
+curve shifted by its own ``N(0, offset_sd^2)``, with ``offset_tilt_sd`` also tilted) and fitted (:func:`.api.fit_fss`,
 ``priors`` as given). Reported per parameter:
 
 * ``coverage68``/``coverage95``: the fraction of replicas whose 68 % (95 %) interval holds the
@@ -14,6 +14,12 @@ curve shifted by its own ``N(0, offset_sd^2)``) and fitted (:func:`.api.fit_fss`
 * ``bias``: the mean over replicas of ``z = (median - truth) / half-width(68 %)`` -- the bias
   in units of the parameter's own standard error -- and ``bias_se``, the standard error of that
   mean (``sd(z) / sqrt(n)``).
+
+:func:`calibrate_comparison` asks the same of a *comparison*: on replicas simulated from one
+form, how often does :func:`.api.compare_forms` prefer it, and how often the other form by more
+than one or two standard errors of the score difference (a calibrated standard error would let
+the wrong form lead by more than 2 of them in about 2 % of replicas, were the difference
+normal).
 
 The truths are drawn in order from ``numpy.random.default_rng(truth_seed)`` and replica ``r``
 is simulated and fitted with seed ``r``, so the numbers do not depend on ``processes``: the
@@ -31,9 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from ...errors import ConfigError
 from ...processes import starmap_in_processes
-from .api import fit_fss
-from .posterior import summarize
+from .api import compare_forms, fit_fss
+from .posterior import summarize, unreliable_sizes
 from .synthetic import collapse_dataset
 
 
@@ -55,6 +62,10 @@ class Design:
     n_walkers: int = 24
     #: per-size shifts of the simulated data, ``delta_k ~ N(0, offset_sd^2)`` in units of ``y``
     offset_sd: float = 0.0
+    #: per-size tilts of the simulated data: every size's curve also tilted by ``gamma_k u``,
+    #: ``gamma_k ~ N(0, offset_tilt_sd^2)``, ``u`` the control value mapped onto [-1, 1] over that
+    #: size's window -- an error correlated along the control axis that a shift does not describe
+    offset_tilt_sd: float = 0.0
     #: fit with the error model of size offsets (:func:`.api.fit_fss`)
     size_offsets: bool = False
 
@@ -94,19 +105,48 @@ def draw_truths(design: Design, n_replicas: int, truth_seed: int) -> list[dict[s
     return truths
 
 
-def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
-    """Simulate and fit one replica; its summary (:func:`.posterior.summarize`)."""
+def simulate_replica(design: Design, truth: Mapping[str, float], seed: int) -> xr.Dataset:
+    """The synthetic data set of one replica (``y``, ``y_err`` over ``L`` and ``p``)."""
     params = {k: v for k, v in truth.items() if k != "a"}
     ds = collapse_dataset(design.form, params, sizes=design.sizes, n_control=design.n_control, jitter=design.jitter,
                           noise=design.noise, window=design.window, a=truth.get("a", 0.0), seed=seed)
     if design.offset_sd:
         shift = design.offset_sd * np.random.default_rng([seed, 1]).standard_normal(ds.sizes["L"])
         ds["y"] = ds["y"] + xr.DataArray(shift, dims="L")
+    if design.offset_tilt_sd:
+        tilt = design.offset_tilt_sd * np.random.default_rng([seed, 2]).standard_normal(ds.sizes["L"])
+        window = ds["p"].where(np.isfinite(ds["y"]))
+        low, high = window.min("p"), window.max("p")
+        ds["y"] = ds["y"] + xr.DataArray(tilt, dims="L") * (2 * ds["p"] - low - high) / (high - low)
+    return ds
+
+
+def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
+    """Simulate and fit one replica; its summary (:func:`.posterior.summarize`)."""
+    ds = simulate_replica(design, truth, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return summarize(fit_fss(ds, "y", err="y_err", size_dim="L", control_dim="p", form=design.form,
                                  fit_a=design.fit_a, priors=design.priors, n_tau=design.n_tau,
                                  n_walkers=design.n_walkers, seed=seed, size_offsets=design.size_offsets))
+
+
+def compare_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
+    """Simulate one replica and compare the two built-in forms on it as a user would
+    (:func:`.api.compare_forms`: each form without and with its correction, the forms' default
+    priors; ``fit_a``, chains and ``size_offsets`` from ``design``). Returns ``z`` -- the score
+    difference truth minus the other form in units of its standard error, ``> 0`` when the truth
+    is preferred -- and ``unreliable`` (some held-out score has Pareto ``k > 0.7``)."""
+    other = "bkt" if design.form == "second_order" else "second_order"
+    ds = simulate_replica(design, truth, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = compare_forms(ds, "y", err="y_err", size_dim="L", control_dim="p", forms=(design.form, other),
+                                   fit_a=design.fit_a, n_tau=design.n_tau, n_walkers=design.n_walkers, seed=seed,
+                                   size_offsets=design.size_offsets)
+    sign = 1.0 if comparison.preferred == design.form else -1.0
+    return {"z": sign * comparison.delta / comparison.delta_se,
+            "unreliable": any(unreliable_sizes(post) for post in comparison.results.values())}
 
 
 def calibrate(design: Design, n_replicas: int = 50, *, processes: int | None = 1,
@@ -116,6 +156,38 @@ def calibrate(design: Design, n_replicas: int = 50, *, processes: int | None = 1
     truths = draw_truths(design, n_replicas, truth_seed)
     summaries = starmap_in_processes(fit_replica, [(design, truth, r) for r, truth in enumerate(truths)], processes)
     return _score(truths, summaries)
+
+
+@dataclass(frozen=True)
+class ComparisonCalibration:
+    """How often a comparison picks the form the data were simulated from (:func:`calibrate_comparison`)."""
+
+    truth_form: str
+    #: per replica: the score difference truth minus the other form over its standard error
+    z: tuple[float, ...]
+    #: per replica: some held-out score was unreliable (Pareto k > 0.7)
+    unreliable: tuple[bool, ...]
+
+    @property
+    def right(self) -> float:
+        """The fraction of replicas in which the truth is preferred (``z > 0``)."""
+        return float(np.mean(np.asarray(self.z) > 0))
+
+    def wrong_beyond(self, n_se: float) -> float:
+        """The fraction of replicas preferring the other form by more than ``n_se`` standard errors."""
+        return float(np.mean(np.asarray(self.z) < -n_se))
+
+
+def calibrate_comparison(design: Design, n_replicas: int = 24, *, processes: int | None = 1,
+                         truth_seed: int = 12345) -> ComparisonCalibration:
+    """Compare the two built-in forms on ``n_replicas`` replicas simulated from ``design.form``
+    (truths as in :func:`calibrate`, fits as in :func:`compare_replica`)."""
+    if design.form not in SBC_DESIGNS:
+        raise ConfigError(f"form {design.form!r}: a comparison is calibrated for {' or '.join(SBC_DESIGNS)}")
+    truths = draw_truths(design, n_replicas, truth_seed)
+    rows = starmap_in_processes(compare_replica, [(design, truth, r) for r, truth in enumerate(truths)], processes)
+    return ComparisonCalibration(truth_form=design.form, z=tuple(float(r["z"]) for r in rows),
+                                 unreliable=tuple(bool(r["unreliable"]) for r in rows))
 
 
 def _score(truths: Sequence[Mapping[str, float]], summaries: Sequence[dict]) -> Calibration:
