@@ -91,5 +91,7 @@ def test_simulated_tilt_runs_from_minus_to_plus_its_draw_across_each_sizes_windo
 
 
 def test_comparison_calibration_is_for_the_built_in_forms():
+    # Truth: a comparison is calibrated against the other built-in form, so only their two
+    # designs can be given; any other form is a one-line error naming it and what is accepted.
     with pytest.raises(ConfigError, match="'corrected': a comparison is calibrated for second_order or bkt"):
         calibrate_comparison(Design(form="corrected", truth_ranges=P_C_RANGE), 1)
