@@ -381,8 +381,6 @@ def test_a_comparisons_warnings_are_the_datas_and_its_own_not_a_discarded_fits()
 def test_the_studys_refit_and_size_offsets_reach_the_fits():
     # Truth: the study's [analysis.fss] refit and size_offsets are handed to every fit of a
     # comparison: each posterior records them in its options, and size offsets add their scale
-    import json as _json
-
     from statmech_nn.analysis.fss.synthetic import collapse_dataset
     from statmech_nn.study.fss_adapter import compare
 
@@ -390,6 +388,6 @@ def test_the_studys_refit_and_size_offsets_reach_the_fits():
     ranking = compare(ds, "y", "y_err", size="L", control="p", forms=["second_order", "bkt"], fit_a=False,
                       n_walkers=24, n_tau=5.0, max_steps=500, seed=0, variants=False, size_offsets=True, refit=True)
     for post in ranking.posteriors.values():
-        options = _json.loads(post.attrs["options_json"])
+        options = json.loads(post.attrs["options_json"])
         assert options["refit"] is True and options["size_offsets"] is True
         assert "size_offset" in [str(p) for p in post["param"].values]

@@ -137,7 +137,7 @@ def compare_replica(design: Design, truth: Mapping[str, float], seed: int) -> di
     priors; ``fit_a``, chains and ``size_offsets`` from ``design``). Returns ``z`` -- the score
     difference truth minus the other form in units of its standard error, ``> 0`` when the truth
     is preferred -- and ``unreliable`` (some held-out score has Pareto ``k > 0.7``)."""
-    other = "bkt" if design.form == "second_order" else "second_order"
+    (other,) = (form for form in SBC_DESIGNS if form != design.form)
     ds = simulate_replica(design, truth, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
