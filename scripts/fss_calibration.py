@@ -9,7 +9,8 @@ numbers quoted in ``docs/fss.md``. Options change the design, e.g. the critical-
         --truth kappa=0.19,0.21 --prior sigma=0.49,0.51 --prior L0=0.98,1.02 --prior kappa=0.19,0.21 \\
         [--window fixed] [--noise 0.005] [--n-walkers 64 --n-tau 60]
     python scripts/fss_calibration.py second_order --replicas 24 --offset-sd 0.05 [--size-offsets]
-    python scripts/fss_calibration.py bkt --compare --replicas 24 --offset-sd 0.05 [--tilt-sd 0.05] [--size-offsets]
+    python scripts/fss_calibration.py bkt --compare --replicas 24 --offset-sd 0.05 [--tilt-sd 0.05] \
+        [--size-offsets] [--size-tilts]
 
 A ``--truth`` replaces that parameter's range in the design; ``--prior`` boxes are given to the
 fits (with ``--prior``, the design's own priors are replaced; ``--default-priors`` drops them,
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--tilt-sd", type=float, default=0.0,
                         help="also tilt each size's curve by N(0, sd^2) across its window (Design.offset_tilt_sd)")
     parser.add_argument("--size-offsets", action="store_true", help="fit with the error model of size offsets")
+    parser.add_argument("--size-tilts", action="store_true", help="fit with the error model of size tilts")
     parser.add_argument("--compare", action="store_true", help="calibrate the comparison of both forms instead")
     args = parser.parse_args()
     design = Design(**SBC_DESIGNS[args.form], fit_a=args.fit_a)
@@ -66,7 +68,7 @@ def main() -> None:
                      window=args.window,
                      noise=args.noise, n_walkers=args.n_walkers, n_tau=args.n_tau, offset_sd=args.offset_sd,
                      offset_tilt_sd=args.tilt_sd,
-                     size_offsets=args.size_offsets)
+                     size_offsets=args.size_offsets, size_tilts=args.size_tilts)
     start = time.perf_counter()
     if args.compare:
         _print_comparison(calibrate_comparison(design, args.replicas, processes=args.processes), start)

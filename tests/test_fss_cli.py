@@ -77,19 +77,20 @@ def test_compare_json(data_file, tmp_path, capsys):
     assert "choose one with --group" in capsys.readouterr().err
 
 
-def test_size_offsets_flag_adds_the_offset_scale(data_file, tmp_path, capsys):
-    # truth: --size-offsets fits the error model with one offset per size (fit_fss(size_offsets=
-    # True)): its scale tau appears among the hyperparameters, inside its prior box [1e-3, 1], and
-    # the collapse figure subtracts the estimated offsets and says so
+def test_size_offsets_and_tilts_flags_add_their_scales(data_file, tmp_path, capsys):
+    # truth: --size-offsets --size-tilts fit the error model with one offset and one slope per size
+    # (fit_fss(size_offsets=True, size_tilts=True)): their scales appear among the hyperparameters,
+    # inside their prior boxes [1e-3, 1], and the collapse figure subtracts both and says so
     out = tmp_path / "offsets.nc"
     status = main(["analyze", "fss", str(data_file), "--var", "y", "--err", "y_err", "--size", "L", "--control", "p",
-                   "--form", "second_order", "--size-offsets", "--json", "-o", str(out), *QUICK])
+                   "--form", "second_order", "--size-offsets", "--size-tilts", "--json", "-o", str(out), *QUICK])
     assert status == 0
     result = _last_json(capsys)
-    assert "size_offset" in result["hyperparams"]
-    assert 1e-3 <= result["hyperparams"]["size_offset"]["median"] <= 1.0
+    for name in ("size_offset", "size_tilt"):
+        assert 1e-3 <= result["hyperparams"][name]["median"] <= 1.0
     (_, collapsed) = plot_collapse(read_posterior(out)).axes
-    assert "size offsets subtracted" in collapsed.get_title() and "delta" in collapsed.get_ylabel()
+    assert "size offsets and size tilts subtracted" in collapsed.get_title()
+    assert "delta" in collapsed.get_ylabel() and "gamma" in collapsed.get_ylabel()
 
 
 @pytest.mark.parametrize("extra, message", [

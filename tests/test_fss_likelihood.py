@@ -103,7 +103,7 @@ def test_correction_function_is_the_sum_of_two_processes(length):
     assert tiny == pytest.approx(plain, abs=1e-9)
 
 
-def test_nuisance_estimate_recovers_a_known_correction_and_known_offsets():
+def test_nuisance_estimate_recovers_a_known_correction_and_known_offsets_and_tilts():
     # truth: data built as F(x) + r H(x) with r = 1, 1/2, 0 for three sizes (r already on the unit
     # span) and small noise (0.005 against a correction of amplitude ~0.5); the posterior mean of
     # r h (dense GP algebra, what the collapse plot subtracts) must equal r H to within 0.03 -- a
@@ -111,7 +111,7 @@ def test_nuisance_estimate_recovers_a_known_correction_and_known_offsets():
     # the sizes shifted by +0.2, -0.1, 0 instead: the estimated offsets must be those shifts up
     # to one common constant (a common shift is the mean mu's), within 0.01 (30 points of noise
     # 0.005 per size pin a size's mean to 0.001; the GP's share of the shift is what is left).
-    from statmech_nn.analysis.fss.likelihood import nuisance_estimate
+    from statmech_nn.analysis.fss.likelihood import nuisance_estimate, size_features
 
     x = np.tile(np.linspace(-2, 2, 30), 3)
     r = np.repeat([1.0, 0.5, 0.0], 30)
@@ -125,9 +125,21 @@ def test_nuisance_estimate_recovers_a_known_correction_and_known_offsets():
     index = np.repeat([0, 1, 2], 30)
     shifts = np.array([0.2, -0.1, 0.0])[index]
     y = np.tanh(x) + shifts + 0.005 * rng.standard_normal(90)
+    offsets = size_features(x, index, offsets=True, tilts=False)
     got = nuisance_estimate(x, np.zeros(90), y, err, float(np.std(y)), amp=2.0, length=0.5, err_scale=1.0,
-                            size_index=index, size_offset=0.3)
+                            features=offsets, feature_sd=np.full(3, 0.3))
     assert np.ptp(got - shifts) < 0.01
+    # Tilted too, by 0.1, -0.05, 0 from the middle of each window to its end: offsets and tilts
+    # estimated together equal that truth up to one common line in t (a line shared by every size
+    # is a part of f, and t = x / 2 here), within the same 0.01.
+    t = x / 2
+    truth = shifts + np.array([0.1, -0.05, 0.0])[index] * t
+    y = np.tanh(x) + truth + 0.005 * rng.standard_normal(90)
+    got = nuisance_estimate(x, np.zeros(90), y, err, float(np.std(y)), amp=2.0, length=0.5, err_scale=1.0,
+                            features=size_features(x, index, offsets=True, tilts=True), feature_sd=np.full(6, 0.3))
+    line = np.column_stack([np.ones(90), t])
+    left = (got - truth) - line @ np.linalg.lstsq(line, got - truth, rcond=None)[0]
+    assert np.ptp(left) < 0.01
 
 
 def test_collapse_loglik_is_a_density_of_the_raw_data():
@@ -198,21 +210,39 @@ def test_small_sample_factor_is_students_t_over_the_normal():
     assert se == pytest.approx(np.sqrt(21.0) * (2 * p - 1) / np.sqrt(2 * p * (1 - p)), rel=1e-6)
 
 
-@pytest.mark.parametrize("corrected", [False, True])
-def test_size_offsets_add_a_shared_shift_per_size(corrected):
-    # truth: with size offsets the covariance gains tau^2 E E' (E the indicators of the sizes:
-    # every point of a size shifted by the same unknown delta_k ~ N(0, tau^2)), built here as a
-    # dense n x n matrix on top of the basis covariance (with and without the correction block);
-    # the extra features, their cross sums with the sines and the Woodbury algebra must give the
-    # same restricted likelihood to rounding (1e-6 relative). A vanishing tau is the model without.
+def _window_unit(control: np.ndarray, size_index: np.ndarray) -> np.ndarray:
+    """``t``: the control value mapped onto [-1, 1] over its own size's points, point by point."""
+    t = np.empty_like(control)
+    for i, k in enumerate(size_index):
+        window = control[size_index == k]
+        t[i] = -1.0 + 2.0 * (control[i] - window.min()) / (window.max() - window.min())
+    return t
+
+
+@pytest.mark.parametrize("corrected", [False, True], ids=["plain", "corrected"])
+@pytest.mark.parametrize("offsets, tilts", [(True, False), (False, True), (True, True)],
+                         ids=["offsets", "tilts", "both"])
+def test_size_offsets_and_tilts_add_a_shared_line_per_size(corrected, offsets, tilts):
+    # truth: with size offsets the covariance gains tau^2 1[k_i = k_j] (every point of a size
+    # shifted by the same unknown delta_k ~ N(0, tau^2)), with size tilts tau_t^2 t_i t_j 1[k_i = k_j]
+    # (t the control value mapped onto [-1, 1] over its size's window, computed here point by
+    # point), built as a dense n x n matrix on top of the basis covariance (with and without the
+    # correction block); the features of size_features, their cross sums with the sines and the
+    # Woodbury algebra must give the same restricted likelihood to rounding (1e-6 relative).
+    # Vanishing scales are the model without.
+    from statmech_nn.analysis.fss.likelihood import size_feature_sd, size_features
+
     rng = np.random.default_rng(5)
-    u = standardise(rng.uniform(-1, 1, 36)[None])[0]
+    control = rng.uniform(0.3, 0.7, 36)
+    u = standardise(control[None] + 0.1 * rng.standard_normal(36))[0]
     size_index = rng.integers(0, 4, 36)
     r = np.array([1.0, 0.6, 0.3, 0.0])[size_index]
-    z = np.tanh(2 * u) + 0.3 * rng.standard_normal(4)[size_index] + 0.05 * rng.standard_normal(36)
+    t = _window_unit(control, size_index)
+    z = (np.tanh(2 * u) + 0.3 * rng.standard_normal(4)[size_index] + 0.2 * rng.standard_normal(4)[size_index] * t
+         + 0.05 * rng.standard_normal(36))
     noise = np.full(36, 0.05)
     one = np.ones_like(z)
-    amp, amp_corr, tau, length = 1.3, 0.7, 0.4, 0.8
+    amp, amp_corr, tau, tau_t, length = 1.3, 0.7, 0.4, 0.25, 0.8
     box = box_half_width(u[None], np.array([length]))[0]
     cov = amp ** 2 * _basis_kernel(u, 1.0, length, box) + np.diag(noise ** 2)
     corr = {}
@@ -220,12 +250,16 @@ def test_size_offsets_add_a_shared_shift_per_size(corrected):
         cov += amp_corr ** 2 * r[:, None] * _basis_kernel(u, 1.0, length, box, most=CORRECTION_MODES) * r[None, :]
         corr = {"corr": r[None], "amp_corr": np.array([amp_corr])}
     without = restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]), **corr)[0]
-    cov += tau ** 2 * (size_index[:, None] == size_index[None, :])
+    same_size = size_index[:, None] == size_index[None, :]
+    cov += (tau ** 2 * offsets + tau_t ** 2 * tilts * t[:, None] * t[None, :]) * same_size
     inv_z, inv_1 = np.linalg.solve(cov, z), np.linalg.solve(cov, one)
     exact = (-0.5 * (z @ inv_z - (one @ inv_z) ** 2 / (one @ inv_1)) - 0.5 * np.linalg.slogdet(cov)[1]
              - 0.5 * np.log(one @ inv_1) - 0.5 * 35 * np.log(2 * np.pi))
-    got, tiny = (restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]),
-                                         size_index=size_index, offset_sd=np.array([t]), **corr)[0]
-                 for t in (tau, 1e-9))
+    features = size_features(control, size_index, offsets, tilts)
+    assert features.shape == (36, 4 * (offsets + tilts))
+    got, tiny = (restricted_basis_loglik(
+        u[None], z[None], noise[None], np.array([amp]), np.array([length]), features=features,
+        feature_sd=size_feature_sd(4, np.array([s * tau]) if offsets else None, np.array([s * tau_t]) if tilts else None),
+        **corr)[0] for s in (1.0, 1e-9))
     assert got == pytest.approx(exact, rel=1e-6)
     assert tiny == pytest.approx(without, abs=1e-9)

@@ -372,22 +372,23 @@ def test_a_comparisons_warnings_are_the_datas_and_its_own_not_a_discarded_fits()
     ds["y_err"] = (ds["y_err"].dims, err)
     ranking = compare(ds, "y", "y_err", size="L", control="p", forms=["second_order", "bkt"], fit_a=False,
                       n_walkers=24, n_tau=50.0, max_steps=200, seed=0, variants=True,
-                      size_offsets=False, refit=False)
+                      size_offsets=False, size_tilts=False, refit=False)
     assert any("non-finite value or error excluded" in w for w in ranking.warnings), ranking.warnings
     assert not any(w.startswith(("second_order:", "bkt:", "emcee stopped")) for w in ranking.warnings), ranking.warnings
     assert all(not post.attrs["converged"] for post in ranking.posteriors.values())
 
 
-def test_the_studys_refit_and_size_offsets_reach_the_fits():
-    # Truth: the study's [analysis.fss] refit and size_offsets are handed to every fit of a
-    # comparison: each posterior records them in its options, and size offsets add their scale
+def test_the_studys_refit_and_size_offsets_and_tilts_reach_the_fits():
+    # Truth: the study's [analysis.fss] refit, size_offsets and size_tilts are handed to every fit
+    # of a comparison: each posterior records them in its options, and offsets and tilts add their scales
     from statmech_nn.analysis.fss.synthetic import collapse_dataset
     from statmech_nn.study.fss_adapter import compare
 
     ds = collapse_dataset("second_order", {"p_c": 0.5, "nu": 1.0}, sizes=(8, 16, 32), n_control=8, seed=3)
     ranking = compare(ds, "y", "y_err", size="L", control="p", forms=["second_order", "bkt"], fit_a=False,
-                      n_walkers=24, n_tau=5.0, max_steps=500, seed=0, variants=False, size_offsets=True, refit=True)
+                      n_walkers=24, n_tau=5.0, max_steps=500, seed=0, variants=False, size_offsets=True, size_tilts=True,
+                      refit=True)
     for post in ranking.posteriors.values():
         options = json.loads(post.attrs["options_json"])
-        assert options["refit"] is True and options["size_offsets"] is True
-        assert "size_offset" in [str(p) for p in post["param"].values]
+        assert options["refit"] is True and options["size_offsets"] is True and options["size_tilts"] is True
+        assert {"size_offset", "size_tilt"} <= {str(p) for p in post["param"].values}

@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     p.add_argument("--size-offsets", action="store_true",
                    help="one unknown offset per size, integrated out: for points of a size that share their samples "
                         "or networks (errors correlated along the control axis)")
+    p.add_argument("--size-tilts", action="store_true",
+                   help="one unknown slope per size across its control window, integrated out: the next term of "
+                        "such a correlated error (usually with --size-offsets)")
     p.add_argument("--fixed-errors", action="store_true", help="trust the errors as given (no error-scale hyperparameter)")
     p.add_argument("--prior", action="append", default=[], metavar="[FORM:]NAME=LO,HI", help="prior box of a parameter")
     p.add_argument("--min-overlap", type=float, default=0.25, help="least overlap of scaled curves (default 0.25)")
@@ -148,7 +151,8 @@ def _run(args) -> int:
                    select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,
                    min_overlap=args.min_overlap, error_floor=args.error_floor, n_samples=args.n_samples,
                    n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed,
-                   refit=args.refit, size_offsets=args.size_offsets)
+                   refit=args.refit, size_offsets=args.size_offsets,
+                   size_tilts=args.size_tilts)
     if args.compare:
         comparison = compare_forms(data, forms=forms, priors=priors, variants=args.corrections is None,
                                    processes=args.processes, **options)

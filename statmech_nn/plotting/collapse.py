@@ -16,7 +16,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from ..analysis.fss.forms import ScalingForm, rebuild_form
-from ..analysis.fss.likelihood import nuisance_estimate
+from ..analysis.fss.likelihood import nuisance_estimate, size_feature_sd, size_features
 from ..analysis.fss.model import local_name
 from ..analysis.fss.posterior import describe_slice
 from ..errors import ConfigError
@@ -27,9 +27,9 @@ def _median(posterior: xr.Dataset, name: str) -> float:
     return float(posterior["summary"].sel(param=name, stat="median"))
 
 
-def _nuisance(posterior, form, theta, var, joint, x, log_g, size, y, err) -> np.ndarray:
-    """Posterior mean of the correction ``r(L) h(x)`` and the size offsets, whichever the fit
-    has, at the median parameters (in ``y G`` units; :func:`.likelihood.nuisance_estimate`)."""
+def _nuisance(posterior, form, theta, var, joint, x, log_g, control, size, y, err) -> np.ndarray:
+    """Posterior mean of the correction ``r(L) h(x)`` and the size offsets and tilts, whichever
+    the fit has, at the median parameters (in ``y G`` units; :func:`.likelihood.nuisance_estimate`)."""
     names = [str(p) for p in posterior["param"].values]
 
     def hyper(base):
@@ -40,8 +40,11 @@ def _nuisance(posterior, form, theta, var, joint, x, log_g, size, y, err) -> np.
     if form.corrected:
         extra.update(corr=np.broadcast_to(form.correction_factor(size, theta), (1, len(size)))[0],
                      amp_corr=hyper("amp_corr"))
-    if hyper("size_offset") is not None:
-        extra.update(size_index=np.unique(size, return_inverse=True)[1], size_offset=hyper("size_offset"))
+    offset, tilt = hyper("size_offset"), hyper("size_tilt")
+    if offset is not None or tilt is not None:
+        sizes, index = np.unique(size, return_inverse=True)
+        extra.update(features=size_features(control, index, offset is not None, tilt is not None),
+                     feature_sd=size_feature_sd(len(sizes), offset, tilt)[0])
     err_scale = hyper("err_scale")
     return nuisance_estimate(x, log_g, y, err, float(np.std(y)), hyper("amp"), hyper("length"),
                              1.0 if err_scale is None else err_scale, **extra)     # absent: errors trusted
@@ -76,8 +79,9 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
         log_g = np.broadcast_to(form.log_size_factor(size, theta), (1, len(size)))[0]
         g = np.exp(log_g)
         offsets = local_name("size_offset", var, len(variables) > 1) in params
-        shift = (_nuisance(posterior, form, theta, var, len(variables) > 1, x, log_g, size, y, err)
-                 if form.corrected or offsets else 0.0)
+        tilts = local_name("size_tilt", var, len(variables) > 1) in params
+        shift = (_nuisance(posterior, form, theta, var, len(variables) > 1, x, log_g, control, size, y, err)
+                 if form.corrected or offsets or tilts else 0.0)
         raw, collapsed = axes[j]
         for colour, value in zip(colours, sizes):
             at = size == value
@@ -93,9 +97,9 @@ def plot_collapse(posterior: xr.Dataset, form: ScalingForm | type | None = None)
         collapsed.set_xlabel(form.x_label)
         collapsed.set_ylabel(y_label + (r" $\times\,L^{a}$" if "a" in theta else "")
                              + (r" $-\, r(L)\,h(x)$" if form.corrected else "")
-                             + (r" $-\, \delta_L$" if offsets else ""))
-        subtracted = " and ".join(part for part, on in (("correction", form.corrected), ("size offsets", offsets))
-                                  if on)
+                             + (r" $-\, \delta_L$" if offsets else "") + (r" $-\, \gamma_L t$" if tilts else ""))
+        subtracted = " and ".join(part for part, on in (("correction", form.corrected), ("size offsets", offsets),
+                                                        ("size tilts", tilts)) if on)
         collapsed.set_title(f"{var}: collapse at the posterior median"
                             + (f"\n({subtracted} subtracted)" if subtracted else ""), fontsize="medium")
         raw.legend(fontsize="small")

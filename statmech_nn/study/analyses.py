@@ -194,7 +194,8 @@ class StudyAnalyses:
             self.log(f"fss {name}: skipped ({sizes_with_points} sizes with >= 2 {control} values in "
                      f"[{lo:g}, {hi:g}]; needs {fss['min_sizes']})")
             return None
-        settings = {k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "size_offsets", "refit")}
+        settings = {k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "size_offsets",
+                                        "size_tilts", "refit")}
         key = step_key({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
                          "slice": point, "window": [lo, hi], "fit_a": fit_a, "forms": fss["forms"],
                          "observable": [var, fss["observable"]], "settings": settings})

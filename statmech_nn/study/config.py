@@ -142,6 +142,8 @@ FSS = (
     Option("size_offsets", False, "one unknown offset per size in the error model (the losses of one network "
            "at every p_eval are correlated); comparisons with it are calibrated only for pure per-size shifts "
            "(docs/fss.md)", (bool,)),
+    Option("size_tilts", False, "one unknown slope per size across its p_eval window in the error model (the "
+           "next term of that correlated error, beside size_offsets; docs/fss.md)", (bool,)),
     Option("refit", False, "score sizes whose held-out estimate is unreliable (Pareto k > 0.7) exactly, by "
            "refitting without them (one more fit per such size; docs/fss.md)", (bool,)),
 )

@@ -30,11 +30,11 @@ class Ranking:
 
 def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, forms: Sequence[str],
             fit_a: bool, n_walkers: int, n_tau: float, max_steps: int, seed: int, variants: bool,
-            size_offsets: bool, refit: bool) -> Ranking:
+            size_offsets: bool, size_tilts: bool, refit: bool) -> Ranking:
     """Fit ``forms`` to the points of ``data`` (``var`` ± ``err`` over ``size`` x ``control``);
     ``variants``: each form without and with its correction to scaling, the better kept;
-    ``size_offsets``: the error model with one offset per size; ``refit``: unreliable held-out
-    scores computed exactly (both :func:`~statmech_nn.analysis.fss.fit_fss`). The fits run side
+    ``size_offsets``, ``size_tilts``: the error model with one offset, one slope per size;
+    ``refit``: unreliable held-out scores computed exactly (all :func:`~statmech_nn.analysis.fss.fit_fss`). The fits run side
     by side, one process per core this process may use (``taskset`` limits them).
     The ranking's warnings are the data's and the comparison's; each kept posterior holds its
     own (a discarded variant's warnings would describe a fit the study does not report)."""
@@ -44,8 +44,8 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
         warnings.simplefilter("ignore")   # kept in the ranking and the posteriors, not printed
         result = compare_forms(data, var, err=err, size_dim=size, control_dim=control, forms=tuple(forms),
                                fit_a=fit_a, n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps,
-                               seed=seed, variants=variants, size_offsets=size_offsets, refit=refit,
-                               processes=0)
+                               seed=seed, variants=variants, size_offsets=size_offsets, size_tilts=size_tilts,
+                               refit=refit, processes=0)
     return Ranking(str(result.preferred), float(result.delta), float(result.delta_se),
                    dict(result.results), list(result.warnings))
 

@@ -102,7 +102,7 @@ def basis_size(half_width: np.ndarray, length: np.ndarray) -> np.ndarray:
 def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray,
                             length: np.ndarray, half_width: np.ndarray | None = None, *,
                             corr: np.ndarray | None = None, amp_corr: np.ndarray | None = None,
-                            size_index: np.ndarray | None = None, offset_sd: np.ndarray | None = None) -> np.ndarray:
+                            features: np.ndarray | None = None, feature_sd: np.ndarray | None = None) -> np.ndarray:
     """:func:`basis_loglik` with ``m`` from :func:`basis_size` for each walker (a function of
     that walker's parameters only), walkers with the same ``m`` evaluated together."""
     if half_width is None:
@@ -112,30 +112,26 @@ def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, 
     for m in np.unique(sizes):
         rows = sizes == m
         extra = {} if corr is None else {"corr": corr[rows], "amp_corr": amp_corr[rows]}
-        if size_index is not None:
-            extra.update(size_index=size_index, offset_sd=offset_sd[rows])
+        if features is not None:
+            extra.update(features=features, feature_sd=feature_sd[rows])
         out[rows] = basis_loglik(u[rows], z[rows], noise_sd[rows], amp[rows], length[rows], half_width[rows], int(m),
                                  **extra)
     return out
 
 
-def _with_size_offsets(gram, proj_z, proj_1, scale, blocks, w, wz, size_index, offset_sd):
-    """The Gram matrix, projections and prior scales of :func:`basis_loglik` with the ``K``
-    size indicators ``E`` appended as features: ``E' D^-1 E = diag(sum_(i in k) w_i)``; the
-    cross blocks are per-size sums of each feature block's weighted sines (``blocks``: its
-    ``(weights, sines)`` in order: ``B^1/2 Phi' D^-1 E`` and ``B^1/2 Phi_h' diag(r) D^-1 E``);
-    prior scale ``tau`` each."""
-    onehot = (size_index[:, None] == np.arange(size_index.max() + 1)[None, :]).astype(float)   # (n, K)
-    cross = np.concatenate([np.einsum("wn,nk,qwn->wqk", weights, onehot, sines) for weights, sines in blocks],
-                           axis=1)                                 # (W, features, K)
-    own = np.einsum("wn,nk->wk", w, onehot)
-    diagonal = np.zeros(own.shape + own.shape[-1:])
-    diagonal[:, np.arange(own.shape[-1]), np.arange(own.shape[-1])] = own
-    gram = np.block([[gram, cross], [np.swapaxes(cross, 1, 2), diagonal]])
-    proj_z = np.concatenate([proj_z, np.einsum("wn,nk->wk", wz, onehot)], axis=1)
-    proj_1 = np.concatenate([proj_1, own], axis=1)
-    scale = np.concatenate([scale, np.repeat(offset_sd[:, None], onehot.shape[1], axis=1)], axis=1)
-    return gram, proj_z, proj_1, scale
+def _with_features(gram, proj_z, proj_1, scale, blocks, w, wz, features, feature_sd):
+    """The Gram matrix, projections and prior scales of :func:`basis_loglik` with ``F`` fixed
+    features ``E`` (``(n, F)``) appended: ``E' D^-1 E`` from the weighted products of the
+    columns; the cross blocks are the weighted sums of each feature block's sines against every
+    column (``blocks``: its ``(weights, sines)`` in order: ``B^1/2 Phi' D^-1 E`` and
+    ``B^1/2 Phi_h' diag(r) D^-1 E``); prior scales ``feature_sd`` (``(W, F)``)."""
+    cross = np.concatenate([np.einsum("wn,nf,qwn->wqf", weights, features, sines) for weights, sines in blocks],
+                           axis=1)                                 # (W, basis features, F)
+    own = np.einsum("wn,nf,ng->wfg", w, features, features)
+    gram = np.block([[gram, cross], [np.swapaxes(cross, 1, 2), own]])
+    proj_z = np.concatenate([proj_z, wz @ features], axis=1)
+    proj_1 = np.concatenate([proj_1, w @ features], axis=1)
+    return gram, proj_z, proj_1, np.concatenate([scale, feature_sd], axis=1)
 
 
 def _gram(weights: np.ndarray, cos: np.ndarray, m: int) -> np.ndarray:
@@ -153,8 +149,8 @@ def _project(sines: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray, length: np.ndarray,
                  half_width: np.ndarray, n_basis: int, corr: np.ndarray | None = None,
-                 amp_corr: np.ndarray | None = None, size_index: np.ndarray | None = None,
-                 offset_sd: np.ndarray | None = None) -> np.ndarray:
+                 amp_corr: np.ndarray | None = None, features: np.ndarray | None = None,
+                 feature_sd: np.ndarray | None = None) -> np.ndarray:
     """``ln N(z; mu 1, Phi Lambda Phi' + diag(noise_sd^2))`` with ``mu`` marginalised (flat prior).
 
     ``u, z, noise_sd``: ``(W, n)``; ``amp, length``: ``(W,)``; ``half_width``: the box ``B``
@@ -164,10 +160,9 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
     of the same length scale and amplitude ``amp_corr``, on the first ``m_h = min(m,
     CORRECTION_MODES)`` basis functions: the features are ``[Phi, diag(r) Phi_h]`` (``m + m_h``
     coefficients; the Gram blocks are the sums with weights ``w``, ``w r``, ``w r^2``).
-    With ``size_index`` (``(n,)`` integers ``0 .. K-1``, the size of every point) and
-    ``offset_sd`` (``(W,)``, ``tau``) every size's points also share an unknown offset
-    ``delta_k ~ N(0, tau^2)``: ``K`` more features, the indicators ``E`` of the sizes (``C``
-    gains ``tau^2 E E'``; the Gram blocks are per-size sums).
+    With ``features`` ``E`` (``(n, F)``, fixed: the per-size errors of
+    :func:`.likelihood.size_features`) and ``feature_sd`` (``(W, F)``, ``s_f``) the mean also has
+    ``sum_f c_f E_if`` with independent ``c_f ~ N(0, s_f^2)``: ``C`` gains ``E diag(s^2) E'``.
     Returns ``(W,)``; the restricted-likelihood formula of :mod:`.likelihood` with ``C`` the
     covariance above.
     """
@@ -195,9 +190,8 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
         proj_1 = np.concatenate([_project(sines, w), _project(sines[:m_h], wr)], axis=1)
         scale = np.concatenate([amp[:, None] * unit_scale, amp_corr[:, None] * unit_scale[:, :m_h]], axis=1)
         blocks = [(w, sines), (wr, sines[:m_h])]
-    if size_index is not None:
-        gram, proj_z, proj_1, scale = _with_size_offsets(gram, proj_z, proj_1, scale, blocks, w, wz,
-                                                         size_index, offset_sd)
+    if features is not None:
+        gram, proj_z, proj_1, scale = _with_features(gram, proj_z, proj_1, scale, blocks, w, wz, features, feature_sd)
     size = gram.shape[-1]
     r = gram * scale[:, :, None] * scale[:, None, :]
     r[:, np.arange(size), np.arange(size)] += 1.0

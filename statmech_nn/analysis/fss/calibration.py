@@ -66,8 +66,9 @@ class Design:
     #: ``gamma_k ~ N(0, offset_tilt_sd^2)``, ``u`` the control value mapped onto [-1, 1] over that
     #: size's window -- an error correlated along the control axis that a shift does not describe
     offset_tilt_sd: float = 0.0
-    #: fit with the error model of size offsets (:func:`.api.fit_fss`)
+    #: fit with the error model of size offsets, of size tilts (:func:`.api.fit_fss`)
     size_offsets: bool = False
+    size_tilts: bool = False
 
 
 P_C_RANGE = {"p_c": (0.45, 0.55)}
@@ -128,13 +129,14 @@ def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
         warnings.simplefilter("ignore")
         return summarize(fit_fss(ds, "y", err="y_err", size_dim="L", control_dim="p", form=design.form,
                                  fit_a=design.fit_a, priors=design.priors, n_tau=design.n_tau,
-                                 n_walkers=design.n_walkers, seed=seed, size_offsets=design.size_offsets))
+                                 n_walkers=design.n_walkers, seed=seed, size_offsets=design.size_offsets,
+                                 size_tilts=design.size_tilts))
 
 
 def compare_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
     """Simulate one replica and compare the two built-in forms on it as a user would
     (:func:`.api.compare_forms`: each form without and with its correction, the forms' default
-    priors; ``fit_a``, chains and ``size_offsets`` from ``design``). Returns ``z`` -- the score
+    priors; ``fit_a``, chains, ``size_offsets`` and ``size_tilts`` from ``design``). Returns ``z`` -- the score
     difference truth minus the other form in units of its standard error, ``> 0`` when the truth
     is preferred -- and ``unreliable`` (some held-out score has Pareto ``k > 0.7``)."""
     (other,) = (form for form in SBC_DESIGNS if form != design.form)
@@ -143,7 +145,7 @@ def compare_replica(design: Design, truth: Mapping[str, float], seed: int) -> di
         warnings.simplefilter("ignore")
         comparison = compare_forms(ds, "y", err="y_err", size_dim="L", control_dim="p", forms=(design.form, other),
                                    fit_a=design.fit_a, n_tau=design.n_tau, n_walkers=design.n_walkers, seed=seed,
-                                   size_offsets=design.size_offsets)
+                                   size_offsets=design.size_offsets, size_tilts=design.size_tilts)
     sign = 1.0 if comparison.preferred == design.form else -1.0
     return {"z": sign * comparison.delta / comparison.delta_se,
             "unreliable": any(unreliable_sizes(post) for post in comparison.results.values())}

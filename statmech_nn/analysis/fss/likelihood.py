@@ -35,6 +35,14 @@ measured on the same samples or the same trained networks, so a whole curve is s
 own fluctuation), which the independent errors ``eps_i`` cannot describe: held out, such a size
 is predicted with the width of that shift instead of with far too much confidence.
 
+**Size tilts** (``size_tilts=True``): ``+ gamma_(k_i) t_i`` with one unknown slope per size,
+``gamma_k ~ N(0, tau_t^2)`` (``size_tilt``), ``t_i`` the control value mapped linearly onto
+[-1, 1] over its own size's window: the next, linear term of a smooth per-size error (a
+size's networks a little better at one end of the control axis than the other). With offsets
+the two are the first two Legendre terms of that error, ``delta_k + gamma_k t``. Both are
+fixed features ``E`` (:func:`size_features`) with independent Gaussian coefficients:
+``C`` gains ``E diag(s^2) E'``.
+
 The covariance ``K`` is evaluated through the reduced-rank basis of :mod:`.basis` (``m = 40``
 eigenfunctions, ``O(n m)`` per evaluation instead of the ``O(n^3)`` of a dense Cholesky factor),
 which is the squared-exponential kernel to within rounding for the length scales a collapse
@@ -78,8 +86,8 @@ def _in_units(log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
 def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
                     amp: np.ndarray, length: np.ndarray, err_scale: np.ndarray,
                     keep: np.ndarray | None = None, corr: np.ndarray | None = None,
-                    amp_corr: np.ndarray | None = None, size_index: np.ndarray | None = None,
-                    size_offset: np.ndarray | None = None) -> np.ndarray:
+                    amp_corr: np.ndarray | None = None, features: np.ndarray | None = None,
+                    feature_sd: np.ndarray | None = None) -> np.ndarray:
     """``ln p(y | theta)`` of the module docstring, shape ``(W,)``.
 
     ``x, log_g``: ``(W, n)`` scaling variable and ``ln G`` of every point; ``y, err``: ``(n,)``;
@@ -88,8 +96,8 @@ def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.nda
     (``u``, ``s``) still set by all of them -- used for leave-one-size-out predictions.
     ``corr`` (``(W, n)``) and ``amp_corr`` (``(W,)``): the correction function of the module
     docstring (``Y_i = f(x_i) + r_i h(x_i) + ...``); ``None``: no correction.
-    ``size_index`` (``(n,)`` integers, the size of every point) and ``size_offset`` (``(W,)``):
-    the size offsets of the module docstring; ``None``: none.
+    ``features`` (``(n, F)``, :func:`size_features`) and ``feature_sd`` (``(W, F)``,
+    :func:`size_feature_sd`): the size offsets and tilts of the module docstring; ``None``: none.
     """
     u = standardise(x)
     half_width = box_half_width(u, length)
@@ -99,13 +107,35 @@ def collapse_loglik(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.nda
     if keep is not None:
         u, z, noise_sd, log_g = u[:, keep], z[:, keep], noise_sd[:, keep], log_g[:, keep]
         corr = None if corr is None else corr[:, keep]
-        size_index = None if size_index is None else size_index[keep]
+        features = None if features is None else features[keep]
     m = u.shape[-1]
     extra = {} if corr is None else {"corr": corr, "amp_corr": amp_corr}
-    if size_index is not None:
-        extra.update(size_index=size_index, offset_sd=size_offset)
+    if features is not None:
+        extra.update(features=features, feature_sd=feature_sd)
     return (restricted_basis_loglik(u, z, noise_sd, amp, length, half_width, **extra)
             - (m - 1) * log_s + log_g.sum(axis=-1))
+
+
+def size_features(control: np.ndarray, size_index: np.ndarray, offsets: bool, tilts: bool) -> np.ndarray | None:
+    """The per-size error features ``E`` of the module docstring, ``(n, F)``: the ``K`` size
+    indicators ``1[k_i = k]`` (``offsets``), then ``t_i 1[k_i = k]`` (``tilts``) with
+    ``t_i = 2 (p_i - min_k p) / (max_k p - min_k p) - 1`` over the points of size ``k = k_i``
+    (0 for a size measured at one control value). ``None`` when neither is asked for."""
+    if not (offsets or tilts):
+        return None
+    onehot = (size_index[:, None] == np.arange(size_index.max() + 1)[None, :]).astype(float)   # (n, K)
+    low = np.array([control[size_index == k].min() for k in range(onehot.shape[1])])[size_index]
+    span = np.array([np.ptp(control[size_index == k]) for k in range(onehot.shape[1])])[size_index]
+    tilt = np.where(span > 0, 2.0 * (control - low) / np.where(span > 0, span, 1.0) - 1.0, 0.0)
+    return np.concatenate(([onehot] if offsets else []) + ([onehot * tilt[:, None]] if tilts else []), axis=1)
+
+
+def size_feature_sd(n_sizes: int, offset_sd: np.ndarray | None, tilt_sd: np.ndarray | None) -> np.ndarray:
+    """Prior scales of the columns of :func:`size_features`, ``(W, F)``: ``tau`` (``offset_sd``,
+    ``(W,)``) for each of the ``K = n_sizes`` offsets, then ``tau_t`` (``tilt_sd``) for each tilt;
+    ``None`` leaves a kind out, as there."""
+    return np.concatenate([np.repeat(np.asarray(sd, dtype=float).reshape(-1, 1), n_sizes, axis=1)
+                           for sd in (offset_sd, tilt_sd) if sd is not None], axis=1)
 
 
 def overlap_fraction(x: np.ndarray, size_index: np.ndarray, n_sizes: int) -> np.ndarray:
@@ -138,14 +168,15 @@ def overlap_fraction(x: np.ndarray, size_index: np.ndarray, n_sizes: int) -> np.
 
 def nuisance_estimate(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,
                       amp: float, length: float, err_scale: float, corr: np.ndarray | None = None,
-                      amp_corr: float | None = None, size_index: np.ndarray | None = None,
-                      size_offset: float | None = None) -> np.ndarray:
+                      amp_corr: float | None = None, features: np.ndarray | None = None,
+                      feature_sd: np.ndarray | None = None) -> np.ndarray:
     """Posterior mean of what is not the scaling function -- the correction ``r_i h(x_i)`` and
-    the size offset ``delta_(k_i)``, whichever the model has -- at one parameter point, in the
-    units of ``y G`` (``(n,)``; all inputs ``(n,)`` except the scalars): subtracting it from
-    ``y G`` leaves the collapse onto ``f`` that a plot should show. Exact (dense)
-    Gaussian-process algebra, with ``N`` the covariance of those terms
-    (``A_c^2 R K R + tau^2 E E'``, ``R = diag(r)``, ``r`` rescaled by :func:`span_unit`)::
+    the size offsets and tilts, whichever the model has -- at one parameter point, in the
+    units of ``y G`` (``(n,)``; ``features`` ``(n, F)`` and ``feature_sd`` ``(F,)`` as in
+    :func:`collapse_loglik`, the other arrays ``(n,)``): subtracting it from ``y G`` leaves the
+    collapse onto ``f`` that a plot should show. Exact (dense) Gaussian-process algebra, with
+    ``N`` the covariance of those terms (``A_c^2 R K R + E diag(s^2) E'``, ``R = diag(r)``,
+    ``r`` rescaled by :func:`span_unit`)::
 
         E[r h + delta | z] = N C^-1 (z - mu 1),    mu = 1' C^-1 z / 1' C^-1 1,    C = A^2 K + N + noise
 
@@ -158,8 +189,8 @@ def nuisance_estimate(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.n
     if corr is not None:
         r = span_unit(corr)
         nuisance += amp_corr ** 2 * r[:, None] * kernel * r[None, :]
-    if size_index is not None:
-        nuisance += size_offset ** 2 * (size_index[:, None] == size_index[None, :])
+    if features is not None:
+        nuisance += (features * np.asarray(feature_sd) ** 2) @ features.T
     cov = amp ** 2 * kernel + nuisance + np.diag(noise_sd ** 2)
     factor = scipy.linalg.cho_factor(cov, lower=True)
     solved = scipy.linalg.cho_solve(factor, np.column_stack([z, np.ones_like(z)]))

@@ -3,7 +3,8 @@
 Parameters, in sampling order: the form's parameters (``p_c`` first), then per observable the
 y-exponent ``a`` (when fitted) and the hyperparameters ``amp`` (``A``), ``length`` (``l``),
 ``err_scale`` (``lambda``), for a corrected form ``amp_corr`` (``A_c``) and with
-``size_offsets`` ``size_offset`` (``tau``) of :mod:`.likelihood`. With several observables (a
+``size_offsets`` ``size_offset`` (``tau``) and with ``size_tilts`` ``size_tilt`` (``tau_t``) of
+:mod:`.likelihood`. With several observables (a
 joint fit: shared ``p_c`` and exponents, one unknown ``f`` each) the per-observable names get a
 suffix ``_<variable>``. Priors are independent boxes, uniform in the sampling coordinate: the
 value itself, or its logarithm for the form's ``log_params`` and the hyperparameters.
@@ -14,7 +15,8 @@ Defaults: the form's :meth:`~.forms.ScalingForm.default_priors`; ``a`` on [-3, 3
 the spread of ``y``: from negligible to dominant); ``err_scale`` on [0.2, 5] (``err_scale = 1``:
 the stated errors are right; the freedom absorbs errors that are mis-scaled or correlated along
 the control axis); ``size_offset`` on [1e-3, 1] (a size's shift in units of the spread of ``y``:
-from negligible to the whole spread).
+from negligible to the whole spread); ``size_tilt`` on [1e-3, 1] (a size's tilt, from one end of
+its window to the middle, in the same units and over the same range).
 
 The log-posterior is ``-inf`` outside the box, where the form is undefined
 (:meth:`~.forms.ScalingForm.valid`), and where the scaled curves overlap less than
@@ -33,10 +35,11 @@ import numpy as np
 
 from ...errors import ConfigError, DataError
 from .forms import ScalingForm
-from .likelihood import collapse_loglik, overlap_fraction
+from .likelihood import collapse_loglik, overlap_fraction, size_feature_sd, size_features
 
 HYPER_PRIORS: dict[str, tuple[float, float]] = {"amp": (0.1, 10.0), "length": (0.05, 5.0), "err_scale": (0.2, 5.0),
-                                                "amp_corr": (0.01, 10.0), "size_offset": (1e-3, 1.0)}
+                                                "amp_corr": (0.01, 10.0), "size_offset": (1e-3, 1.0),
+                                                "size_tilt": (1e-3, 1.0)}
 A_PRIOR = (-3.0, 3.0)
 #: the hyperparameters of a form's correction function (only a corrected form has them)
 CORRECTION_HYPERPARAMETERS = ("amp_corr",)
@@ -112,7 +115,7 @@ class CollapseModel:
 
     def __init__(self, form: ScalingForm, data: CollapseData, *, fit_a: bool = False,
                  fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None,
-                 min_overlap: float = 0.25, size_offsets: bool = False):
+                 min_overlap: float = 0.25, size_offsets: bool = False, size_tilts: bool = False):
         if not 0.0 <= min_overlap <= 1.0:
             raise ConfigError(f"min_overlap = {min_overlap!r}: expected a fraction in [0, 1]")
         self.form, self.data = form, data
@@ -122,7 +125,7 @@ class CollapseModel:
             base["a"] = A_PRIOR
         local = ((["a"] if fit_a else []) + ["amp", "length"] + (["err_scale"] if fit_err_scale else [])
                  + (list(CORRECTION_HYPERPARAMETERS) if form.corrected else [])
-                 + (["size_offset"] if size_offsets else []))
+                 + (["size_offset"] if size_offsets else []) + (["size_tilt"] if size_tilts else []))
         joint = len(data.observables) > 1
         self.names: list[str] = list(form.params)
         self.log_names: set[str] = set(form.log_params)
@@ -144,6 +147,8 @@ class CollapseModel:
             upper.append(np.log(hi) if name in self.log_names else hi)
         self.lower, self.upper = np.array(lower), np.array(upper)
         self._size_index = [np.unique(obs.size, return_inverse=True) for obs in data.observables]
+        self._size_features = [size_features(obs.control, index, size_offsets, size_tilts)
+                               for obs, (_, index) in zip(data.observables, self._size_index)]
         self._check_pc_prior()
 
     def leaving_out(self, size: float) -> "CollapseModel":
@@ -237,16 +242,16 @@ class CollapseModel:
 
     def _loglik(self, theta, scaled, drop_size=None) -> np.ndarray:
         total = np.zeros(scaled[0][0].shape[0])
-        for obs, names, (_, index), (x, log_g, corr) in zip(self.data.observables, self.local_names,
-                                                             self._size_index, scaled):
+        for obs, names, (sizes, _), features, (x, log_g, corr) in zip(
+                self.data.observables, self.local_names, self._size_index, self._size_features, scaled):
             err_scale = theta[names["err_scale"]][:, 0] if "err_scale" in names else np.ones(len(total))
             keep = None if drop_size is None else obs.size != drop_size
             amp_corr = theta[names["amp_corr"]][:, 0] if corr is not None else None
-            offsets = {} if "size_offset" not in names else {"size_index": index,
-                                                              "size_offset": theta[names["size_offset"]][:, 0]}
+            per_size = {} if features is None else {"features": features, "feature_sd": size_feature_sd(
+                len(sizes), *(theta[names[b]][:, 0] if b in names else None for b in ("size_offset", "size_tilt")))}
             total += collapse_loglik(x, log_g, obs.y, obs.err, obs.y_std, theta[names["amp"]][:, 0],
                                      theta[names["length"]][:, 0], err_scale, keep=keep, corr=corr, amp_corr=amp_corr,
-                                     **offsets)
+                                     **per_size)
         return total
 
     def log_prob(self, vectors: np.ndarray) -> np.ndarray:
