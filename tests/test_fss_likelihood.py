@@ -259,7 +259,8 @@ def test_size_offsets_and_tilts_add_a_shared_line_per_size(corrected, offsets, t
     assert features.shape == (36, 4 * (offsets + tilts))
     got, tiny = (restricted_basis_loglik(
         u[None], z[None], noise[None], np.array([amp]), np.array([length]), features=features,
-        feature_sd=size_feature_sd(4, np.array([s * tau]) if offsets else None, np.array([s * tau_t]) if tilts else None),
+        feature_sd=size_feature_sd(4, np.array([s * tau]) if offsets else None,
+                                   np.array([s * tau_t]) if tilts else None),
         **corr)[0] for s in (1.0, 1e-9))
     assert got == pytest.approx(exact, rel=1e-6)
     assert tiny == pytest.approx(without, abs=1e-9)

@@ -386,8 +386,8 @@ def test_the_studys_refit_and_size_offsets_and_tilts_reach_the_fits():
 
     ds = collapse_dataset("second_order", {"p_c": 0.5, "nu": 1.0}, sizes=(8, 16, 32), n_control=8, seed=3)
     ranking = compare(ds, "y", "y_err", size="L", control="p", forms=["second_order", "bkt"], fit_a=False,
-                      n_walkers=24, n_tau=5.0, max_steps=500, seed=0, variants=False, size_offsets=True, size_tilts=True,
-                      refit=True)
+                      n_walkers=24, n_tau=5.0, max_steps=500, seed=0, variants=False, size_offsets=True,
+                      size_tilts=True, refit=True)
     for post in ranking.posteriors.values():
         options = json.loads(post.attrs["options_json"])
         assert options["refit"] is True and options["size_offsets"] is True and options["size_tilts"] is True

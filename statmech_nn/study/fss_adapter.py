@@ -34,10 +34,11 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
     """Fit ``forms`` to the points of ``data`` (``var`` ± ``err`` over ``size`` x ``control``);
     ``variants``: each form without and with its correction to scaling, the better kept;
     ``size_offsets``, ``size_tilts``: the error model with one offset, one slope per size;
-    ``refit``: unreliable held-out scores computed exactly (all :func:`~statmech_nn.analysis.fss.fit_fss`). The fits run side
-    by side, one process per core this process may use (``taskset`` limits them).
-    The ranking's warnings are the data's and the comparison's; each kept posterior holds its
-    own (a discarded variant's warnings would describe a fit the study does not report)."""
+    ``refit``: unreliable held-out scores computed exactly (all
+    :func:`~statmech_nn.analysis.fss.fit_fss`). The fits run side by side, one process per core
+    this process may use (``taskset`` limits them). The ranking's warnings are the data's and the
+    comparison's; each kept posterior holds its own (a discarded variant's warnings would describe
+    a fit the study does not report)."""
     from ..analysis.fss import compare_forms
 
     with warnings.catch_warnings():

@@ -136,9 +136,10 @@ def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
 def compare_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
     """Simulate one replica and compare the two built-in forms on it as a user would
     (:func:`.api.compare_forms`: each form without and with its correction, the forms' default
-    priors; ``fit_a``, chains, ``size_offsets`` and ``size_tilts`` from ``design``). Returns ``z`` -- the score
-    difference truth minus the other form in units of its standard error, ``> 0`` when the truth
-    is preferred -- and ``unreliable`` (some held-out score has Pareto ``k > 0.7``)."""
+    priors; ``fit_a``, chains, ``size_offsets`` and ``size_tilts`` from ``design``). Returns ``z``
+    -- the score difference truth minus the other form in units of its standard error, ``> 0``
+    when the truth is preferred -- and ``unreliable`` (some held-out score has Pareto
+    ``k > 0.7``)."""
     (other,) = (form for form in SBC_DESIGNS if form != design.form)
     ds = simulate_replica(design, truth, seed)
     with warnings.catch_warnings():
