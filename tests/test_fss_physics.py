@@ -64,14 +64,16 @@ def test_ising_model_is_second_order_at_the_known_temperature():
 
 
 @pytest.mark.slow
-def test_percolation_is_second_order_at_the_known_threshold(tmp_path):
+def test_percolation_is_second_order_at_the_known_threshold(tmp_path, tmp_path_factory):
     pytest.importorskip("statmech_percolation")
     from statmech_nn.cli import main
 
     out = tmp_path / "perc.nc"
     grid = ",".join(f"{0.56 + 0.005 * k:.3f}" for k in range(14))
+    # the session's shared percolation cache: the plugin's end-to-end test sweeps this grid too
+    cache = tmp_path_factory.getbasetemp() / "percolation_cache"
     assert main(["sweep", "--experiment", "percolation", "--no-progress", "--grid", f"p={grid}",
-                 "--grid", "L=16,32,64,128", "--set", "sampling.n_samples=2000", "--cache-dir", str(tmp_path / "cache"),
+                 "--grid", "L=16,32,64,128", "--set", "sampling.n_samples=2000", "--cache-dir", str(cache),
                  "-o", str(out)]) == 0
     comparison = _compare(read_netcdf(out), "wrapping", "p")
     assert comparison.preferred == "second_order"

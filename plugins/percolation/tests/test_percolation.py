@@ -258,14 +258,16 @@ def cli_env(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def percolation_sweep(cli_env):
-    """The (p, L) sweep of the FSS test, made once by `statmech-nn sweep` (~30 s)."""
+def percolation_sweep(cli_env, tmp_path_factory):
+    """The (p, L) sweep of the FSS test, made once by `statmech-nn sweep` (~30 s). Its cells go
+    to the session's shared percolation cache, where the same grid of
+    ``tests/test_fss_physics.py`` finds them (same configuration, same numbers)."""
     root, env = cli_env
     out = root / "percolation.nc"
     statmech_nn_cli("sweep", "--experiment", "percolation", "--no-progress",
                     "--grid", "p=" + ",".join(map(str, FSS_P)), "--grid", "L=" + ",".join(map(str, FSS_L)),
-                    "--set", f"sampling.n_samples={FSS_RUNS}", "--cache-dir", str(root / "cache"),
-                    "-o", str(out), env=env)
+                    "--set", f"sampling.n_samples={FSS_RUNS}",
+                    "--cache-dir", str(tmp_path_factory.getbasetemp() / "percolation_cache"), "-o", str(out), env=env)
     return out
 
 
