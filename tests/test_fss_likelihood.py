@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from statmech_nn.analysis.fss.basis import CORRECTION_MODES, basis_size, box_half_width, restricted_basis_loglik
+from statmech_nn.analysis.fss.basis import (CORRECTION_MODES, _fourier_sums, _harmonics, _prior_weighted_cholesky,
+                                            basis_size, box_half_width, restricted_basis_loglik)
 from statmech_nn.analysis.fss.likelihood import collapse_loglik, overlap_fraction, standardise
 
 
@@ -32,6 +33,42 @@ def _basis_kernel(u, amp, length, box=None, most=None):
 
 def _restricted(u, z, noise, amp, length):
     return restricted_basis_loglik(u[None], z[None], noise[None], np.array([amp]), np.array([length]))[0]
+
+
+@pytest.mark.parametrize("n_q", [1, 2, 17, 33, 97, 193])
+def test_fourier_sums_are_the_sums_term_by_term(n_q):
+    # truth: S[w, v, q] = sum_n weights[w, v, n] exp(i q theta[w, n]) with every exp(i q theta)
+    # from np.exp. The factored product (q = r + k b, k = ceil(sqrt(n_q)): a perfect square, one
+    # more, and the likelihood's 2 m + 1) must agree to rounding: products of ~2 sqrt(n_q) unit
+    # factors, so 1e-12 of sum |weights| (measured ~1e-14).
+    rng = np.random.default_rng(3)
+    theta = rng.uniform(0, np.pi, (3, 25))
+    weights = rng.uniform(0, 2, (3, 4, 25))
+    direct = np.einsum("wvn,wqn->wvq", weights, np.exp(1j * np.arange(n_q)[None, :, None] * theta[:, None, :]))
+    sums = _fourier_sums(_harmonics(theta, n_q), weights, n_q)
+    assert sums.shape == (3, 4, n_q)
+    assert np.abs(sums - direct).max() <= 1e-12 * weights.sum(axis=-1).max()
+
+
+def test_prior_weighted_cholesky_is_the_determinant_and_the_solve():
+    # truth: R = I + S G S and b = S P built densely; ln|R| from slogdet and X' X = b' R^-1 b from
+    # a dense solve. G has two blocks given by their lower triangle (the upper triangle of the
+    # bordered matrix is never written), so a block put in the wrong place changes the answer; 1e-10 relative is
+    # rounding in a well-conditioned 9 x 9 problem.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 9, 30))
+    gram = x @ np.swapaxes(x, 1, 2)                                        # (W, 9, 9), positive definite
+    scales = [rng.uniform(0.5, 2, (2, 6)), rng.uniform(0.5, 2, (2, 3))]
+    projections = [rng.standard_normal((2, 2, 6)), rng.standard_normal((2, 2, 3))]
+    lower = [[gram[:, :6, :6]], [gram[:, 6:, :6], gram[:, 6:, 6:]]]
+    logdet, sol, ok = _prior_weighted_cholesky(lower, scales, projections)
+    s = np.concatenate(scales, axis=1)
+    r = np.eye(9) + gram * s[:, :, None] * s[:, None, :]
+    b = np.concatenate(projections, axis=2) * s[:, None, :]                # (W, 2, 9)
+    quadratic = b @ np.linalg.solve(r, np.swapaxes(b, 1, 2))                # (W, 2, 2)
+    assert ok.all()
+    assert logdet == pytest.approx(np.linalg.slogdet(r)[1], rel=1e-10)
+    assert np.allclose(sol @ np.swapaxes(sol, 1, 2), quadratic, rtol=1e-10, atol=0)
 
 
 @pytest.mark.parametrize("tails, length", [(False, 0.12), (False, 0.5), (False, 2.0),

@@ -16,10 +16,13 @@ out analytically (Woodbury): with ``D = diag(noise^2)``, ``M = Phi' D^-1 Phi`` a
     C^-1 = D^-1 - D^-1 Phi Lambda^1/2 R^-1 Lambda^1/2 Phi' D^-1,     ln|C| = ln|D| + ln|R|
 
 so nothing of size ``n x n`` is ever formed. ``M`` needs only ``2 m + 1`` weighted sums of
-``cos(q theta_i)``, since ``sin(j t) sin(k t) = (cos((j-k) t) - cos((j+k) t)) / 2``; the
-``cos``/``sin`` of every multiple of ``theta`` come from the Chebyshev recurrence. Cost per
-walker: ``O(n m)`` for the sums plus ``O(m^3)`` for one ``m x m`` Cholesky factor, against
-``O(n^3)`` for the exact GP -- the posterior time grows linearly with the number of points.
+``cos(q theta_i)``, since ``sin(j t) sin(k t) = (cos((j-k) t) - cos((j+k) t)) / 2``; all weighted
+sums of ``exp(i q theta_i)`` come from one batched matrix product, with ``exp(i q theta) = exp(i r
+theta) exp(i k b theta)`` for ``q = r + k b`` (no table of every multiple is formed), and one
+Cholesky factorisation of ``R`` bordered by the right-hand sides gives both ``ln|R|`` and the
+quadratic forms. Cost per walker: ``O(n m)`` for the sums plus ``O(m^3)`` for the ``(m + 2) x (m +
+2)`` Cholesky factor, against ``O(n^3)`` for the exact GP -- the posterior time grows linearly
+with the number of points.
 
 Accuracy (measured in ``tests/test_fss_likelihood.py`` against the exact GP): the rule of
 thumb of Riutort-Mayol et al. (box ``B = c S`` with ``S = max |u|``, ``c >= 1.2``,
@@ -37,6 +40,8 @@ proper model of a smooth scaling function, and the one the posterior is computed
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -77,19 +82,36 @@ def box_half_width(u: np.ndarray, length: np.ndarray) -> np.ndarray:
     return np.maximum(BOX_FACTOR * reach, reach + 3.5 * length)
 
 
-def _multiples(theta: np.ndarray, n_cos: int, n_sin: int) -> tuple[np.ndarray, np.ndarray]:
-    """``cos(q theta)`` for ``q < n_cos`` and ``sin(q theta)`` for ``q < n_sin``, shapes
-    ``(n_cos, W, n)`` and ``(n_sin, W, n)``, by ``T_q = 2 cos(t) T_(q-1) - T_(q-2)``."""
-    cos = np.empty((n_cos, *theta.shape))
-    sin = np.empty((n_sin, *theta.shape))
-    cos[0], sin[0] = 1.0, 0.0
-    cos[1], sin[1] = np.cos(theta), np.sin(theta)
-    twice = 2.0 * cos[1]
-    for out in (cos, sin):
-        for q in range(2, len(out)):
-            np.multiply(twice, out[q - 1], out=out[q])
-            out[q] -= out[q - 2]
-    return cos, sin
+def _powers(base: np.ndarray, count: int) -> np.ndarray:
+    """``base ** j`` for ``j < count``, ``(W, count, n)`` from ``base`` ``(W, n)``, by repeated multiplication."""
+    out = np.empty((base.shape[0], count, base.shape[1]), dtype=complex)
+    out[:, 0] = 1.0
+    for j in range(1, count):
+        np.multiply(out[:, j - 1], base, out=out[:, j])
+    return out
+
+
+def _harmonics(theta: np.ndarray, n_q: int) -> tuple[np.ndarray, np.ndarray]:
+    """``exp(i q theta)`` for ``q < n_q`` in factored form: with ``k = ceil(sqrt(n_q))`` and ``q = r +
+    k b``, ``exp(i q theta) = exp(i r theta) exp(i k b theta)``; returns ``low`` (``(W, k, n)``, the
+    ``r < k``) and ``high`` (``(W, ceil(n_q / k), n)``, the ``b``). Rounding error ~ ``(k + n_q / k)
+    eps``, less than the ``n_q eps`` of a recurrence over every ``q``."""
+    k = int(np.ceil(np.sqrt(n_q)))
+    step = np.exp(1j * theta)
+    low = _powers(step, k)
+    return low, _powers(low[:, -1] * step, -(-n_q // k))
+
+
+def _fourier_sums(harmonics: tuple[np.ndarray, np.ndarray], weights: np.ndarray, n_q: int) -> np.ndarray:
+    """``S[w, v, q] = sum_n weights[w, v, n] exp(i q theta[w, n])`` for ``q < n_q`` (at most the
+    table's), ``(W, V, n_q)`` complex: with the factoring of :func:`_harmonics` the sum over ``n``
+    is one batched product ``(W, V k, n) @ (W, n, n_q / k)``, never an array of every multiple."""
+    low, high = harmonics
+    n_w, n_v, n = weights.shape
+    k, n_b = low.shape[1], -(-n_q // low.shape[1])
+    weighted = (weights[:, :, None, :] * low[:, None, :, :]).reshape(n_w, n_v * k, n)
+    sums = weighted @ np.swapaxes(high[:, :n_b], 1, 2)                   # (W, V k, n_b)
+    return np.swapaxes(sums.reshape(n_w, n_v, k, n_b), 2, 3).reshape(n_w, n_v, n_b * k)[..., :n_q]
 
 
 def basis_size(half_width: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -119,32 +141,55 @@ def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, 
     return out
 
 
-def _with_features(gram, proj_z, proj_1, scale, blocks, w, wz, features, feature_sd):
-    """The Gram matrix, projections and prior scales of :func:`basis_loglik` with ``F`` fixed
-    features ``E`` (``(n, F)``) appended: ``E' D^-1 E`` from the weighted products of the
-    columns; the cross blocks are the weighted sums of each feature block's sines against every
-    column (``blocks``: its ``(weights, sines)`` in order: ``B^1/2 Phi' D^-1 E`` and
-    ``B^1/2 Phi_h' diag(r) D^-1 E``); prior scales ``feature_sd`` (``(W, F)``)."""
-    cross = np.concatenate([np.einsum("wn,nf,qwn->wqf", weights, features, sines) for weights, sines in blocks],
-                           axis=1)                                 # (W, basis features, F)
+@functools.lru_cache(maxsize=None)
+def _gram_indices(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """``|j - k|`` and ``j + k`` for ``j = 1 .. rows``, ``k = 1 .. cols``, each ``(rows, cols)``."""
+    j, k = np.arange(1, rows + 1)[:, None], np.arange(1, cols + 1)[None, :]
+    return np.abs(j - k), j + k
+
+
+def _gram(cos_sums: np.ndarray, rows: int, cols: int | None = None) -> np.ndarray:
+    """``B Phi_rows' diag(v) Phi_cols``, ``(W, rows, cols)`` (``cols`` defaults to ``rows``), from
+    ``cos_sums[:, q] = sum_i v_i cos(q theta_i)`` (``q <= rows + cols``): ``sin(j t) sin(k t) =
+    (cos((j - k) t) - cos((j + k) t)) / 2``."""
+    difference, total = _gram_indices(rows, rows if cols is None else cols)
+    return 0.5 * (np.take(cos_sums, difference, axis=1) - np.take(cos_sums, total, axis=1))
+
+
+def _feature_blocks(harmonics, sine_weights, w, wz, features):
+    """The block row and the projections of ``F`` fixed features ``E`` (``(n, F)``) appended after
+    the basis blocks: ``B^1/2 E' diag(weights) Phi_count`` for each basis block's ``(weights,
+    count)`` in ``sine_weights``, then ``E' D^-1 E``; and ``E' D^-1 [z, 1]`` (``(W, 2, F)``)."""
+    cross = [_fourier_sums(harmonics, weights[:, None, :] * features.T, count + 1)[..., 1:].imag
+             for weights, count in sine_weights]                                  # (W, F, count) each
     own = np.einsum("wn,nf,ng->wfg", w, features, features)
-    gram = np.block([[gram, cross], [np.swapaxes(cross, 1, 2), own]])
-    proj_z = np.concatenate([proj_z, wz @ features], axis=1)
-    proj_1 = np.concatenate([proj_1, w @ features], axis=1)
-    return gram, proj_z, proj_1, np.concatenate([scale, feature_sd], axis=1)
+    return [*cross, own], np.stack([wz @ features, w @ features], axis=1)
 
 
-def _gram(weights: np.ndarray, cos: np.ndarray, m: int) -> np.ndarray:
-    """``B Phi' diag(weights) Phi``, ``(W, m, m)``, from the weighted sums of ``cos(q theta_i)``:
-    ``sin(j t) sin(k t) = (cos((j - k) t) - cos((j + k) t)) / 2``."""
-    c = np.einsum("wn,qwn->wq", weights, cos)                     # (W, 2m+1)
-    j = np.arange(1, m + 1)
-    return 0.5 * (c[:, np.abs(j[:, None] - j[None, :])] - c[:, j[:, None] + j[None, :]])
-
-
-def _project(sines: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``B^1/2 Phi' diag(weights) 1``, ``(W, m)``."""
-    return np.einsum("wn,qwn->wq", weights, sines)
+def _prior_weighted_cholesky(lower: list[list[np.ndarray]], scales: list[np.ndarray],
+                             projections: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``ln|R|`` and ``X = (L^-1 b)'`` for ``R = I + S G S = L L'`` and ``b = S P``, from one Cholesky
+    factorisation. ``G`` is the symmetric block matrix with lower-triangle blocks ``lower[i][j]``
+    (``(W, s_i, s_j)``, ``j <= i``), ``S = diag(scales)`` (block ``i``: ``(W, s_i)``), ``P`` the
+    stacked ``projections`` (block ``i``: ``(W, K, s_i)``, ``K`` right-hand sides as rows); ``X`` is
+    ``(W, K, s)``. The factor of ``[[R, b], [b', b'b + I]]`` is ``[[L, 0], [X, T]]``; that matrix
+    is positive definite whenever ``R`` is, for ``R >= I`` makes the Schur complement ``b'b + I -
+    X X' >= I``. Only the lower triangle is filled: ``numpy.linalg.cholesky`` reads nothing else
+    (documented). Also returns which factorisations exist (``(W,)``)."""
+    edges = np.cumsum([0] + [scale.shape[1] for scale in scales])
+    size, k = int(edges[-1]), projections[0].shape[1]
+    bordered = np.empty((scales[0].shape[0], size + k, size + k))
+    for i, row in enumerate(lower):
+        for j, block in enumerate(row):
+            scaled = block * scales[i][:, :, None] * scales[j][:, None, :]
+            bordered[:, edges[i]:edges[i + 1], edges[j]:edges[j + 1]] = scaled
+    bordered[:, np.arange(size), np.arange(size)] += 1.0
+    rhs = np.concatenate([p * scale[:, None, :] for p, scale in zip(projections, scales)], axis=2)
+    bordered[:, size:, :size] = rhs
+    bordered[:, size:, size:] = rhs @ np.swapaxes(rhs, 1, 2) + np.eye(k)
+    chol, ok = _cholesky(bordered)
+    logdet = 2.0 * np.log(np.diagonal(chol[:, :size, :size], axis1=-2, axis2=-1)).sum(axis=-1)
+    return logdet, chol[:, size:, :size], ok
 
 
 def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray, length: np.ndarray,
@@ -168,40 +213,39 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
     """
     m = n_basis
     theta = (np.pi / 2.0) * (u / half_width[:, None] + 1.0)
-    cos, sin = _multiples(theta, 2 * m + 1, m + 1)
-    sines = sin[1:m + 1]
+    harmonics = _harmonics(theta, 2 * m + 1)                       # sin(j theta) = B^1/2 phi_j(u)
     w = noise_sd ** -2.0                                          # (W, n)
     wz = w * z
     omega = (np.pi / 2.0) * np.arange(1, m + 1)[None, :] / half_width[:, None]
     log_density = 0.5 * np.log(2.0 * np.pi) + np.log(length)[:, None] - 0.5 * (length[:, None] * omega) ** 2
     unit_scale = np.exp(0.5 * log_density) / np.sqrt(half_width)[:, None]   # Lambda^1/2 / (A sqrt B), (W, m)
+    # the coefficient blocks (Phi; then diag(r) Phi_h; then E): prior scales, the lower-triangle
+    # blocks of B X' D^-1 X, the projections B^1/2 X' D^-1 [z, 1], the weights of each block's sines
     if corr is None:
-        gram = _gram(w, cos, m)                                   # B * Phi' D^-1 Phi, (W, m, m)
-        proj_z, proj_1 = _project(sines, wz), _project(sines, w)                  # B^1/2 Phi' D^-1 [z, 1]
-        scale = amp[:, None] * unit_scale
-        blocks = [(w, sines)]
+        sums = _fourier_sums(harmonics, np.stack([w, wz], axis=1), 2 * m + 1)
+        scales = [amp[:, None] * unit_scale]
+        lower = [[_gram(sums[:, 0].real, m)]]
+        projections = [sums[:, ::-1, 1:m + 1].imag]
+        sine_weights = [(w, m)]
     else:
         m_h = min(m, CORRECTION_MODES)
         wr = w * corr
-        cross = _gram(wr, cos, m)[:, :, :m_h]
-        gram = np.block([[_gram(w, cos, m), cross],
-                         [np.swapaxes(cross, 1, 2), _gram(wr * corr, cos, m)[:, :m_h, :m_h]]])
-        proj_z = np.concatenate([_project(sines, wz), _project(sines[:m_h], wz * corr)], axis=1)
-        proj_1 = np.concatenate([_project(sines, w), _project(sines[:m_h], wr)], axis=1)
-        scale = np.concatenate([amp[:, None] * unit_scale, amp_corr[:, None] * unit_scale[:, :m_h]], axis=1)
-        blocks = [(w, sines), (wr, sines[:m_h])]
+        sums = _fourier_sums(harmonics, np.stack([w, wr, wr * corr, wz, wz * corr], axis=1), 2 * m + 1)
+        cos, sin = sums.real, sums[..., 1:m + 1].imag
+        scales = [amp[:, None] * unit_scale, amp_corr[:, None] * unit_scale[:, :m_h]]
+        lower = [[_gram(cos[:, 0], m)], [_gram(cos[:, 1], m_h, m), _gram(cos[:, 2], m_h)]]
+        projections = [sin[:, [3, 0]], sin[:, [4, 1], :m_h]]
+        sine_weights = [(w, m), (wr, m_h)]
     if features is not None:
-        gram, proj_z, proj_1, scale = _with_features(gram, proj_z, proj_1, scale, blocks, w, wz, features, feature_sd)
-    size = gram.shape[-1]
-    r = gram * scale[:, :, None] * scale[:, None, :]
-    r[:, np.arange(size), np.arange(size)] += 1.0
-    chol, ok = _cholesky(r)
-    rhs = np.stack([proj_z * scale, proj_1 * scale], axis=-1)     # Lambda^1/2 Phi' D^-1 [z, 1]
-    sol = np.linalg.solve(chol, rhs)                              # L^-1 rhs
-    q_zz = np.einsum("wn,wn->w", wz, z) - np.einsum("wi,wi->w", sol[..., 0], sol[..., 0])
-    q_1z = wz.sum(axis=-1) - np.einsum("wi,wi->w", sol[..., 1], sol[..., 0])
-    q_11 = w.sum(axis=-1) - np.einsum("wi,wi->w", sol[..., 1], sol[..., 1])
-    logdet = 2.0 * np.log(noise_sd).sum(axis=-1) + 2.0 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(axis=-1)
+        row, projection = _feature_blocks(harmonics, sine_weights, w, wz, features)
+        scales.append(feature_sd)
+        lower.append(row)
+        projections.append(projection)
+    logdet_r, sol, ok = _prior_weighted_cholesky(lower, scales, projections)
+    q_zz = np.einsum("wn,wn->w", wz, z) - np.einsum("wi,wi->w", sol[:, 0], sol[:, 0])
+    q_1z = wz.sum(axis=-1) - np.einsum("wi,wi->w", sol[:, 1], sol[:, 0])
+    q_11 = w.sum(axis=-1) - np.einsum("wi,wi->w", sol[:, 1], sol[:, 1])
+    logdet = 2.0 * np.log(noise_sd).sum(axis=-1) + logdet_r
     n = u.shape[-1]
     value = -0.5 * (q_zz - q_1z ** 2 / q_11) - 0.5 * logdet - 0.5 * np.log(q_11) - 0.5 * (n - 1) * LOG_2PI
     return np.where(ok & np.isfinite(value), value, -np.inf)
