@@ -5,7 +5,7 @@ import pytest
 
 from statmech_nn.analysis.fss.basis import (CORRECTION_MODES, _fourier_sums, _harmonics, _prior_weighted_cholesky,
                                             basis_size, box_half_width, restricted_basis_loglik)
-from statmech_nn.analysis.fss.likelihood import collapse_loglik, overlap_fraction, standardise
+from statmech_nn.analysis.fss.likelihood import SizeGroups, collapse_loglik, overlap_fraction, standardise
 
 
 def _gauss_logpdf(z, cov):
@@ -225,8 +225,11 @@ def test_overlap_fraction_known_cases():
     half = np.array([[0.0, 0.25, 0.75, 1.0, 0.5, 0.9, 1.25, 1.5]])
     disjoint = np.array([[0.0, 0.1, 0.2, 0.3, 1.0, 1.1, 1.2, 1.3]])
     same = np.array([[0.0, 0.1, 0.2, 0.3, 0.0, 0.1, 0.2, 0.3]])
-    got = overlap_fraction(np.vstack([half, disjoint, same]), index, 2)
-    np.testing.assert_array_equal(got, [0.5, 0.0, 1.0])
+    x = np.vstack([half, disjoint, same])
+    np.testing.assert_array_equal(overlap_fraction(x, SizeGroups.of(index, 2)), [0.5, 0.0, 1.0])
+    # the points in any order: the grouping by size must find the same answer
+    shuffled = np.array([5, 0, 7, 2, 1, 4, 6, 3])
+    np.testing.assert_array_equal(overlap_fraction(x[:, shuffled], SizeGroups.of(index[shuffled], 2)), [0.5, 0.0, 1.0])
 
 
 def test_small_sample_factor_is_students_t_over_the_normal():

@@ -42,6 +42,7 @@ proper model of a smooth scaling function, and the one the posterior is computed
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -50,6 +51,7 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 
 #: the numbers of basis functions a walker may get: the least that is >= MODES_PER_LENGTH B / l
 BASIS_LADDER = (16, 24, 32, 48, 64, 96)
+_LADDER = np.array(BASIS_LADDER)
 #: basis functions per length scale across the box [-B, B]: the first left out has
 #: omega l >= 2.25 pi, a prior variance < 1e-10 of the first one's
 MODES_PER_LENGTH = 4.5
@@ -117,8 +119,7 @@ def _fourier_sums(harmonics: tuple[np.ndarray, np.ndarray], weights: np.ndarray,
 def basis_size(half_width: np.ndarray, length: np.ndarray) -> np.ndarray:
     """``m`` per walker: the least ladder entry >= ``MODES_PER_LENGTH B / l`` (at most the top)."""
     need = MODES_PER_LENGTH * half_width / length
-    ladder = np.asarray(BASIS_LADDER)
-    return ladder[np.minimum(np.searchsorted(ladder, need), len(ladder) - 1)]
+    return _LADDER[np.minimum(np.searchsorted(_LADDER, need), len(_LADDER) - 1)]
 
 
 def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray,
@@ -176,17 +177,17 @@ def _prior_weighted_cholesky(lower: list[list[np.ndarray]], scales: list[np.ndar
     is positive definite whenever ``R`` is, for ``R >= I`` makes the Schur complement ``b'b + I -
     X X' >= I``. Only the lower triangle is filled: ``numpy.linalg.cholesky`` reads nothing else
     (documented). Also returns which factorisations exist (``(W,)``)."""
-    edges = np.cumsum([0] + [scale.shape[1] for scale in scales])
-    size, k = int(edges[-1]), projections[0].shape[1]
+    edges = list(itertools.accumulate((scale.shape[1] for scale in scales), initial=0))
+    size, k = edges[-1], projections[0].shape[1]
     bordered = np.empty((scales[0].shape[0], size + k, size + k))
     for i, row in enumerate(lower):
         for j, block in enumerate(row):
             scaled = block * scales[i][:, :, None] * scales[j][:, None, :]
             bordered[:, edges[i]:edges[i + 1], edges[j]:edges[j + 1]] = scaled
-    bordered[:, np.arange(size), np.arange(size)] += 1.0
+    bordered.reshape(len(bordered), -1)[:, :size * (size + k + 1):size + k + 1] += 1.0   # R's diagonal
     rhs = np.concatenate([p * scale[:, None, :] for p, scale in zip(projections, scales)], axis=2)
     bordered[:, size:, :size] = rhs
-    bordered[:, size:, size:] = rhs @ np.swapaxes(rhs, 1, 2) + np.eye(k)
+    bordered[:, size:, size:] = np.einsum("wks,wls->wkl", rhs, rhs) + np.eye(k)
     chol, ok = _cholesky(bordered)
     logdet = 2.0 * np.log(np.diagonal(chol[:, :size, :size], axis1=-2, axis2=-1)).sum(axis=-1)
     return logdet, chol[:, size:, :size], ok

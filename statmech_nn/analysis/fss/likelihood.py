@@ -52,6 +52,8 @@ takes, and a slightly smoother process below them. Everything takes arrays of sh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.linalg
 
@@ -61,7 +63,7 @@ from .basis import box_half_width, restricted_basis_loglik
 def standardise(x: np.ndarray) -> np.ndarray:
     """``(x - mean) / std`` along the last axis; a zero spread maps every point to 0."""
     centred = x - x.mean(axis=-1, keepdims=True)
-    spread = centred.std(axis=-1, keepdims=True)
+    spread = np.sqrt(np.mean(centred * centred, axis=-1, keepdims=True))     # numpy's std, its mean not recomputed
     return centred / np.where(spread > 0, spread, 1.0)
 
 
@@ -138,32 +140,48 @@ def size_feature_sd(n_sizes: int, offset_sd: np.ndarray | None, tilt_sd: np.ndar
                            for sd in (offset_sd, tilt_sd) if sd is not None], axis=1)
 
 
-def overlap_fraction(x: np.ndarray, size_index: np.ndarray, n_sizes: int) -> np.ndarray:
+@dataclass(frozen=True)
+class SizeGroups:
+    """The points of an observable grouped by size (fixed by the data, so computed once):
+    ``order`` sorts them by size index, ``index`` is the sorted size indices, ``starts`` where
+    each size begins in that order and ``counts`` its number of points (float)."""
+
+    order: np.ndarray
+    index: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, size_index: np.ndarray, n_sizes: int) -> SizeGroups:
+        """From every point's size index (``0 .. n_sizes - 1``, each size present)."""
+        order = np.argsort(size_index, kind="stable")
+        index = size_index[order]
+        starts = np.searchsorted(index, np.arange(n_sizes))
+        return cls(order, index, starts, np.diff(np.append(starts, len(index))).astype(float))
+
+
+def overlap_fraction(x: np.ndarray, groups: SizeGroups) -> np.ndarray:
     """Worst-size overlap of the scaled curves, shape ``(W,)``.
 
     For each size ``k``: the fraction of its points whose ``x`` lies inside ``[min, max]`` of
     ``x`` over all *other* sizes. The result is the minimum over sizes: 0 when some size's
     scaled curve shares no range with the rest (nothing constrains the collapse there), 1 when
     every point of every size has neighbours of other sizes on both sides. Vectorised: points
-    grouped by size, per-size extremes by ``reduceat``, the others' extremes from prefix and
-    suffix extremes.
+    grouped by size (``groups``), per-size extremes by ``reduceat``, the others' extremes from
+    prefix and suffix extremes.
     """
-    order = np.argsort(size_index, kind="stable")
-    index = size_index[order]
-    xs = x[:, order]
-    starts = np.searchsorted(index, np.arange(n_sizes))
-    lows = np.minimum.reduceat(xs, starts, axis=1)                 # (W, K)
-    highs = np.maximum.reduceat(xs, starts, axis=1)
+    xs = x[:, groups.order]
+    lows = np.minimum.reduceat(xs, groups.starts, axis=1)          # (W, K)
+    highs = np.maximum.reduceat(xs, groups.starts, axis=1)
     pad_lo, pad_hi = np.full((x.shape[0], 1), np.inf), np.full((x.shape[0], 1), -np.inf)
     before_lo = np.concatenate([pad_lo, np.minimum.accumulate(lows, axis=1)[:, :-1]], axis=1)
     after_lo = np.concatenate([np.minimum.accumulate(lows[:, ::-1], axis=1)[:, ::-1][:, 1:], pad_lo], axis=1)
     before_hi = np.concatenate([pad_hi, np.maximum.accumulate(highs, axis=1)[:, :-1]], axis=1)
     after_hi = np.concatenate([np.maximum.accumulate(highs[:, ::-1], axis=1)[:, ::-1][:, 1:], pad_hi], axis=1)
-    others_lo = np.minimum(before_lo, after_lo)[:, index]          # (W, n): the other sizes' range
-    others_hi = np.maximum(before_hi, after_hi)[:, index]
+    others_lo = np.minimum(before_lo, after_lo)[:, groups.index]   # (W, n): the other sizes' range
+    others_hi = np.maximum(before_hi, after_hi)[:, groups.index]
     inside = (xs >= others_lo) & (xs <= others_hi)
-    counts = np.diff(np.append(starts, len(index)))
-    return np.min(np.add.reduceat(inside, starts, axis=1) / counts, axis=1)
+    return np.min(np.add.reduceat(inside, groups.starts, axis=1) / groups.counts, axis=1)
 
 
 def nuisance_estimate(x: np.ndarray, log_g: np.ndarray, y: np.ndarray, err: np.ndarray, y_std: float,

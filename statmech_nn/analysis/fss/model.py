@@ -35,7 +35,7 @@ import numpy as np
 
 from ...errors import ConfigError, DataError
 from .forms import ScalingForm
-from .likelihood import collapse_loglik, overlap_fraction, size_feature_sd, size_features
+from .likelihood import SizeGroups, collapse_loglik, overlap_fraction, size_feature_sd, size_features
 
 HYPER_PRIORS: dict[str, tuple[float, float]] = {"amp": (0.1, 10.0), "length": (0.05, 5.0), "err_scale": (0.2, 5.0),
                                                 "amp_corr": (0.01, 10.0), "size_offset": (1e-3, 1.0),
@@ -147,6 +147,7 @@ class CollapseModel:
             upper.append(np.log(hi) if name in self.log_names else hi)
         self.lower, self.upper = np.array(lower), np.array(upper)
         self._size_index = [np.unique(obs.size, return_inverse=True) for obs in data.observables]
+        self._size_groups = [SizeGroups.of(index, len(sizes)) for sizes, index in self._size_index]
         self._size_features = [size_features(obs.control, index, size_offsets, size_tilts)
                                for obs, (_, index) in zip(data.observables, self._size_index)]
         self._check_pc_prior()
@@ -228,8 +229,8 @@ class CollapseModel:
 
     def _overlap(self, scaled) -> np.ndarray:
         worst = np.ones(scaled[0][0].shape[0])
-        for (sizes, index), (x, *_) in zip(self._size_index, scaled):
-            worst = np.minimum(worst, overlap_fraction(x, index, len(sizes)))
+        for groups, (x, *_) in zip(self._size_groups, scaled):
+            worst = np.minimum(worst, overlap_fraction(x, groups))
         return worst
 
     def loglik(self, vectors: np.ndarray, drop_size: float | None = None) -> np.ndarray:
@@ -261,9 +262,10 @@ class CollapseModel:
         rows = np.flatnonzero(np.all((vectors >= self.lower) & (vectors <= self.upper), axis=1))
         with np.errstate(all="ignore"):
             if rows.size:
-                rows = rows[self.form.valid(self.data.all_size, self._theta(vectors[rows]))]
-            if rows.size:
                 theta = self._theta(vectors[rows])
+                valid = self.form.valid(self.data.all_size, theta)
+                rows, theta = rows[valid], {k: v[valid] for k, v in theta.items()}
+            if rows.size:
                 scaled = [self._scaled(theta, j) for j in range(len(self.data.observables))]
                 good = np.all([np.isfinite(x).all(axis=1) & np.isfinite(g).all(axis=1) for x, g, _ in scaled], axis=0)
                 good &= self._overlap(scaled) >= self.min_overlap
