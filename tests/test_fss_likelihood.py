@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from statmech_nn.analysis.fss.basis import (CORRECTION_MODES, _fourier_sums, _harmonics, _prior_weighted_cholesky,
-                                            basis_size, box_half_width, restricted_basis_loglik)
+                                            basis_loglik, basis_size, box_half_width, restricted_basis_loglik)
 from statmech_nn.analysis.fss.likelihood import SizeGroups, collapse_loglik, overlap_fraction, standardise
 
 
@@ -69,6 +69,45 @@ def test_prior_weighted_cholesky_is_the_determinant_and_the_solve():
     assert ok.all()
     assert logdet == pytest.approx(np.linalg.slogdet(r)[1], rel=1e-10)
     assert np.allclose(sol @ np.swapaxes(sol, 1, 2), quadratic, rtol=1e-10, atol=0)
+
+
+def test_own_basis_is_the_likelihood_of_that_many_modes():
+    # truth: basis_loglik with m = 24 itself. With own_basis = 24 inside matrices of 48 modes the
+    # value must be the 24-mode one to rounding (1e-10 relative), at a length scale so short that
+    # 24 modes are far too few (the 48-mode value differs by > 1 nat): the modes beyond a
+    # walker's own are switched off, not merely negligible.
+    rng = np.random.default_rng(9)
+    u = np.linspace(-1.7, 1.7, 30)[None]
+    z = np.sin(6 * u) + 0.05 * rng.standard_normal(u.shape)
+    args = (u, z, np.full(u.shape, 0.05), np.array([1.0]), np.array([0.1]), box_half_width(u, np.array([0.1])))
+    own = basis_loglik(*args, 48, own_basis=np.array([24]))
+    assert own[0] == pytest.approx(basis_loglik(*args, 24)[0], rel=1e-10)
+    assert abs(basis_loglik(*args, 48)[0] - own[0]) > 1.0
+
+
+@pytest.mark.parametrize("corrected, with_features", [(False, False), (True, False), (True, True)])
+def test_walkers_evaluated_together_get_their_own_basis_size(corrected, with_features):
+    # truth: each walker evaluated alone (one walker: one basis size, nothing merged). In a batch,
+    # walkers whose sizes lie within MERGE_FACTOR share matrices of the largest size, the extra
+    # modes at prior scale 0; that must leave every walker's value its own to rounding (1e-9
+    # relative; the lengths span the ladder, so 24 with 32 and 32 with 48 are merged here).
+    rng = np.random.default_rng(8)
+    n, lengths = 30, np.array([0.15, 0.2, 0.3, 0.45, 0.6, 0.9, 1.5, 3.0])
+    walkers = len(lengths)
+    u = np.tile(np.linspace(-1.7, 1.7, n), (walkers, 1))
+    z = np.tanh(u) + 0.05 * rng.standard_normal((walkers, n))
+    noise, amp = np.full((walkers, n), 0.05), np.full(walkers, 1.0)
+    assert len(set(basis_size(box_half_width(u, lengths), lengths).tolist())) >= 4
+    extra = {}
+    if corrected:
+        extra.update(corr=np.tile(np.repeat([1.0, 0.5, 0.0], n // 3), (walkers, 1)), amp_corr=np.full(walkers, 0.3))
+    if with_features:
+        extra.update(features=np.repeat(np.eye(3), n // 3, axis=0), feature_sd=np.full((walkers, 3), 0.1))
+    together = restricted_basis_loglik(u, z, noise, amp, lengths, **extra)
+    alone = [restricted_basis_loglik(u[[w]], z[[w]], noise[[w]], amp[[w]], lengths[[w]],
+                                     **{k: v[[w]] if np.ndim(v) and len(v) == walkers else v for k, v in extra.items()})[0]
+             for w in range(walkers)]
+    np.testing.assert_allclose(together, alone, rtol=1e-9)
 
 
 @pytest.mark.parametrize("tails, length", [(False, 0.12), (False, 0.5), (False, 2.0),

@@ -55,6 +55,11 @@ _LADDER = np.array(BASIS_LADDER)
 #: basis functions per length scale across the box [-B, B]: the first left out has
 #: omega l >= 2.25 pi, a prior variance < 1e-10 of the first one's
 MODES_PER_LENGTH = 4.5
+#: walkers are evaluated together when their ``m`` lie within this factor of the smallest ``m`` of
+#: their group (the matrices get the group's largest ``m``, the modes beyond a walker's own have
+#: prior scale 0 and add exactly nothing): one evaluation's fixed cost saved where most walkers
+#: straddle two rungs (e.g. 24 and 32), at a small cost in matrix size
+MERGE_FACTOR = 1.5
 #: the box half-width in units of max |u| (at least)
 BOX_FACTOR = 1.5
 #: the most basis functions of the correction function ``h`` (its block keeps the Cholesky factor
@@ -127,19 +132,32 @@ def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, 
                             corr: np.ndarray | None = None, amp_corr: np.ndarray | None = None,
                             features: np.ndarray | None = None, feature_sd: np.ndarray | None = None) -> np.ndarray:
     """:func:`basis_loglik` with ``m`` from :func:`basis_size` for each walker (a function of
-    that walker's parameters only), walkers with the same ``m`` evaluated together."""
+    that walker's parameters only), walkers with ``m`` within :data:`MERGE_FACTOR` of each other
+    evaluated together."""
     if half_width is None:
         half_width = box_half_width(u, length)
     sizes = basis_size(half_width, length)
     out = np.empty(u.shape[0])
-    for m in np.unique(sizes):
-        rows = sizes == m
+    for low, high in _merged_rungs(np.unique(sizes)):
+        rows = (sizes >= low) & (sizes <= high)
         extra = {} if corr is None else {"corr": corr[rows], "amp_corr": amp_corr[rows]}
         if features is not None:
             extra.update(features=features, feature_sd=feature_sd[rows])
-        out[rows] = basis_loglik(u[rows], z[rows], noise_sd[rows], amp[rows], length[rows], half_width[rows], int(m),
-                                 **extra)
+        out[rows] = basis_loglik(u[rows], z[rows], noise_sd[rows], amp[rows], length[rows], half_width[rows], int(high),
+                                 own_basis=sizes[rows] if low < high else None, **extra)
     return out
+
+
+def _merged_rungs(rungs: np.ndarray) -> list[tuple[int, int]]:
+    """``(smallest, largest)`` ``m`` of each group of the sorted ``rungs`` present: a group takes
+    the next rung while it is at most :data:`MERGE_FACTOR` times the group's smallest."""
+    groups: list[tuple[int, int]] = []
+    for m in rungs.tolist():
+        if groups and m <= MERGE_FACTOR * groups[-1][0]:
+            groups[-1] = (groups[-1][0], m)
+        else:
+            groups.append((m, m))
+    return groups
 
 
 @functools.lru_cache(maxsize=None)
@@ -196,7 +214,7 @@ def _prior_weighted_cholesky(lower: list[list[np.ndarray]], scales: list[np.ndar
 def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray, length: np.ndarray,
                  half_width: np.ndarray, n_basis: int, corr: np.ndarray | None = None,
                  amp_corr: np.ndarray | None = None, features: np.ndarray | None = None,
-                 feature_sd: np.ndarray | None = None) -> np.ndarray:
+                 feature_sd: np.ndarray | None = None, own_basis: np.ndarray | None = None) -> np.ndarray:
     """``ln N(z; mu 1, Phi Lambda Phi' + diag(noise_sd^2))`` with ``mu`` marginalised (flat prior).
 
     ``u, z, noise_sd``: ``(W, n)``; ``amp, length``: ``(W,)``; ``half_width``: the box ``B``
@@ -209,8 +227,10 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
     With ``features`` ``E`` (``(n, F)``, fixed: the per-size errors of
     :func:`.likelihood.size_features`) and ``feature_sd`` (``(W, F)``, ``s_f``) the mean also has
     ``sum_f c_f E_if`` with independent ``c_f ~ N(0, s_f^2)``: ``C`` gains ``E diag(s^2) E'``.
-    Returns ``(W,)``; the restricted-likelihood formula of :mod:`.likelihood` with ``C`` the
-    covariance above.
+    ``own_basis`` (``(W,)``, each ``<= n_basis``): every walker's own ``m``; the modes beyond it get
+    prior scale 0, so each walker's value is its own ``m``'s (those modes add identity rows to
+    ``R`` and nothing else). Returns ``(W,)``; the restricted-likelihood formula of
+    :mod:`.likelihood` with ``C`` the covariance above.
     """
     m = n_basis
     theta = (np.pi / 2.0) * (u / half_width[:, None] + 1.0)
@@ -220,6 +240,8 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
     omega = (np.pi / 2.0) * np.arange(1, m + 1)[None, :] / half_width[:, None]
     log_density = 0.5 * np.log(2.0 * np.pi) + np.log(length)[:, None] - 0.5 * (length[:, None] * omega) ** 2
     unit_scale = np.exp(0.5 * log_density) / np.sqrt(half_width)[:, None]   # Lambda^1/2 / (A sqrt B), (W, m)
+    if own_basis is not None:
+        unit_scale = np.where(np.arange(1, m + 1)[None, :] <= own_basis[:, None], unit_scale, 0.0)
     # the coefficient blocks (Phi; then diag(r) Phi_h; then E): prior scales, the lower-triangle
     # blocks of B X' D^-1 X, the projections B^1/2 X' D^-1 [z, 1], the weights of each block's sines
     if corr is None:
