@@ -30,8 +30,9 @@ thumb of Riutort-Mayol et al. (box ``B = c S`` with ``S = max |u|``, ``c >= 1.2`
 scales on our data; with ``B = max(1.5 S, S + 3.5 l)`` (the process is unconstrained for
 3.5 length scales beyond the last point) and ``m >= 4.5 B / l`` the restricted likelihood agrees
 with the exact one to < 1e-3 nats over l = 0.12-5, for evenly spread and heavy-tailed ``u``.
-``m`` is taken per walker from a short ladder (walkers with the same ``m`` are evaluated
-together, so the cost follows what each needs); it is a function of the walker's own
+``m`` is taken per walker from a short ladder (walkers whose ``m`` lie within a factor 1.5 are
+evaluated together, the modes beyond a walker's own switched off, so the cost follows what each
+needs); it is a function of the walker's own
 parameters, so the likelihood is a fixed function of them. The ladder stops at 96 because
 batched Cholesky factors of larger matrices go through multi-threaded blocked LAPACK, measured
 20-700x slower on busy cores. Beyond its top (``l < 4.5 B / 96``, features narrower than ~1/20
