@@ -60,6 +60,7 @@ def test_fit_json_and_netcdf(cli_fit, posterior):
     assert posterior.attrs["form"] == "bkt"
 
 
+@pytest.mark.slow
 def test_compare_json(data_file, tmp_path, capsys):
     # truth: the data are BKT; the comparison JSON names it preferred and scores both forms; -o
     # writes one group per form, readable by the plot commands with --group
@@ -139,6 +140,7 @@ def test_plot_cli_writes_figures(cli_fit, tmp_path, capsys):
     assert main(["plot", "corner", str(path), "-o", str(tmp_path / "c.png"), "--params", "zeta"]) == 2
 
 
+@pytest.mark.slow
 def test_interrupt_says_nothing_was_written(data_file, tmp_path):
     # truth: Ctrl-C (a real SIGINT to a real process) during the fit ends with exit status 130 and a
     # message that says what is true -- nothing was written -- and no output file exists

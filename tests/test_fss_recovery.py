@@ -66,7 +66,8 @@ def test_bkt_recovered_and_sigma_l0_correlation_shown():
 
 @pytest.mark.parametrize("truth, params", [("second_order", {"p_c": 0.5, "nu": 1.0}),
                                            ("bkt", {"p_c": 0.5, "sigma": 0.5, "L0": 1.0})])
-@pytest.mark.parametrize("variants", [False, True], ids=["plain", "with_corrected_variants"])
+@pytest.mark.parametrize("variants", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["plain", "with_corrected_variants"])
 def test_comparison_prefers_the_true_form(truth, params, variants):
     # truth: the generating form (data without corrections to scaling). Plain forms: the
     # leave-one-size-out score must prefer it by more than 2 standard errors of the difference
@@ -86,6 +87,7 @@ def test_comparison_prefers_the_true_form(truth, params, variants):
     assert all(len(scores) == (2 if variants else 1) for scores in summary["variants"].values())
 
 
+@pytest.mark.slow
 def test_joint_fit_shares_pc_and_nu():
     # truth: two observables with the same p_c = 0.5, nu = 1 but different scaling functions and
     # y-exponents (a = 0 and a = 0.5). The joint fit has one p_c/nu and a per-observable a.
@@ -216,6 +218,7 @@ def test_unreliable_sizes_are_those_neither_importance_sampled_reliably_nor_refi
     assert unreliable_sizes(ds.drop_vars("elpd_refit")) == [16.0, 32.0, 64.0]
 
 
+@pytest.mark.slow
 def test_size_offsets_and_tilts_model_a_line_shared_by_every_point_of_a_size():
     # truth: second-order data (p_c = 0.5, nu = 1, 1 % errors) with every size's curve shifted by
     # its own delta_k ~ N(0, 0.05^2) and tilted by its own gamma_k ~ N(0, 0.05^2) from the middle
@@ -248,6 +251,7 @@ def test_size_offsets_and_tilts_model_a_line_shared_by_every_point_of_a_size():
         assert float(row.sel(stat="lo95")) < scale < float(row.sel(stat="hi95")), (name, scale, row.values)
 
 
+@pytest.mark.slow
 def test_a_comparison_with_size_offsets_or_tilts_says_how_far_it_is_calibrated():
     # truth: on the percolation sweep of docs/percolation.md (second order) size offsets let the
     # corrected BKT form win by 35 +- 19 nats (measured, session 7), and with tilts too the

@@ -282,6 +282,7 @@ def test_slice_file_names_are_safe_and_never_collide(tmp_path):
     assert slice_part({"width": 32}) == slice_part({"width": 32.0})
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_path):
     layout, registry, _ = finished
     page = layout.report.read_text()
@@ -297,6 +298,7 @@ def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_p
     assert "toy study" in layout.report.read_text()
 
 
+@pytest.mark.slow
 def test_rerun_redoes_nothing(finished):
     layout, registry, _ = finished
     study = load_study(layout.study_file, registry=registry)
@@ -381,6 +383,7 @@ def test_a_comparisons_warnings_are_the_datas_and_its_own_not_a_discarded_fits()
     assert all(not post.attrs["converged"] for post in ranking.posteriors.values())
 
 
+@pytest.mark.slow
 def test_the_studys_refit_and_size_offsets_and_tilts_reach_the_fits():
     # Truth: the study's [analysis.fss] refit, size_offsets and size_tilts are handed to every fit
     # of a comparison: each posterior records them in its options, and offsets and tilts add their scales

@@ -19,6 +19,7 @@ def cli(*args):
     return [sys.executable, "-m", "statmech_nn", *args]
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_gives_the_uninterrupted_file(tmp_path):
     cache = tmp_path / "cache"
     finished_before = crash_after_cells(cli(*SWEEP, "-o", str(tmp_path / "resumed.nc"), "--cache-dir", str(cache)),

@@ -89,6 +89,7 @@ def test_torch_compiled_and_tensor_paths_agree_bit_for_bit(n_positions):
     assert_same_masks("compiled", n_positions)
 
 
+@pytest.mark.slow
 def test_a_failed_compile_warns_and_falls_back_to_the_same_numbers(tmp_path):
     # Truth: where torch.compile cannot build its kernel (here: no C++ compiler, a real
     # failure in a fresh process with an empty kernel cache) the masks are still right.
