@@ -51,8 +51,7 @@ import numpy as np
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 #: the numbers of basis functions a walker may get: the least that is >= MODES_PER_LENGTH B / l
-BASIS_LADDER = (16, 24, 32, 48, 64, 96)
-_LADDER = np.array(BASIS_LADDER)
+BASIS_LADDER = np.array((16, 24, 32, 48, 64, 96))
 #: basis functions per length scale across the box [-B, B]: the first left out has
 #: omega l >= 2.25 pi, a prior variance < 1e-10 of the first one's
 MODES_PER_LENGTH = 4.5
@@ -125,7 +124,7 @@ def _fourier_sums(harmonics: tuple[np.ndarray, np.ndarray], weights: np.ndarray,
 def basis_size(half_width: np.ndarray, length: np.ndarray) -> np.ndarray:
     """``m`` per walker: the least ladder entry >= ``MODES_PER_LENGTH B / l`` (at most the top)."""
     need = MODES_PER_LENGTH * half_width / length
-    return _LADDER[np.minimum(np.searchsorted(_LADDER, need), len(_LADDER) - 1)]
+    return BASIS_LADDER[np.minimum(np.searchsorted(BASIS_LADDER, need), len(BASIS_LADDER) - 1)]
 
 
 def restricted_basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.ndarray,
@@ -249,7 +248,7 @@ def basis_loglik(u: np.ndarray, z: np.ndarray, noise_sd: np.ndarray, amp: np.nda
         sums = _fourier_sums(harmonics, np.stack([w, wz], axis=1), 2 * m + 1)
         scales = [amp[:, None] * unit_scale]
         lower = [[_gram(sums[:, 0].real, m)]]
-        projections = [sums[:, ::-1, 1:m + 1].imag]
+        projections = [sums[:, [1, 0], 1:m + 1].imag]
         sine_weights = [(w, m)]
     else:
         m_h = min(m, CORRECTION_MODES)
