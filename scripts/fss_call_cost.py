@@ -27,13 +27,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--walkers", default="6,12,24,48,96", help="walker counts, comma-separated")
     args = parser.parse_args()
+    try:
+        walker_counts = [int(w) for w in args.walkers.split(",")]
+    except ValueError:
+        walker_counts = []
+    if not walker_counts or min(walker_counts) < 1:
+        parser.error(f"--walkers {args.walkers!r}: expected positive integers, comma-separated")
     design = Design(**SBC_DESIGNS["bkt"], fit_a=True)
     ds = simulate_replica(design, draw_truths(design, 1, 12345)[0], 0)
     model = CollapseModel(as_form("bkt"), prepare_data(ds, "y", err="y_err", size_dim="L", control_dim="p"),
                           fit_a=True, priors=design.priors)
     rng = np.random.default_rng(0)
     centre, _ = find_map(model, rng)
-    for n_walkers in (int(w) for w in args.walkers.split(",")):
+    for n_walkers in walker_counts:
         points = centre + 0.002 * (model.upper - model.lower) * rng.standard_normal((n_walkers, model.ndim))
         seconds = []
         for _ in range(7):

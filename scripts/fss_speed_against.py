@@ -48,6 +48,11 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=2, help="replicas per design and run")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of each side")
     args = parser.parse_args()
+    if min(args.replicas, args.repeats) < 1:
+        parser.error(f"--replicas {args.replicas} --repeats {args.repeats}: expected integers >= 1")
+    if subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{args.against}^{{commit}}"], cwd=ROOT,
+                      capture_output=True).returncode:
+        parser.error(f"--against {args.against!r}: not a commit of this repository")
     with tempfile.TemporaryDirectory() as folder:
         old_tree = Path(folder) / "old"
         subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(old_tree), args.against], cwd=ROOT,
