@@ -6,8 +6,13 @@ InferenceData schema, and ArviZ's own PSIS-LOO over the ``log_likelihood`` group
 size per observation) reproduces the toolkit's leave-one-size-out score. ArviZ computes the
 relative efficiency of the chains (the toolkit assumes nearly independent thinned draws), which
 changes the Pareto tail length slightly: agreement to 0.5 nats in total is what that allows.
-The comparison runs with ``--no-corrections`` (each form fitted once, as given: the file layout
-does not depend on the variants, and the chains stay short).
+The chains are short (16 walkers, at least 20 autocorrelation times kept: an effective sample
+size of about 300), and split R-hat over ``m`` half-walkers sits near ``sqrt(1 + m / ESS)``
+(Vats & Knudson 2021), ~1.05 here: so R-hat is held to the classic 1.1 (Gelman et al., BDA3),
+which walkers stuck in different places (a burn-in left in, chains mislabelled) exceed; the
+modern 1.01 needs chains ten times longer. The comparison runs with ``--no-corrections`` (each
+form fitted once, as given: the file layout does not depend on the variants, and the chains stay
+short).
 
 ArviZ runs in a child process, as in a collaborator's session: ArviZ opens NetCDF files with
 h5netcdf (h5py), and h5py and netCDF4 ship different HDF5 libraries that must not share one
@@ -62,7 +67,7 @@ CHECKS = textwrap.dedent("""
         assert GROUPS <= set(idata.groups()), idata.groups()
         table = az.summary(idata, var_names=["p_c", "nu"])
         assert abs(table.loc["nu", "mean"] - 1.0) < 4 * table.loc["nu", "sd"], table      # truth nu = 1
-        assert table.loc["p_c", "r_hat"] < 1.05, table
+        assert table.loc["p_c", "r_hat"] < 1.1, table      # walkers agree (see the module docstring)
         axes = az.plot_trace(idata, var_names=["p_c", "nu"])
         assert axes.shape == (2, 2)
         with warnings.catch_warnings():

@@ -14,6 +14,9 @@ layer is one batched product ``h_{l+1} = act(W_l h_l + b_l) * keep_l``:
 ``keep_l`` is the dropout multiplier of hidden layer ``l``: 0 for a dropped unit and
 ``1/(1-p)`` for a kept one (inverted dropout), or absent.
 
+All parameters are views of one flat buffer, :attr:`Ensemble.flat`, which is what the optimiser
+steps (:data:`FLAT_ALIGNMENT` says why).
+
 Forward and backward are written out by hand (:func:`forward`, :func:`backward`), so that a
 training step is a fixed sequence of batched products into preallocated buffers
 (:class:`Workspace`, parameter gradients); the input gradient of the first layer is never
@@ -35,6 +38,17 @@ from statmech_nn.errors import ConfigError
 
 ACTIVATIONS = ("relu", "tanh")
 INITS = ("torch", "he")
+
+#: Every parameter is a view of :attr:`Ensemble.flat`, starting at a multiple of this many
+#: float32 (one 64-byte cache line), and the buffer's length is one too. torch's fused CPU
+#: optimisers run whole lines through vector code (Adam's moment update is a fused
+#: multiply-add there) and only a tensor's last partial vector through scalar code (a
+#: separate multiply and add): on a tensor whose length is not a whole number of vectors an
+#: element's update depended on its position, so a network's numbers depended on which
+#: ensemble it was trained in (seen on AVX2: a seed alone and the same seed in a 3-seed
+#: ensemble differed in the last bit after 25 steps). Stepping one buffer of whole lines
+#: sends every element through the same code.
+FLAT_ALIGNMENT = 16
 
 
 def nonlinearity_(kind: str, z: torch.Tensor) -> torch.Tensor:
@@ -81,12 +95,14 @@ class Ensemble:
     b_hidden: list[torch.Tensor]
     w_out: torch.Tensor
     b_out: torch.Tensor
+    flat: torch.Tensor  # 1-D: every parameter above is a view of it (:func:`flat_views`)
 
     @property
     def n_networks(self) -> int:
         return self.n_groups * self.per_group
 
     def parameters(self) -> list[torch.Tensor]:
+        """Every parameter, in the order of :func:`flat_views` over :attr:`flat`."""
         return [self.w_in, self.b_in, *self.w_hidden, *self.b_hidden, self.w_out, self.b_out]
 
     def first_layer(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,14 +160,35 @@ def stack_ensemble(networks: Sequence[list[tuple[torch.Tensor, torch.Tensor]]], 
     w_first, b_first = stacked(0)
     hidden = [stacked(k) for k in range(1, n_layers - 1)]
     w_out, b_out = stacked(n_layers - 1)
+    params = [w_first.view(n_groups, per_group * width, -1), b_first.view(n_groups, per_group * width, 1),
+              *(w for w, _ in hidden), *(b for _, b in hidden), w_out, b_out]
+    flat = torch.zeros(sum(_padded(p.numel()) for p in params), device=device)
+    views = flat_views(flat, [p.shape for p in params])
+    for view, p in zip(views, params):
+        view.copy_(p)
+    n_hidden = len(hidden)
     return Ensemble(
         n_groups=n_groups, per_group=per_group, width=width, depth=n_layers - 1,
-        activation=activation,
-        w_in=w_first.view(n_groups, per_group * width, -1),
-        b_in=b_first.view(n_groups, per_group * width, 1),
-        w_hidden=[w for w, _ in hidden], b_hidden=[b for _, b in hidden],
-        w_out=w_out, b_out=b_out,
+        activation=activation, w_in=views[0], b_in=views[1],
+        w_hidden=views[2:2 + n_hidden], b_hidden=views[2 + n_hidden:2 + 2 * n_hidden],
+        w_out=views[-2], b_out=views[-1], flat=flat,
     )
+
+
+def _padded(numel: int) -> int:
+    """``numel`` rounded up to a multiple of :data:`FLAT_ALIGNMENT`."""
+    return -(-numel // FLAT_ALIGNMENT) * FLAT_ALIGNMENT
+
+
+def flat_views(buffer: torch.Tensor, shapes: Sequence[torch.Size]) -> list[torch.Tensor]:
+    """Views of the 1-D ``buffer`` with ``shapes``, one after the other, each starting at a
+    multiple of :data:`FLAT_ALIGNMENT` (the layout of :attr:`Ensemble.flat`)."""
+    views, start = [], 0
+    for shape in shapes:
+        numel = math.prod(shape)
+        views.append(buffer[start:start + numel].view(shape))
+        start += _padded(numel)
+    return views
 
 
 @dataclass
@@ -237,6 +274,16 @@ def backward(ens: Ensemble, ws: Workspace) -> None:
 
 
 def attach_grads(ens: Ensemble) -> None:
-    """Give every parameter a zero ``.grad`` buffer that :func:`backward` overwrites."""
-    for p in ens.parameters():
-        p.grad = torch.zeros_like(p)
+    """Give :attr:`Ensemble.flat` a zero ``.grad`` (what the optimiser reads) and every
+    parameter its view of it as ``.grad`` (what :func:`backward` overwrites; the padding between
+    them stays 0, so its update is 0)."""
+    ens.flat.grad = torch.zeros_like(ens.flat)
+    params = ens.parameters()
+    for p, grad in zip(params, flat_views(ens.flat.grad, [p.shape for p in params])):
+        p.grad = grad
+
+
+def detach_grads(ens: Ensemble) -> None:
+    """Drop the gradient buffers of :func:`attach_grads`."""
+    for p in [ens.flat, *ens.parameters()]:
+        p.grad = None

@@ -76,7 +76,9 @@ class MnistDropoutExperiment(Experiment):
     """The reference experiment (see the module docstring)."""
 
     name = "mnist_dropout"
-    version = "2"  # 2: dropout masks from Philox-4x32-10 (masks.py) instead of per-network mt19937
+    #: 2: dropout masks from Philox-4x32-10 (masks.py) instead of per-network mt19937;
+    #: 3: the optimiser steps one flat, line-aligned parameter buffer (ensemble.FLAT_ALIGNMENT)
+    version = "3"
     dims = ("p_train", "p_eval", "N", "width", "depth", "seed")
     options_spec = {"model": MODEL, "training": TRAINING, "evaluation": EVALUATION, "data": DATA}
     default_grid = {

@@ -3,8 +3,8 @@
 One step: gather the groups' minibatches from the device-resident uint8 images (pixels
 scaled to ``[0, 1]`` by ``/255``), draw every network's dropout masks in one batched call,
 forward, cross-entropy, hand-written backward, then one optimiser step over the stacked
-parameters (``torch.optim.Adam``/``SGD`` with ``fused=True``: elementwise, so stacking
-networks does not couple them).
+parameters (``torch.optim.Adam``/``SGD`` with ``fused=True`` over :attr:`.Ensemble.flat`:
+elementwise, so stacking networks does not couple them).
 
 Dropout masks (:class:`MaskSampler`): for network ``e`` with rate ``p_e`` and hidden layer
 ``l``, at step ``t``, ``u[unit, sample] = Philox(key_e, (block, l, t, 0))`` (:mod:`.masks`),
@@ -19,7 +19,7 @@ from functools import partial
 
 import torch
 
-from .ensemble import Ensemble, Workspace, attach_grads, backward, cross_entropy, forward
+from .ensemble import Ensemble, Workspace, attach_grads, backward, cross_entropy, detach_grads, forward
 from .masks import MaskRows
 from .parallel import check_stop
 from .spec import OptimizerConfig
@@ -88,7 +88,7 @@ def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: t
     device = images.device
     graph = device.type == "cuda" if graph is None else graph
     attach_grads(ens)
-    opt = build_optimizer(optimizer, ens.parameters(), capturable=graph and device.type == "cuda")
+    opt = build_optimizer(optimizer, [ens.flat], capturable=graph and device.type == "cuda")
     losses = torch.empty(steps, ens.n_networks, device=device)
     loss_now = torch.empty(ens.n_networks, device=device)
     ws = Workspace.allocate(ens, batch)
@@ -121,8 +121,7 @@ def train(ens: Ensemble, images: torch.Tensor, labels: torch.Tensor, schedule: t
                 progress(progress_every)
     if progress is not None and steps % progress_every:
         progress(steps % progress_every)
-    for p in ens.parameters():
-        p.grad = None
+    detach_grads(ens)
     return losses
 
 

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 
 from statmech_mnist_dropout import bench
 from statmech_mnist_dropout.cell import build_ensemble, build_schedule, network_keys, run, split_spec, train_part
+from statmech_mnist_dropout.ensemble import FLAT_ALIGNMENT, attach_grads, init_network, layer_sizes, stack_ensemble
 from statmech_mnist_dropout.evaluate import clean_scores, evaluate
 from statmech_mnist_dropout.masks import MaskRows, uniforms
 from statmech_mnist_dropout.experiment import MnistDropoutExperiment, networks_in_budget
@@ -23,7 +24,7 @@ from statmech_mnist_dropout.mnist import load_mnist
 from statmech_mnist_dropout.parallel import run_side_by_side
 from statmech_mnist_dropout.spec import CellSpec, EvalConfig, MnistTensors, OptimizerConfig
 from statmech_mnist_dropout.subsets import batch_schedule, nested_order, subset
-from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, train
+from statmech_mnist_dropout.train import PIXEL_SCALE, MaskSampler, build_optimizer, train
 from statmech_nn.conformance import check_experiment
 from statmech_nn.errors import ConfigError
 
@@ -155,6 +156,47 @@ def test_split_spec_cuts_consecutive_network_blocks():
     one_seed = tiny_spec(seeds=(4,), sizes=(64, 128, 256))
     assert [p.sizes for p in split_spec(one_seed, 5)] == [(64,), (128,), (256,)]
     assert split_spec(tiny_spec(seeds=(0,), sizes=(64,)), 4) == [tiny_spec(seeds=(0,), sizes=(64,))]
+
+
+def test_parameters_are_aligned_views_of_one_flat_buffer():
+    # Truth: the layout of ensemble.FLAT_ALIGNMENT -- every parameter a view of Ensemble.flat,
+    # starting at a multiple of 16 floats, in parameters() order, the buffer a whole number of
+    # 16-float lines, the padding zero, and the views holding the stacked networks' values.
+    nets = [init_network(layer_sizes(784, 16, 2, 10), "torch", torch.Generator().manual_seed(s)) for s in range(3)]
+    ens = stack_ensemble(nets, 3, 16, "relu", "cpu")
+    offsets = [(p.data_ptr() - ens.flat.data_ptr()) // 4 for p in ens.parameters()]
+    assert all(o % FLAT_ALIGNMENT == 0 for o in offsets) and offsets == sorted(offsets)
+    assert ens.flat.numel() % FLAT_ALIGNMENT == 0
+    covered = torch.zeros(ens.flat.numel(), dtype=torch.bool)
+    for o, p in zip(offsets, ens.parameters()):
+        covered[o:o + p.numel()] = True
+    assert covered.sum() == sum(p.numel() for p in ens.parameters()) and not ens.flat[~covered].any()
+    assert torch.equal(ens.network(2)[-1][1], nets[2][-1][1])
+
+
+def test_adam_step_of_a_network_does_not_depend_on_its_ensemble():
+    # Truth: fused Adam is elementwise, so network 1 stepped alone and inside a
+    # 3-network ensemble, with the same gradients, must end bit for bit equal. Stepping each
+    # parameter tensor separately failed this on AVX2 (the 10-float output bias alone is one
+    # 8-float vector and a 2-float scalar tail, without the fused multiply-add of the vector
+    # code); 300 steps of ~1.4e4 elements each make such a last-bit difference near certain.
+    sizes = layer_sizes(784, 16, 2, 10)
+    nets = [init_network(sizes, "torch", torch.Generator().manual_seed(s)) for s in range(3)]
+    ensembles = {"three": stack_ensemble(nets, 3, 16, "relu", "cpu"),
+                 "alone": stack_ensemble(nets[1:2], 1, 16, "relu", "cpu")}
+    optimisers = {}
+    for key, ens in ensembles.items():
+        attach_grads(ens)
+        optimisers[key] = build_optimizer(OptimizerConfig(), [ens.flat])
+    g = torch.Generator().manual_seed(7)
+    for _ in range(300):
+        for p3, p1 in zip(ensembles["three"].parameters(), ensembles["alone"].parameters()):
+            p3.grad.copy_(torch.randn(p3.shape, generator=g) * 1e-2)
+            p1.grad.copy_(p3.grad.view(3, -1)[1].view(p1.shape))
+        for opt in optimisers.values():
+            opt.step()
+    for (w3, b3), (w1, b1) in zip(ensembles["three"].network(1), ensembles["alone"].network(0)):
+        assert torch.equal(w3, w1) and torch.equal(b3, b1)
 
 
 @pytest.mark.parametrize("workers", [2, 3])
