@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,25 @@ def native_threads(pid: int) -> int:
     raise AssertionError("no Threads line")
 
 
+def interrupt_when_training(proc: subprocess.Popen, delay: float) -> tuple[int, str]:
+    """SIGINT ``delay`` seconds after ``proc``'s part threads appear; its exit status and stderr."""
+    try:
+        time.sleep(2.0)
+        baseline = native_threads(proc.pid)  # torch imported and its own threads started
+        # the parts' threads may already be up at the baseline (they are persistent): then
+        # the wait ends at the deadline, well inside the cell (N = 60,000 trains for minutes)
+        deadline = time.monotonic() + 8
+        while native_threads(proc.pid) <= baseline and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads thread counts from /proc")
 def test_ctrl_c_during_training_exits_130_with_one_line_every_time(tmp_path):
@@ -40,33 +60,23 @@ def test_ctrl_c_during_training_exits_130_with_one_line_every_time(tmp_path):
     # "terminate called without an active exception", seen in 3 of 4 tries when the parts'
     # threads ended as the interpreter exited). The interrupt is sent at several delays after
     # the part threads appear (set-up, early and later training steps); each try must pass.
+    # The tries run at the same time (started from this thread: preexec_fn is not thread-safe).
     load_mnist()  # present before the clock starts (fetched once if missing)
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env["STATMECH_NN_DATA"] = str(data_root())
-    for attempt, delay in enumerate((0.5, 1.5, 2.5, 4.0)):
-        cmd = [sys.executable, "-m", "statmech_nn", "sweep", *GRID, "-o", str(tmp_path / f"out{attempt}.nc"),
-               "--cache-dir", str(tmp_path / f"cache{attempt}"), "--no-progress"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                                preexec_fn=interruptible)
-        try:
-            time.sleep(2.0)
-            baseline = native_threads(proc.pid)  # torch imported and its own threads started
-            # the parts' threads may already be up at the baseline (they are persistent): then
-            # the wait ends at the deadline, well inside the cell (N = 60,000 trains for minutes)
-            deadline = time.monotonic() + 8
-            while native_threads(proc.pid) <= baseline and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(delay)
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    delays = (0.5, 1.5, 2.5, 4.0)
+    commands = [[sys.executable, "-m", "statmech_nn", "sweep", *GRID, "-o", str(tmp_path / f"out{attempt}.nc"),
+                 "--cache-dir", str(tmp_path / f"cache{attempt}"), "--no-progress"] for attempt in range(len(delays))]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                              preexec_fn=interruptible) for cmd in commands]
+    with ThreadPoolExecutor(len(procs)) as pool:
+        outcomes = list(pool.map(interrupt_when_training, procs, delays))
+    for attempt, (returncode, err) in enumerate(outcomes):
         lines = err.strip().splitlines()
         # 130 is the CLI's status; a rare run (1 in ~11 here) ends, after printing the line, by
         # Python's re-raise of SIGINT (returncode -2), which a shell also reports as 130 and
         # which is the Unix convention for a Ctrl-C. Never an abort (-6, 134).
-        assert proc.returncode in (130, -signal.SIGINT), (attempt, proc.returncode, err[-500:])
+        assert returncode in (130, -signal.SIGINT), (attempt, returncode, err[-500:])
         assert len(lines) == 1 and lines[0].startswith(INTERRUPTED), (attempt, err[-500:])
 
 
