@@ -199,13 +199,16 @@ def test_adam_step_of_a_network_does_not_depend_on_its_ensemble():
         assert torch.equal(w3, w1) and torch.equal(b3, b1)
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_parts_side_by_side_give_the_same_numbers(data, workers):
+@pytest.mark.parametrize("workers, shape", [(2, {}), (3, {}), (3, dict(batch_size=7, width=20, activation="tanh"))],
+                         ids=["2", "3", "3-odd-shapes-tanh"])
+def test_parts_side_by_side_give_the_same_numbers(data, workers, shape):
     # Truth: parts share no state and every network's random streams are its own, so a cell
     # run as parts in threads must give exactly (bit for bit) the numbers of one ensemble,
     # and report the same total progress (network-steps of training, then each part's
-    # evaluation in the same unit).
-    spec = tiny_spec(seeds=(0, 1, 2), steps=30)
+    # evaluation in the same unit). Shapes whose tensors are no whole number of SIMD vectors
+    # (batch 7, width 20) and tanh (a transcendental function) are included: a vector and a
+    # scalar code path that rounded differently would show there.
+    spec = tiny_spec(seeds=(0, 1, 2), steps=30, **shape)
     done = {1: [], workers: []}
     one = run(spec, data, "cpu", done[1].append, workers=1)
     split = run(spec, data, "cpu", done[workers].append, workers=workers)
