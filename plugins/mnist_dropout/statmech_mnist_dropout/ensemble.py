@@ -153,9 +153,10 @@ def stack_ensemble(networks: Sequence[list[tuple[torch.Tensor, torch.Tensor]]], 
     per_group = len(networks) // n_groups
 
     def stacked(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-        w = torch.stack([net[layer][0] for net in networks]).to(device)
-        b = torch.stack([net[layer][1] for net in networks]).unsqueeze(-1).to(device)
-        return w.contiguous(), b.contiguous()
+        """Layer ``layer``'s weights ``(E, fan_out, fan_in)`` and biases ``(E, fan_out, 1)``, where
+        the networks are (copied to ``device`` into :attr:`Ensemble.flat` below)."""
+        return (torch.stack([net[layer][0] for net in networks]),
+                torch.stack([net[layer][1] for net in networks]).unsqueeze(-1))
 
     w_first, b_first = stacked(0)
     hidden = [stacked(k) for k in range(1, n_layers - 1)]
