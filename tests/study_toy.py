@@ -8,7 +8,9 @@ for ``p_train >= 0.9``) with ``N_ref = 1``: ``ln loss = slope (p_eval - p_c) ln 
 exactly the BKT scaling form ``f(x)``, ``x = (p - p_c) ln(N / L0)^(1/sigma)`` with ``L0 = 1``,
 ``sigma = 1``, ``f(x) = slope x`` with 2 % multiplicative noise per seed from ``default_rng`` seeded by the
 point, so the numbers depend only on the point. Cells are one per ``(N, seed)``;
-``timing.delay`` sleeps that many seconds per cell (for kill -9 tests).
+``timing.delay`` sleeps that many seconds per cell (for kill -9 tests); ``noise.shared``
+multiplies the loss of one (seed, N, p_train, width, depth) network at every ``p_eval`` by the same
+``exp(shared z)``, ``z ~ N(0, 1)``: an error shared along ``p_eval``, as one trained network's.
 
 ``extreme_loss`` (analyzer): the largest seed-mean loss at every ``p_train``; it presents a
 table of those numbers and one figure.
@@ -45,7 +47,9 @@ class ToyPhases(Experiment):
     version = "1"
     dims = ("p_train", "p_eval", "N", "width", "depth", "seed")
     options_spec = {"timing": (Option("delay", 0.0, "seconds slept per cell", (float,), check=non_negative,
-                                      accepted="a number >= 0"),)}
+                                      accepted="a number >= 0"),),
+                    "noise": (Option("shared", 0.0, "sd of ln loss shared by every p_eval of a network", (float,),
+                                     check=non_negative, accepted="a number >= 0"),)}
     default_grid = {"p_train": (0.0,), "p_eval": (0.0, 0.9), "N": (100, 1000, 10000), "width": (8,),
                     "depth": (1,), "seed": (0, 1)}
 
@@ -61,7 +65,8 @@ class ToyPhases(Experiment):
             shifted = SyntheticTruth(c0=TRUTH.c0 - DEPTH_SHIFT * (d - 1), N_ref=TRUTH.N_ref)
             clean = float(shifted.loss(pt, pe, n))
             rng = np.random.default_rng([s, n, w, d, round(pt * 1000), round(pe * 1000)])
-            loss[idx] = clean * (1 + REL_NOISE * rng.standard_normal())
+            shared = np.random.default_rng([s, n, w, d, round(pt * 1000)]).standard_normal()
+            loss[idx] = clean * (1 + REL_NOISE * rng.standard_normal()) * np.exp(self.options["noise"]["shared"] * shared)
         p_train = np.asarray(cell["p_train"], float).reshape(-1, 1, 1, 1, 1, 1)
         accuracy = np.where(p_train >= TRUTH.amentia_above, 0.1, 0.1 + 0.9 * np.exp(-loss))
         ds = xr.Dataset(

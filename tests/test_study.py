@@ -5,6 +5,7 @@ against the NetCDF files, a third-party analyzer in the report, the rebuild, res
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -170,6 +171,32 @@ def test_study_finds_the_known_boundaries_and_phases(finished):
     best, runner_up = sorted(scores, key=scores.get, reverse=True)
     assert comp["preferred"] == best
     assert comp["delta_score"] == pytest.approx(scores[best] - scores[runner_up], rel=1e-9)
+    # the toy's noise is independent from point to point: the seed-to-seed deviations of a size's
+    # curve stay below their independent-error 99th percentiles (error_shape), and nothing warns
+    assert list(comp["error_shape"]) == ["offset", "tilt", "curvature", "higher"]
+    assert sum(comp["error_shape"].values()) == pytest.approx(1.0, abs=1e-12)
+    assert all(v < comp["error_shape_null_q99"][t] for t, v in comp["error_shape"].items()), comp
+    assert not any("deviations of each size's curve" in w for w in summary["warnings"])
+
+
+@pytest.mark.slow
+def test_an_error_shared_by_a_networks_points_is_found_and_reported(tmp_path):
+    """Truth: with noise.shared = 0.1 (five times the 2 % point noise) every network's curve is
+    shifted as a whole, so the seed-to-seed deviations are mostly offset -- far above the 99th
+    percentile of independent errors -- and the comparison (without size offsets) warns, in
+    summary.json and on the page."""
+    text = STUDY.replace("[timing]", "[noise]\nshared = 0.1\n\n[timing]").replace(
+        '[[analysis.analyzers]]\nname = "extreme_loss"\n', "")
+    registry = study_toy.registry()
+    layout = run_study(load_study(write_study(tmp_path, text=text), registry=registry), tmp_path / "out",
+                       CellCache(tmp_path / "cache"), progress=False, log=lambda line: None, registry=registry)
+    (comp,) = json.loads(layout.summary.read_text())["comparisons"]
+    assert comp["error_shape"]["offset"] > 0.8 > comp["error_shape_null_q99"]["offset"], comp["error_shape"]
+    (hint,) = [w for w in comp["warnings"] if "deviations of each size's curve" in w]
+    assert "along p_eval are" in hint and "% offset" in hint and "size_offsets" in hint
+    assert any(hint in w for w in json.loads(layout.summary.read_text())["warnings"])
+    page = layout.report.read_text()
+    assert "Deviations of each size's curve from its seed mean" in page and html.escape(hint) in page
 
 
 def test_summary_equals_the_netcdf_values(finished):
@@ -190,6 +217,7 @@ def test_summary_equals_the_netcdf_values(finished):
     (comp,) = summary["comparisons"]
     row = comps.isel(comparison=0)
     assert comp["delta_score"] == float(row["delta_score"]) and comp["delta_se"] == float(row["delta_se"])
+    assert comp["error_shape"] == {str(t): float(v) for t, v in zip(row["term"].values, row["error_shape"].values)}
     for form, info in comp["forms"].items():
         post = read_posterior(layout.root / "analyses" / info["posterior_file"])
         assert info["params"]["p_c"]["median"] == float(post["summary"].sel(param="p_c", stat="median"))

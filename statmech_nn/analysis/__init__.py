@@ -13,6 +13,7 @@ _LAZY = {
     "UNCLASSIFIED": ".phases",
     "mean_and_error": ".standard_errors",
     "fit_fss": ".fss", "compare_forms": ".fss", "summarize": ".fss", "ScalingForm": ".fss",
+    "error_shape": ".fss",
     "Analyzer": ".base",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)

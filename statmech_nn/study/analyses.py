@@ -9,7 +9,8 @@ Steps (``docs/study.md`` gives each default with its reason):
    the other dims (``p_train``, ``width``, ``depth``);
 2. ``powerlaw_scan`` on the same grid: alpha against the fit window;
 3. finite-size-scaling comparisons (:mod:`.fss_adapter`) on every slice with a boundary (or the
-   slices listed), on the points of the FSS grids inside the control window;
+   slices listed), on the points of the FSS grids inside the control window, with the shape of
+   the seed-to-seed deviations of each size's curve (which per-size error terms they call for);
 4. the robustness table: per slice, boundary, alpha range, phases and the preferred form with its
    p_c and exponents;
 5. every analyzer named in ``[[analysis.analyzers]]``, run on its grid's sweep.
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..analysis.fss.error_shape import TERMS
 from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..analysis.phases import AMENTIA, PHASES
 from ..errors import DataError
@@ -220,8 +222,10 @@ class StudyAnalyses:
             self.log(f"fss {name}: {ranking.preferred} preferred by {ranking.delta:.2f} ± {ranking.delta_se:.2f}")
         else:
             self.log(f"fss {name}: done before")
+        shape, hints = fss_adapter.seed_error_shape(y, size=size, control=control, seed=seed,
+                                                    size_offsets=fss["size_offsets"], size_tilts=fss["size_tilts"])
         folder = self.layout.root / "analyses"
-        return {"name": name, "point": point, "posteriors": posteriors,
+        return {"name": name, "point": point, "posteriors": posteriors, "error_shape": shape, "hints": hints,
                 "files": {form: path.relative_to(folder).as_posix() for form, path in paths.items()}}
 
     # -- robustness ------------------------------------------------------------------------------
@@ -273,6 +277,12 @@ def _error_scale(post: xr.Dataset) -> float:
     return float(post["summary"].sel(param=names[0], stat="median")) if names else float("nan")
 
 
+def _shape_values(row: dict[str, Any], var: str) -> list[float]:
+    """``var`` of the row's error shape by term, NaN where there is none."""
+    shape = row["error_shape"]
+    return [float("nan")] * len(TERMS) if shape is None else [float(v) for v in shape[var].sel(term=list(TERMS)).values]
+
+
 def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Dataset:
     """One entry per comparison: ranking, control window and every form's estimates."""
     params: list[str] = []
@@ -283,7 +293,8 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
                     params.append(p)
     first = [next(iter(r["posteriors"].values())).attrs for r in rows]
     slice_dims = list(dict.fromkeys(d for r in rows for d in r["point"]))
-    coords = {"comparison": [r["name"] for r in rows], "form": list(forms), "param": params, "stat": list(STATS)}
+    coords = {"comparison": [r["name"] for r in rows], "form": list(forms), "param": params, "stat": list(STATS),
+              "term": list(TERMS)}
     for d in slice_dims:
         coords[d] = ("comparison", [r["point"].get(d, np.nan) for r in rows],
                      COORD_ATTRS.get(d, {"long_name": d, "units": "1"}))
@@ -315,10 +326,17 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
                       {"long_name": "1: chains longer than n_tau autocorrelation times", "units": "1"}),
         "estimate": (("comparison", "form", "param", "stat"), estimate,
                      {"long_name": "posterior median and 68 % interval (16th, 84th percentiles)", "units": "1"}),
+        "error_shape": (("comparison", "term"), [_shape_values(r, "pooled_fraction") for r in rows],
+                        {"long_name": "seed-to-seed deviations of each size's curve: energy fraction by "
+                                      "Legendre term along the control axis, pooled over sizes", "units": "1"}),
+        "error_shape_null_q99": (("comparison", "term"), [_shape_values(r, "pooled_null_q99") for r in rows],
+                                 {"long_name": "99th percentile of error_shape under independent errors",
+                                  "units": "1"}),
         "warnings": ("comparison", np.array([canonical_json(sorted(set(
-            json.loads(a["study_warnings_json"]) + [w for f in forms for w in json.loads(
+            json.loads(a["study_warnings_json"]) + r["hints"] + [w for f in forms for w in json.loads(
                 r["posteriors"][f].attrs.get("warnings_json", "[]"))])))
-            for a, r in zip(first, rows)], object), {"long_name": "warnings of the fits (JSON list)"}),
+            for a, r in zip(first, rows)], object), {"long_name": "warnings of the fits and of the error shape "
+                                                                  "(JSON list)"}),
         "posterior_files": (("comparison", "form"), np.array(
             [[r["files"][f] for f in forms] for r in rows], object),
             {"long_name": "posterior file, relative to the analyses folder"}),

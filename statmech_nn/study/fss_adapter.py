@@ -3,7 +3,8 @@
 
 :func:`compare` fits every form to one slice and returns the posterior Datasets (as
 :func:`~statmech_nn.analysis.fss.fit_fss` builds them) and the ranking: preferred form, score
-difference to the runner-up and its standard error (leave-one-size-out score, ``docs/fss.md``).
+difference to the runner-up and its standard error (leave-one-size-out score, ``docs/fss.md``);
+:func:`seed_error_shape` says which per-size error terms the seeds call for.
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
                                refit=refit, processes=0)
     return Ranking(str(result.preferred), float(result.delta), float(result.delta_se),
                    dict(result.results), list(result.warnings))
+
+
+def seed_error_shape(y: xr.DataArray, *, size: str, control: str, seed: str, size_offsets: bool,
+                     size_tilts: bool) -> tuple[xr.Dataset | None, list[str]]:
+    """The shape of the seed-to-seed deviations of each size's curve
+    (:func:`~statmech_nn.analysis.fss.error_shape`) of ``y`` over ``size`` x ``control`` x
+    ``seed``, and a warning for each term the error model lacks that the deviations exceed their
+    independent-error 99th percentile in; ``(None, [])`` with fewer than 2 seeds or no size with
+    3 points in every seed."""
+    from ..analysis.fss.error_shape import error_model_hints, error_shape
+    from ..errors import DataError
+
+    if y.sizes.get(seed, 0) < 2:
+        return None, []
+    try:
+        shape = error_shape(y, size_dim=size, control_dim=control, replica_dim=seed)
+    except DataError:
+        return None, []
+    return shape, error_model_hints(shape, size_offsets=size_offsets, size_tilts=size_tilts)
 
 
 def collapse_figure(posterior: xr.Dataset, registry):

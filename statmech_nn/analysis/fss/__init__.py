@@ -14,7 +14,8 @@ Gaussian process in O(n m): reduced-rank basis), :mod:`.likelihood` (the collaps
 overlap), :mod:`.model` (priors + overlap + likelihood), :mod:`.sampler` (MAP seeding + emcee),
 :mod:`.compare` (leave-one-size-out score, PSIS, Pareto k), :mod:`.posterior` (result Dataset,
 summary), :mod:`.layout` (the file as ArviZ InferenceData groups), :mod:`.api` (xarray-facing
-functions), :mod:`.synthetic` (data with known truth), :mod:`.bench` (timing command). The formulas and choices are in ``docs/fss.md``.
+functions), :mod:`.synthetic` (data with known truth), :mod:`.error_shape` (which per-size error terms
+replicas call for), :mod:`.bench` (timing command). The formulas and choices are in ``docs/fss.md``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ...errors import ConfigError
 from .._options import check_option_names
 from ..base import Analyzer
 from .api import Comparison, compare_forms, fit_fss, prepare_data
+from .error_shape import error_shape
 from .forms import BKT, ScalingForm, SecondOrder
 from .model import CollapseData, CollapseModel, Observable
 from .posterior import summarize
@@ -58,6 +60,7 @@ __all__ = [
     "SecondOrder",
     "collapse_dataset",
     "compare_forms",
+    "error_shape",
     "fit_fss",
     "prepare_data",
     "summarize",

@@ -121,6 +121,21 @@ def _comparisons(comps: list[dict[str, Any]]) -> str:
                  text_cols={0, 4, *range(6, 6 + len(forms))})
 
 
+def _error_shape(comp: dict[str, Any], analysis: dict[str, Any]) -> str:
+    """One sentence: how the seed-to-seed deviations of each size's curve split by Legendre term,
+    against independent errors (``summary.json``'s ``error_shape``; empty where there is none)."""
+    shape, q99 = comp.get("error_shape"), comp.get("error_shape_null_q99")
+    if not shape:
+        return ""
+    terms = ", ".join(f"{html.escape(t)} {100 * v:.0f} %" for t, v in shape.items())
+    limits = ", ".join(f"{100 * v:.0f} %" for v in q99.values())
+    seed, control = html.escape(analysis["seed"]), html.escape(analysis["control"])
+    return (f"<p>Deviations of each size's curve from its {seed} mean, along {control}, by Legendre term "
+            f"(share of their energy, pooled over sizes): {terms}; independent errors would stay below "
+            f"{limits} in 99 of 100 data sets. Size offsets and tilts model the first two terms "
+            f"(<code>docs/fss.md</code>, &ldquo;Which per-size error terms&rdquo;).</p>")
+
+
 def _robustness(r: dict[str, Any]) -> str:
     cols = r["columns"]
     i_b = cols.index("boundary")
@@ -179,6 +194,7 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
         where = ", ".join(f"{d} = {fmt(v)}" for d, v in comp["slice"].items()) + (", fitted a" if comp["fit_a"] else "")
         parts.append(f"<h3>{html.escape(where)}: {html.escape(comp['preferred'])} preferred by "
                      f"{pm(comp['delta_score'], comp['delta_se'])} nat</h3>")
+        parts.append(_error_shape(comp, study["analysis"]))
         parts.append(_figures(figures["fss"].get(comp["id"], []), row=True))
     parts.append("<h2>Robustness across shapes</h2>" + _robustness(summary["robustness"]))
     for name, info in summary["analyzers"].items():

@@ -72,6 +72,14 @@ def comparison_label(comp: dict[str, Any]) -> str:
     return slice_label(comp["slice"]) + (", fitted a" if comp["fit_a"] else "")
 
 
+def _by_term(row: xr.Dataset, var: str) -> dict[str, Any] | None:
+    """``{term: value}`` of a comparison's error-shape variable; ``None`` where it has none (a
+    file of an earlier version, or fewer than 2 seeds)."""
+    if var not in row or not np.isfinite(row[var].values).any():
+        return None
+    return {str(t): _value(row[var].sel(term=t).values) for t in row["term"].values}
+
+
 def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, Any]]:
     """One record per FSS comparison, as stored in ``fss_comparisons.nc``."""
     if ds is None:
@@ -100,6 +108,8 @@ def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, 
             "delta_score": _value(row["delta_score"].values),
             "delta_se": _value(row["delta_se"].values),
             "forms": forms,
+            "error_shape": _by_term(row, "error_shape"),
+            "error_shape_null_q99": _by_term(row, "error_shape_null_q99"),
             "warnings": json.loads(str(row["warnings"].values)),
         })
     return out
