@@ -1,6 +1,7 @@
-"""``statmech-nn analyze powerlaw|phases|fss FILE.nc``: exponents, phases and finite-size scaling
-from a NetCDF file. ``fss`` lives in :mod:`statmech_nn.cli.analyze_fss`; the options shared with
-``plot`` in :mod:`statmech_nn.cli.common`."""
+"""``statmech-nn analyze powerlaw|phases|fss|error-shape FILE.nc``: exponents, phases,
+finite-size scaling and the shape of per-size errors from a NetCDF file. ``fss`` lives in
+:mod:`statmech_nn.cli.analyze_fss`, ``error-shape`` in :mod:`statmech_nn.cli.analyze_error_shape`;
+the options shared with ``plot`` in :mod:`statmech_nn.cli.common`."""
 
 from __future__ import annotations
 
@@ -63,10 +64,10 @@ def run_phases(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """Add the ``analyze`` group: ``powerlaw``, ``phases`` and ``fss``."""
-    from . import analyze_fss
+    """Add the ``analyze`` group: ``powerlaw``, ``phases``, ``fss`` and ``error-shape``."""
+    from . import analyze_error_shape, analyze_fss
 
-    group = subparsers.add_parser("analyze", help="fit exponents, classify phases, finite-size scaling")
+    group = subparsers.add_parser("analyze", help="fit exponents, classify phases, finite-size scaling, per-size error shape")
     sub = group.add_subparsers(dest="analyze_command", metavar="ANALYZER", required=True,
                                parser_class=type(group))
 
@@ -89,3 +90,4 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run_phases)
 
     analyze_fss.register(sub)
+    analyze_error_shape.register(sub)

@@ -210,17 +210,22 @@ def add_phase_args(p: argparse.ArgumentParser) -> None:
                    help="dim along which the boundary (alpha = 0) is sought; 'none' to skip")
 
 
-def parse_window(text: str) -> tuple[float | None, float | None]:
-    """``"MIN:MAX"`` -> ``(min, max)``; an empty side is None."""
+def parse_range(text: str, flag: str, example: str) -> tuple[float | None, float | None]:
+    """``"MIN:MAX"`` given as ``flag`` -> ``(min, max)``; an empty side is None."""
     parts = text.split(":")
     try:
         if len(parts) != 2:
             raise ValueError
         bounds = tuple(float(s) if s.strip() else None for s in parts)
     except ValueError:
-        raise ConfigError(f"--window {text!r}: expected MIN:MAX with numbers, e.g. 1000:60000 "
-                          "or 1000:") from None
+        raise ConfigError(f"{flag} {text!r}: expected MIN:MAX with numbers, e.g. {example} "
+                          f"or {example.split(':')[0]}:") from None
     return bounds  # type: ignore[return-value]
+
+
+def parse_window(text: str) -> tuple[float | None, float | None]:
+    """``--window "MIN:MAX"`` (sizes) -> ``(min, max)``; an empty side is None."""
+    return parse_range(text, "--window", "1000:60000")
 
 
 def fit_options(args: argparse.Namespace) -> dict[str, Any]:
