@@ -177,6 +177,20 @@ def test_study_finds_the_known_boundaries_and_phases(finished):
     assert sum(comp["error_shape"].values()) == pytest.approx(1.0, abs=1e-12)
     assert all(v < comp["error_shape_null_q99"][t] for t, v in comp["error_shape"].items()), comp
     assert not any("deviations of each size's curve" in w for w in summary["warnings"])
+    # 3 seeds: the errors rest on 2 degrees of freedom per point, and the comparison says so
+    assert any("the errors rest on 3 seeds per point (2 degrees of freedom)" in w for w in comp["warnings"])
+
+
+def test_few_seeds_warn_and_enough_do_not():
+    """Truth: the fewest seeds behind a point with an error (count >= 2) decides; 5 or more are quiet."""
+    import xarray as xr
+
+    from statmech_nn.study.analyses import FEW_SEEDS, few_seeds_warning
+
+    assert FEW_SEEDS == 5
+    (warning,) = few_seeds_warning(xr.DataArray([1, 4, 9, 0]), "seed")
+    assert warning.startswith("the errors rest on 4 seeds per point (3 degrees of freedom)") and "add seeds" in warning
+    assert few_seeds_warning(xr.DataArray([1, 5, 9]), "seed") == []
 
 
 @pytest.mark.slow
