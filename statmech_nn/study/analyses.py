@@ -352,8 +352,8 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
         "warnings": ("comparison", np.array([canonical_json(sorted(set(
             json.loads(a["study_warnings_json"]) + r["hints"] + [w for f in forms for w in json.loads(
                 r["posteriors"][f].attrs.get("warnings_json", "[]"))])))
-            for a, r in zip(first, rows)], object), {"long_name": "warnings of the fits and of the error shape "
-                                                                  "(JSON list)"}),
+            for a, r in zip(first, rows)], object), {"long_name": "warnings of the fits, the error shape and "
+                                                                  "the seed count (JSON list)"}),
         "posterior_files": (("comparison", "form"), np.array(
             [[r["files"][f] for f in forms] for r in rows], object),
             {"long_name": "posterior file, relative to the analyses folder"}),
