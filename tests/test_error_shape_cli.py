@@ -66,6 +66,11 @@ def test_a_dimension_with_several_values_asks_for_a_select(shifted, tmp_path, ca
     assert "p_train with 2 values: pick one with --select p_train=VALUE" in capsys.readouterr().err
     assert main(["analyze", "error-shape", str(tmp_path / "two.nc"), "--select", "p_train=0.5", "--log"]) == 0
     capsys.readouterr()
+    missing = ds.copy(deep=True)
+    missing["loss"][0, 9, 0] = np.nan                      # a missing cell is no non-positive value
+    write_netcdf(missing, tmp_path / "missing.nc")
+    assert main(["analyze", "error-shape", str(tmp_path / "missing.nc"), "--log", "--json"]) == 0
+    assert [row["n_points"] for row in json.loads(capsys.readouterr().out)["sizes"]] == [9, 10, 10]
     negative = ds.assign(loss=-ds["loss"])
     write_netcdf(negative, tmp_path / "negative.nc")
     assert main(["analyze", "error-shape", str(tmp_path / "negative.nc"), "--log"]) == 2

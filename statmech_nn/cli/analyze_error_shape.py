@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         y = y.where((y[args.control] >= (-np.inf if lo is None else lo))
                     & (y[args.control] <= (np.inf if hi is None else hi)), drop=True)
     if args.log:
-        if not bool((y > 0).all()):
+        if bool((y <= 0).any()):                              # NaN (a missing cell) is left to error_shape
             raise ConfigError(f"--log: {args.var} has values <= 0 (smallest {float(y.min()):g}); ln needs positive values")
         y = np.log(y)
     shape = error_shape(y, size_dim=args.size, control_dim=args.control, replica_dim=args.replica)
