@@ -11,6 +11,7 @@ numbers quoted in ``docs/fss.md``. Options change the design, e.g. the critical-
     python scripts/fss_calibration.py second_order --replicas 24 --offset-sd 0.05 [--size-offsets]
     python scripts/fss_calibration.py bkt --compare --replicas 24 --offset-sd 0.05 [--tilt-sd 0.05] \
         [--size-offsets] [--size-tilts]
+    python scripts/fss_calibration.py second_order --compare --replicas 24 --seeds 3 --seed-errors moderated
 
 A ``--truth`` replaces that parameter's range in the design; ``--prior`` boxes are given to the
 fits (with ``--prior``, the design's own priors are replaced; ``--default-priors`` drops them,
@@ -18,7 +19,9 @@ leaving the forms' defaults). Prints one line per parameter:
 68 % and 95 % coverage, mean bias (median - truth) / half-width with its standard error.
 With ``--compare``, replicas of FORM are given to the comparison of both forms instead
 (``calibrate_comparison``: default priors, so ``--prior`` does not apply): how often FORM is
-preferred, how often the other form by more than 1 and 2 standard errors.
+preferred, how often the other form by more than 1 and 2 standard errors. ``--seeds R`` gives the
+fits errors estimated from R seeds instead of the true ones (``Design.seeds``), used per point or
+moderated (``--seed-errors``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, Design, calibrate, calibrate_comparison
+from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, SEED_ERRORS, Design, calibrate, calibrate_comparison
 
 
 def _box(item: str) -> tuple[str, tuple[float, float]]:
@@ -60,6 +63,9 @@ def main() -> None:
                         help="also tilt each size's curve by N(0, sd^2) across its window (Design.offset_tilt_sd)")
     parser.add_argument("--size-offsets", action="store_true", help="fit with the error model of size offsets")
     parser.add_argument("--size-tilts", action="store_true", help="fit with the error model of size tilts")
+    parser.add_argument("--seeds", type=int, default=0, help="errors estimated from this many seeds (0: the true errors)")
+    parser.add_argument("--seed-errors", choices=SEED_ERRORS, default="per_point",
+                        help="with --seeds: each point's own estimate, or moderated towards one level per size")
     parser.add_argument("--compare", action="store_true", help="calibrate the comparison of both forms instead")
     args = parser.parse_args()
     design = Design(**SBC_DESIGNS[args.form], fit_a=args.fit_a)
@@ -68,7 +74,8 @@ def main() -> None:
                      window=args.window,
                      noise=args.noise, n_walkers=args.n_walkers, n_tau=args.n_tau, offset_sd=args.offset_sd,
                      offset_tilt_sd=args.tilt_sd,
-                     size_offsets=args.size_offsets, size_tilts=args.size_tilts)
+                     size_offsets=args.size_offsets, size_tilts=args.size_tilts, seeds=args.seeds,
+                     seed_errors=args.seed_errors)
     start = time.perf_counter()
     if args.compare:
         _print_comparison(calibrate_comparison(design, args.replicas, processes=args.processes), start)

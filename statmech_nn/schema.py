@@ -197,6 +197,13 @@ def set_coord_attrs(ds: xr.Dataset) -> xr.Dataset:
     return without_coordinate_fill(ds)
 
 
+def data_variable(ds: xr.Dataset, var: str) -> xr.DataArray:
+    """``ds[var]``, or a one-line :class:`DataError` naming the variables ``ds`` has."""
+    if var not in ds.data_vars:
+        raise DataError(f"dataset has no variable {var!r}: it has {', '.join(map(str, ds.data_vars)) or '(none)'}")
+    return ds[var]
+
+
 def validate_dataset(ds: xr.Dataset, required_vars: tuple[str, ...] = ()) -> None:
     """Raise :class:`DataError` unless ``ds`` satisfies the dataset contract.
 
@@ -205,8 +212,7 @@ def validate_dataset(ds: xr.Dataset, required_vars: tuple[str, ...] = ()) -> Non
     ``units``.
     """
     for var in required_vars:
-        if var not in ds.data_vars:
-            raise DataError(f"dataset has no variable {var!r}: it has {', '.join(map(str, ds.data_vars)) or '(none)'}")
+        data_variable(ds, var)
     for dim in ds.dims:
         if dim in COORD_DTYPES:
             if dim not in ds.coords:

@@ -95,3 +95,32 @@ def test_comparison_calibration_is_for_the_built_in_forms():
     # designs can be given; any other form is a one-line error naming it and what is accepted.
     with pytest.raises(ConfigError, match="'corrected': a comparison is calibrated for second_order or bkt"):
         calibrate_comparison(Design(form="corrected", truth_ranges=P_C_RANGE), 1)
+
+
+def test_errors_estimated_from_seeds_scatter_as_a_chi_square_and_moderation_tames_them():
+    """Truth: with ``seeds = 3`` the stated error is the true one times sqrt(chi2_2 / 2), so
+    (stated / true)^2 has mean 1 and ln of it has mean psi(1) - ln 1 = -0.577 (Euler's constant)
+    and variance psi'(1) = 1.645; over 50 replicas of 40 points the mean of (stated / true)^2 has
+    a standard error of 0.022 (tolerance 0.1) and the mean log one of 0.029 (tolerance 0.12). The
+    values y are those of the exact-error replica (only the errors are estimated). Moderated
+    errors of the same draws are closer to the truth in mean squared log (design errors vary by
+    a factor 0.75-1.25 only, so the per-size level is nearly right). Bad settings are one line."""
+    design = replace(Design(**SBC_DESIGNS["second_order"]), seeds=3)
+    truth = {"p_c": 0.5, "nu": 1.0}
+    exact = simulate_replica(Design(**SBC_DESIGNS["second_order"]), truth, 0)
+    assert np.array_equal(simulate_replica(design, truth, 0)["y"].values, exact["y"].values, equal_nan=True)
+    ratios, log_sq = [], {"per_point": [], "moderated": []}
+    for seed in range(50):
+        true = simulate_replica(Design(**SBC_DESIGNS["second_order"]), truth, seed)["y_err"].values
+        for how in log_sq:
+            stated = simulate_replica(replace(design, seed_errors=how), truth, seed)["y_err"].values
+            r = (stated / true)[np.isfinite(true)] ** 2
+            log_sq[how].append(np.mean(np.log(r) ** 2))
+            if how == "per_point":
+                ratios.append(r)
+    ratios = np.concatenate(ratios)
+    assert np.mean(ratios) == pytest.approx(1.0, abs=0.1)
+    assert np.mean(np.log(ratios)) == pytest.approx(-np.euler_gamma, abs=0.12)
+    assert np.mean(log_sq["moderated"]) < 0.5 * np.mean(log_sq["per_point"])
+    with pytest.raises(ConfigError, match="seeds = 1, seed_errors = 'per_point': expected seeds >= 2"):
+        simulate_replica(replace(design, seeds=1), truth, 0)

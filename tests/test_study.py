@@ -193,6 +193,33 @@ def test_few_seeds_warn_and_enough_do_not():
     assert few_seeds_warning(xr.DataArray([1, 5, 9]), "seed") == []
 
 
+def test_seed_errors_per_point_moderated_and_the_fallback():
+    """Truth: 'per_point' is std(ddof=1) / sqrt(n) of each point; 'moderated' is
+    moderated_errors of the same data (dims as the mean's) with its trend weight d0 / (d0 + 2);
+    too few points with a spread to estimate a trend of one level per size falls back to the
+    per-point errors, saying why."""
+    import xarray as xr
+
+    from statmech_nn.analysis.moderated_variance import moderated_errors
+    from statmech_nn.study.analyses import seed_errors
+
+    rng = np.random.default_rng(0)
+    y = xr.DataArray(rng.standard_normal((6, 3, 3)), dims=("p_eval", "N", "seed"),
+                     coords={"p_eval": np.linspace(0.2, 0.7, 6), "N": [10, 100, 1000]})
+    per_point, weight, hints = seed_errors(y, size="N", control="p_eval", seed="seed", how="per_point", degree=0)
+    assert weight is None and hints == []
+    assert np.allclose(per_point.values, y.std("seed", ddof=1).values / np.sqrt(3))
+    moderated, weight, hints = seed_errors(y, size="N", control="p_eval", seed="seed", how="moderated", degree=0)
+    expected, moderation = moderated_errors(y, replica_dim="seed", size_dim="N", control_dim="p_eval")
+    assert moderated.dims == ("p_eval", "N") and np.allclose(moderated.values, expected.transpose().values)
+    assert weight == moderation.trend_weight(2.0) and hints == []
+    few = y.isel(p_eval=[0, 1])                      # 6 points for a trend of 3 levels: needs 5 with a spread
+    few[0, :, 1:] = np.nan
+    errors, weight, (hint,) = seed_errors(few, size="N", control="p_eval", seed="seed", how="moderated", degree=0)
+    assert weight is None and hint.startswith("seed errors per point, not moderated: 3 points with a positive spread")
+    assert np.allclose(errors.values, (few.std("seed", ddof=1) / np.sqrt(few.count("seed"))).values, equal_nan=True)
+
+
 @pytest.mark.slow
 def test_an_error_shared_by_a_networks_points_is_found_and_reported(tmp_path):
     """Truth: with noise.shared = 0.1 (five times the 2 % point noise) every network's curve is
@@ -232,6 +259,11 @@ def test_summary_equals_the_netcdf_values(finished):
     row = comps.isel(comparison=0)
     assert comp["delta_score"] == float(row["delta_score"]) and comp["delta_se"] == float(row["delta_se"])
     assert comp["error_shape"] == {str(t): float(v) for t, v in zip(row["term"].values, row["error_shape"].values)}
+    # the default errors are moderated; the toy's seed spreads are equal at every point, so the
+    # trend takes a large share (any share in [0, 1] is a valid one)
+    assert comp["seed_errors"] == {"method": "moderated", "trend_weight": float(row["seed_error_trend_weight"])}
+    assert 0 <= comp["seed_errors"]["trend_weight"] <= 1
+    assert "moderated towards a per-size trend" in layout.report.read_text()
     for form, info in comp["forms"].items():
         post = read_posterior(layout.root / "analyses" / info["posterior_file"])
         assert info["params"]["p_c"]["median"] == float(post["summary"].sel(param="p_c", stat="median"))

@@ -11,7 +11,7 @@ _LAZY = {
     "fit_powerlaw": ".powerlaw", "window_scan": ".powerlaw", "scan_windows": ".powerlaw",
     "classify_phases": ".phases", "zero_crossings": ".phases", "PHASES": ".phases",
     "UNCLASSIFIED": ".phases",
-    "mean_and_error": ".standard_errors",
+    "mean_and_error": ".standard_errors", "moderated_errors": ".moderated_variance",
     "fit_fss": ".fss", "compare_forms": ".fss", "summarize": ".fss", "ScalingForm": ".fss",
     "error_shape": ".fss",
     "Analyzer": ".base",

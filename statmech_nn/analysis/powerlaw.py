@@ -37,6 +37,7 @@ import xarray as xr
 from ..errors import ConfigError, DataError
 from ._options import check_option_names
 from .base import Analyzer
+from ..schema import data_variable
 from .standard_errors import DEFAULT_REL_FLOOR, mean_and_error
 
 METHODS = ("lmfit", "loglinear")
@@ -243,10 +244,7 @@ def fit_powerlaw(
     _check_choice("method", method, METHODS)
     _check_choice("stderr_scale", stderr_scale, STDERR_SCALES)
     _check_choice("err_pool", err_pool, ERR_POOLS)
-    y = data if isinstance(data, xr.DataArray) else data.get(var)
-    if y is None:
-        raise DataError(f"dataset has no variable {var!r}: it has "
-                        f"{', '.join(map(str, data.data_vars)) or '(none)'}")
+    y = data if isinstance(data, xr.DataArray) else data_variable(data, var)
     var = str(y.name) if isinstance(data, xr.DataArray) and y.name is not None else var
     if size_dim not in y.dims:
         raise DataError(f"variable {var!r} has no dimension {size_dim!r}: its dims are "

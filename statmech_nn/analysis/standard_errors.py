@@ -37,6 +37,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConfigError, DataError
+from ..schema import data_variable
 
 DEFAULT_REL_FLOOR = 0.01
 
@@ -85,10 +86,7 @@ def mean_and_error(
         ds, y = None, data
         var = str(data.name) if data.name is not None else var
     else:
-        if var not in data.data_vars:
-            raise DataError(f"dataset has no variable {var!r}: it has "
-                            f"{', '.join(map(str, data.data_vars)) or '(none)'}")
-        ds, y = data, data[var]
+        ds, y = data, data_variable(data, var)
     y = y.astype(float)
     if np.any(np.isinf(y.values)):
         raise DataError(f"variable {var!r} has infinite values: expected finite numbers or NaN "

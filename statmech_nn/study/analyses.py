@@ -185,13 +185,15 @@ class StudyAnalyses:
         y = np.log(data[var]) if fss["observable"] == "log" else data[var]
         count = y.count(seed)
         mean = y.mean(seed).where(count >= 2)
-        err = (y.std(seed, ddof=1) / np.sqrt(count)).where(count >= 2)
+        err, trend_weight, error_hints = seed_errors(y, size=size, control=control, seed=seed,
+                                                     how=fss["seed_errors"], degree=fss["seed_error_trend"])
+        error_method = "per_point" if trend_weight is None else "moderated"
         what = data[var].attrs.get("long_name", var)
         y_name = f"ln_{var}" if fss["observable"] == "log" else var
         points = xr.Dataset({
             y_name: mean.assign_attrs(long_name=f"ln({what})" if fss["observable"] == "log" else what,
                                       units="1" if fss["observable"] == "log" else data[var].attrs.get("units", "1")),
-            f"{y_name}_err": err.assign_attrs(long_name=f"standard error over {seed}s", units="1"),
+            f"{y_name}_err": err.assign_attrs(long_name=f"standard error over {seed}s ({error_method})", units="1"),
         }, coords={d: data[d] for d in (control, size)})
         sizes_with_points = int((mean.count(control) >= 2).sum())
         if sizes_with_points < fss["min_sizes"]:
@@ -202,7 +204,8 @@ class StudyAnalyses:
                                         "size_tilts", "refit")}
         key = step_key({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
                          "slice": point, "window": [lo, hi], "fit_a": fit_a, "forms": fss["forms"],
-                         "observable": [var, fss["observable"]], "settings": settings})
+                         "observable": [var, fss["observable"]], "settings": settings,
+                         "seed_errors": [fss["seed_errors"], fss["seed_error_trend"]]})
         paths = {form: self.layout.posterior(name, form) for form in fss["forms"]}
         posteriors = _reuse(paths, key)
         if posteriors is None:
@@ -226,9 +229,10 @@ class StudyAnalyses:
             self.log(f"fss {name}: done before")
         shape, hints = fss_adapter.seed_error_shape(y, size=size, control=control, seed=seed,
                                                     size_offsets=fss["size_offsets"], size_tilts=fss["size_tilts"])
-        hints = hints + few_seeds_warning(count, seed)
+        hints = hints + error_hints + few_seeds_warning(count, seed)
         folder = self.layout.root / "analyses"
         return {"name": name, "point": point, "posteriors": posteriors, "error_shape": shape, "hints": hints,
+                "seed_errors": error_method, "trend_weight": trend_weight or 0.0,
                 "files": {form: path.relative_to(folder).as_posix() for form, path in paths.items()}}
 
     # -- robustness ------------------------------------------------------------------------------
@@ -238,6 +242,27 @@ class StudyAnalyses:
                           "robustness across slices", [phases] + ([] if comparisons is None else [comparisons]))
         write_netcdf(ds, self.layout.robustness)
         return read_netcdf(self.layout.robustness)
+
+
+def seed_errors(y: xr.DataArray, *, size: str, control: str, seed: str, how: str,
+                degree: int) -> tuple[xr.DataArray, float | None, list[str]]:
+    """Standard errors of the ``seed`` mean of ``y`` (NaN where fewer than 2 seeds), the share of
+    their variance taken from the trend (``None`` for per-point errors) and warnings. ``how``:
+    ``"per_point"``, ``std / sqrt(n)`` of each point; ``"moderated"``, each point's variance shrunk
+    towards one level per size and a polynomial of ``degree`` along ``control``
+    (:func:`~statmech_nn.analysis.moderated_variance.moderated_errors`), falling back to per-point
+    errors with a warning where too few points have a spread to estimate that trend."""
+    from ..analysis.moderated_variance import moderated_errors
+
+    count = y.count(seed)
+    per_point = (y.std(seed, ddof=1) / np.sqrt(count)).where(count >= 2)
+    if how == "per_point":
+        return per_point, None, []
+    try:
+        err, moderation = moderated_errors(y, replica_dim=seed, size_dim=size, control_dim=control, degree=degree)
+    except DataError as exc:
+        return per_point, None, [f"seed errors per point, not moderated: {exc}"]
+    return err.transpose(*count.dims), moderation.trend_weight(float(count.max()) - 1), []
 
 
 def few_seeds_warning(count: xr.DataArray, seed: str) -> list[str]:
@@ -349,6 +374,13 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
         "error_shape_null_q99": (("comparison", "term"), [_shape_values(r, "pooled_null_q99") for r in rows],
                                  {"long_name": "99th percentile of error_shape under independent errors",
                                   "units": "1"}),
+        "seed_errors": ("comparison", np.array([r["seed_errors"] for r in rows], object),
+                        {"long_name": "how the points' errors were taken from the seeds: 'moderated' (empirical "
+                                      "Bayes, towards a per-size trend) or 'per_point'"}),
+        "seed_error_trend_weight": ("comparison", [float(r["trend_weight"]) for r in rows],
+                                    {"long_name": "share of each point's error variance taken from the per-size "
+                                                  "trend, d0 / (d0 + n_seeds - 1) (1: the trend alone)",
+                                     "units": "1"}),
         "warnings": ("comparison", np.array([canonical_json(sorted(set(
             json.loads(a["study_warnings_json"]) + r["hints"] + [w for f in forms for w in json.loads(
                 r["posteriors"][f].attrs.get("warnings_json", "[]"))])))

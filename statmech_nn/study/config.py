@@ -144,6 +144,11 @@ FSS = (
            "(docs/fss.md)", (bool,)),
     Option("size_tilts", False, "one unknown slope per size across its p_eval window in the error model (the "
            "next term of that correlated error, beside size_offsets; docs/fss.md)", (bool,)),
+    Option("seed_errors", "moderated", "'moderated': each point's seed variance shrunk towards a trend by empirical "
+           "Bayes (a few seeds estimate a spread poorly; docs/fss.md); 'per_point': each point's own standard error",
+           (str,), choices=("moderated", "per_point")),
+    Option("seed_error_trend", 0, "with moderated errors, the trend's polynomial degree along the control axis "
+           "beside one level per size", (int,), check=non_negative, accepted="an integer >= 0"),
     Option("refit", False, "score sizes whose held-out estimate is unreliable (Pareto k > 0.7) exactly, by "
            "refitting without them (one more fit per such size; docs/fss.md)", (bool,)),
 )

@@ -28,6 +28,7 @@ import xarray as xr
 
 from ...errors import ConfigError, DataError
 from ...processes import starmap_in_processes
+from ...schema import data_variable
 from ...selection import select_values
 from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
 from .forms import ScalingForm, as_form
@@ -46,8 +47,7 @@ def _as_list(value, what: str) -> list[str]:
 
 
 def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, size: str, control: str):
-    if var not in ds.data_vars:
-        raise DataError(f"dataset has no variable {var!r}: it has {', '.join(map(str, ds.data_vars)) or '(none)'}")
+    data_variable(ds, var)
     for role, name in (("size", size), ("control", control)):
         if name not in ds.variables:
             raise DataError(f"dataset has no {role} dimension or coordinate {name!r}: it has "

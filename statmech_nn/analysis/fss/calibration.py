@@ -5,7 +5,11 @@ For ``n_replicas`` replicas, a truth is drawn (each parameter uniform on its ran
 design is simulated from it (:func:`.synthetic.collapse_dataset`: ``sizes`` x ``n_control``
 jittered control values, noise drawn from the stated errors; with ``offset_sd`` every size's
 curve shifted by its own ``N(0, offset_sd^2)``, with ``offset_tilt_sd`` also tilted) and fitted (:func:`.api.fit_fss`,
-``priors`` as given). Reported per parameter:
+``priors`` as given). With ``seeds = R >= 2`` the fit is not told the true errors but, as from a
+sweep of ``R`` seeds, estimates of them: ``e_i * sqrt(chi2_(R-1) / (R - 1))`` (the standard error of
+a mean of ``R`` normal replicas, whose variance estimate is independent of the mean), used as
+they are (``seed_errors = "per_point"``) or moderated towards one level per size
+(``"moderated"``, :mod:`statmech_nn.analysis.moderated_variance`). Reported per parameter:
 
 * ``coverage68``/``coverage95``: the fraction of replicas whose 68 % (95 %) interval holds the
   truth. A calibrated interval covers in 68 % (95 %) of replicas *when the truths are drawn
@@ -39,6 +43,7 @@ import xarray as xr
 
 from ...errors import ConfigError
 from ...processes import starmap_in_processes
+from ..moderated_variance import moderate, size_control_trend
 from .api import compare_forms, fit_fss
 from .posterior import summarize, unreliable_sizes
 from .synthetic import collapse_dataset
@@ -69,8 +74,13 @@ class Design:
     #: fit with the error model of size offsets, of size tilts (:func:`.api.fit_fss`)
     size_offsets: bool = False
     size_tilts: bool = False
+    #: 0: the fits are given the true errors; ``R >= 2``: errors estimated from ``R`` seeds
+    seeds: int = 0
+    #: how the estimated errors are used: "per_point" or "moderated" (the module docstring)
+    seed_errors: str = "per_point"
 
 
+SEED_ERRORS = ("per_point", "moderated")
 P_C_RANGE = {"p_c": (0.45, 0.55)}
 BKT_NUISANCE = {"L0": (0.5, 2.0), "kappa": (0.95, 1.0)}
 #: the designs of ``tests/test_fss_sbc.py`` (``Design(**SBC_DESIGNS[form], fit_a=...)``): exponents
@@ -119,7 +129,28 @@ def simulate_replica(design: Design, truth: Mapping[str, float], seed: int) -> x
         window = ds["p"].where(np.isfinite(ds["y"]))
         low, high = window.min("p"), window.max("p")
         ds["y"] = ds["y"] + xr.DataArray(tilt, dims="L") * (2 * ds["p"] - low - high) / (high - low)
+    if design.seeds:
+        ds["y_err"] = estimated_errors(ds["y_err"], design.seeds, design.seed_errors, seed)
     return ds
+
+
+def estimated_errors(err: xr.DataArray, seeds: int, how: str, seed: int) -> xr.DataArray:
+    """The errors ``err`` (over ``p`` x ``L``, NaN where unmeasured) as ``seeds`` replicas would
+    estimate them (module docstring), drawn from ``default_rng([seed, 3])``; ``how`` is
+    :data:`SEED_ERRORS`."""
+    if seeds < 2 or how not in SEED_ERRORS:
+        raise ConfigError(f"seeds = {seeds!r}, seed_errors = {how!r}: expected seeds >= 2 and one of "
+                          f"{', '.join(SEED_ERRORS)}")
+    err = err.transpose("p", "L")
+    draw = np.random.default_rng([seed, 3]).chisquare(seeds - 1, err.shape) / (seeds - 1)
+    variance = err.values**2 * draw
+    if how == "moderated":
+        measured = np.isfinite(variance)
+        size_index = np.broadcast_to(np.arange(err.sizes["L"]), err.shape)[measured]
+        control = np.broadcast_to(err["p"].values[:, None], err.shape)[measured]
+        variance[measured] = moderate(variance[measured], seeds - 1,
+                                      size_control_trend(size_index, control, 0)).variance
+    return err.copy(data=np.sqrt(variance))
 
 
 def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:

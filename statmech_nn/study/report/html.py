@@ -121,6 +121,20 @@ def _comparisons(comps: list[dict[str, Any]]) -> str:
                  text_cols={0, 4, *range(6, 6 + len(forms))})
 
 
+def _seed_errors(comp: dict[str, Any], analysis: dict[str, Any]) -> str:
+    """One sentence: how the points' errors were taken from the seeds (``summary.json``'s
+    ``seed_errors``; empty in a summary of an earlier version)."""
+    info = comp.get("seed_errors")
+    if not info:
+        return ""
+    seed = html.escape(analysis["seed"])
+    if info["method"] == "per_point":
+        return f"<p>Errors: the standard error over {seed}s of each point on its own.</p>"
+    return (f"<p>Errors: each point's variance over {seed}s moderated towards a per-size trend (empirical "
+            f"Bayes); {100 * info['trend_weight']:.0f} % of it is the trend, the rest the point's own spread "
+            f"(<code>docs/fss.md</code>, &ldquo;Errors from a few seeds&rdquo;).</p>")
+
+
 def _error_shape(comp: dict[str, Any], analysis: dict[str, Any]) -> str:
     """One sentence: how the seed-to-seed deviations of each size's curve split by Legendre term,
     against independent errors (``summary.json``'s ``error_shape``; empty where there is none)."""
@@ -194,6 +208,7 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
         where = ", ".join(f"{d} = {fmt(v)}" for d, v in comp["slice"].items()) + (", fitted a" if comp["fit_a"] else "")
         parts.append(f"<h3>{html.escape(where)}: {html.escape(comp['preferred'])} preferred by "
                      f"{pm(comp['delta_score'], comp['delta_se'])} nat</h3>")
+        parts.append(_seed_errors(comp, study["analysis"]))
         parts.append(_error_shape(comp, study["analysis"]))
         parts.append(_figures(figures["fss"].get(comp["id"], []), row=True))
     parts.append("<h2>Robustness across shapes</h2>" + _robustness(summary["robustness"]))

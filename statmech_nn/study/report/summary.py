@@ -80,6 +80,14 @@ def _by_term(row: xr.Dataset, var: str) -> dict[str, Any] | None:
     return {str(t): _value(row[var].sel(term=t).values) for t in row["term"].values}
 
 
+def _seed_errors(row: xr.Dataset) -> dict[str, Any] | None:
+    """``{"method", "trend_weight"}`` of a comparison's point errors; ``None`` in a file of an
+    earlier version (per-point errors then)."""
+    if "seed_errors" not in row:
+        return None
+    return {"method": str(row["seed_errors"].values), "trend_weight": _value(row["seed_error_trend_weight"].values)}
+
+
 def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, Any]]:
     """One record per FSS comparison, as stored in ``fss_comparisons.nc``."""
     if ds is None:
@@ -108,6 +116,7 @@ def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, 
             "delta_score": _value(row["delta_score"].values),
             "delta_se": _value(row["delta_se"].values),
             "forms": forms,
+            "seed_errors": _seed_errors(row),
             "error_shape": _by_term(row, "error_shape"),
             "error_shape_null_q99": _by_term(row, "error_shape_null_q99"),
             "warnings": json.loads(str(row["warnings"].values)),
