@@ -268,15 +268,17 @@ def seed_errors(y: xr.DataArray, *, size: str, control: str, seed: str, how: str
 def few_seeds_warning(count: xr.DataArray, seed: str) -> list[str]:
     """A warning when the fewest seeds behind a point's error (``count``, where >= 2) is below
     :data:`FEW_SEEDS`: a standard deviation from ``n`` seeds rests on ``n - 1`` degrees of
-    freedom (relative spread ~1/sqrt(2 (n - 1)): 50 % for 3 seeds), and the comparison's
-    standard error does not carry that (measured in ``docs/reference_study.md``)."""
+    freedom (relative spread ~1/sqrt(2 (n - 1)): 50 % for 3 seeds; moderation helps the errors,
+    not the means), and the comparison's standard error does not carry that (measured in
+    ``docs/reference_study.md``)."""
     n = int(count.where(count >= 2).min())
     if n >= FEW_SEEDS:
         return []
     return [f"the errors rest on {n} {seed}s per point ({n - 1} degrees of freedom): on the MNIST reference "
-            "study, comparisons on 3-seed subsets of 9 seeds scattered by 1.9 of their standard errors, from "
-            "second order by 3.7 se to BKT by 2.1 se (docs/reference_study.md, 'Nine seeds instead of three'); "
-            f"read a difference of a few se as a lean, or add {seed}s"]
+            "study, comparisons on 3-seed subsets of 9 seeds scattered by 1.6-1.9 of their standard errors with "
+            "moderated errors (1.9-3.3 with per-point ones), from second order by 2.9 se to BKT by 4.7 se "
+            "(docs/reference_study.md, 'Nine seeds instead of three'); the means of a few seeds move, which no "
+            f"treatment of the errors undoes: read a difference of a few se as a lean, or add {seed}s"]
 
 
 def step_key(parts: Any) -> str:

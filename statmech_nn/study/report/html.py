@@ -130,9 +130,11 @@ def _seed_errors(comp: dict[str, Any], analysis: dict[str, Any]) -> str:
     seed = html.escape(analysis["seed"])
     if info["method"] == "per_point":
         return f"<p>Errors: the standard error over {seed}s of each point on its own.</p>"
+    share = ("all of it is the trend, as the points' spreads scatter no more than sampling alone makes them"
+             if info["trend_weight"] >= 1 else
+             f"{100 * info['trend_weight']:.0f} % of it is the trend, the rest the point's own spread")
     return (f"<p>Errors: each point's variance over {seed}s moderated towards a per-size trend (empirical "
-            f"Bayes); {100 * info['trend_weight']:.0f} % of it is the trend, the rest the point's own spread "
-            f"(<code>docs/fss.md</code>, &ldquo;Errors from a few seeds&rdquo;).</p>")
+            f"Bayes, <code>docs/fss.md</code>, &ldquo;Errors from a few seeds&rdquo;): {share}.</p>")
 
 
 def _error_shape(comp: dict[str, Any], analysis: dict[str, Any]) -> str:
