@@ -99,6 +99,28 @@ def test_extra_dimension_must_be_selected_or_averaged():
     assert one.observables[0].y[first][0] == pytest.approx(values[1])
 
 
+def test_averaged_errors_may_be_moderated():
+    """Truth: average_errors='moderated' gives the same means and, as errors, moderated_errors of
+    the stacked values at every point; it needs size and control as dims (one line otherwise), and
+    an unknown choice is one line naming the accepted ones."""
+    from statmech_nn.analysis.moderated_variance import moderated_errors
+
+    ds = collapse_dataset("second_order", sizes=(8, 16, 32), n_control=6, window="fixed", seed=0)
+    rng = np.random.default_rng(1)
+    stacked = xr.concat([ds + 0.01 * rng.standard_normal(ds["y"].shape) for _ in range(3)], dim="seed")
+    data = prepare_data(stacked, "y", average="seed", average_errors="moderated", size_dim="L", control_dim="p")
+    expected, _ = moderated_errors(stacked["y"], replica_dim="seed", size_dim="L", control_dim="p")
+    obs = data.observables[0]
+    for c, s, y, e in zip(obs.control, obs.size, obs.y, obs.err):
+        assert e == pytest.approx(float(expected.sel(L=s, p=c)))
+        assert y == pytest.approx(float(stacked["y"].sel(L=s, p=c).mean()))
+    points = stacked.stack(point=("p", "L")).reset_index("point")
+    with pytest.raises(DataError, match="average_errors='moderated' needs 'L' and 'p' as dimensions of 'y'"):
+        prepare_data(points, "y", average="seed", average_errors="moderated", size_dim="L", control_dim="p")
+    with pytest.raises(ConfigError, match="average_errors = 'pooled': expected one of per_point, moderated"):
+        prepare_data(stacked, "y", average="seed", average_errors="pooled", size_dim="L", control_dim="p")
+
+
 def test_nan_points_and_zero_errors():
     # truth: NaN cells of a partial grid are skipped silently; a finite y with a NaN error is
     # excluded with a warning; zero errors (a measured probability of exactly 0 or 1) are raised to

@@ -141,6 +141,24 @@ def test_moderated_errors_scale_with_the_data_and_ignore_the_order_of_dims():
     assert np.allclose(scaled.transpose("L", "p").values, 3.0 * err.values)
 
 
+def test_replica_errors_are_per_point_or_moderated_in_the_datas_dim_order():
+    """Truth: 'per_point' is std(ddof=1) / sqrt(n) (NaN with one replica); 'moderated' is
+    moderated_errors in the input's order of dims; anything else is one line naming the choices."""
+    from statmech_nn.analysis.moderated_variance import replica_errors
+
+    y = _replicas(np.random.default_rng(9)).transpose("p", "seed", "L")
+    y[0, 1:, 0] = np.nan
+    per_point, none = replica_errors(y, replica_dim="seed", size_dim="L", control_dim="p", how="per_point")
+    assert none is None and per_point.dims == ("p", "L") and np.isnan(per_point[0, 0])
+    assert np.allclose(per_point.values[1:], (y.std("seed", ddof=1) / np.sqrt(3)).values[1:])
+    moderated, result = replica_errors(y, replica_dim="seed", size_dim="L", control_dim="p", how="moderated")
+    expected, _ = moderated_errors(y, replica_dim="seed", size_dim="L", control_dim="p")
+    assert moderated.dims == ("p", "L") and np.allclose(moderated.values, expected.T.values, equal_nan=True)
+    assert result.n_used == 35
+    with pytest.raises(ConfigError, match="errors 'pooled': expected one of per_point, moderated"):
+        replica_errors(y, replica_dim="seed", size_dim="L", control_dim="p", how="pooled")
+
+
 def test_moderated_errors_name_a_missing_dim():
     with pytest.raises(DataError, match="moderated errors need a dim 'N': the data have L, p, seed"):
         moderated_errors(_replicas(np.random.default_rng(7)), replica_dim="seed", size_dim="N", control_dim="p")

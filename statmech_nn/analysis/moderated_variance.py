@@ -25,7 +25,8 @@ the estimation; ``s~^2`` is given wherever ``d_i >= 1``.
 :func:`size_control_trend` is the trend used for finite-size-scaling data: one level per size
 (the spread changes with the size) and a common polynomial along the control axis, the control
 mapped onto [-1, 1] over each size's own window. :func:`moderated_errors` applies all this to a
-DataArray with a replica dim and returns standard errors of the replica mean, ``s~ / sqrt(R)``.
+DataArray with a replica dim and returns standard errors of the replica mean, ``s~ / sqrt(R)``;
+:func:`replica_errors` gives either those or each point's own ``s / sqrt(R)``.
 """
 
 from __future__ import annotations
@@ -111,6 +112,25 @@ def size_control_trend(size_index: np.ndarray, control: np.ndarray, degree: int)
             t[mine] = 2.0 * (control[mine] - control[mine].min()) / span - 1.0
     columns += [t**j for j in range(1, degree + 1)]
     return np.column_stack(columns)
+
+
+#: how :func:`replica_errors` takes errors from the spread over replicas
+ERROR_METHODS = ("per_point", "moderated")
+
+
+def replica_errors(y: xr.DataArray, *, replica_dim: str, size_dim: str, control_dim: str, how: str,
+                   degree: int = 0) -> tuple[xr.DataArray, Moderation | None]:
+    """Standard errors of the ``replica_dim`` mean of ``y``, over the other dims in their order:
+    ``std / sqrt(n)`` of each point (``how="per_point"``; no :class:`Moderation`) or
+    :func:`moderated_errors` (``"moderated"``); NaN where fewer than 2 replicas are finite."""
+    if how not in ERROR_METHODS:
+        raise ConfigError(f"errors {how!r}: expected one of {', '.join(ERROR_METHODS)}")
+    count = y.count(replica_dim)
+    if how == "per_point":
+        return (y.std(replica_dim, ddof=1) / np.sqrt(count)).where(count >= 2), None
+    err, moderation = moderated_errors(y, replica_dim=replica_dim, size_dim=size_dim, control_dim=control_dim,
+                                       degree=degree)
+    return err.transpose(*count.dims), moderation
 
 
 def moderated_errors(y: xr.DataArray, *, replica_dim: str, size_dim: str, control_dim: str,

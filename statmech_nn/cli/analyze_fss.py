@@ -27,6 +27,9 @@ def register(subparsers) -> None:
                    help="observable (repeat for a joint fit sharing p_c and exponents)")
     p.add_argument("--err", action="append", metavar="YERR", help="standard error of each --var, in order")
     p.add_argument("--average", metavar="DIM", help="instead of --err: average over DIM, error = std/sqrt(n)")
+    p.add_argument("--average-errors", choices=("per_point", "moderated"), default="per_point",
+                   help="with --average: each point's own std/sqrt(n), or the variances moderated towards one level "
+                        "per size (docs/fss.md, 'Errors from a few seeds'; the study's default)")
     p.add_argument("--size", required=True, metavar="L", help="size dimension or coordinate")
     p.add_argument("--control", required=True, metavar="p", help="control-parameter dimension or coordinate")
     group = p.add_mutually_exclusive_group(required=True)
@@ -147,7 +150,8 @@ def _run(args) -> int:
         check_writable(args.output)
     priors = parse_priors(args.prior, forms)
     data = read_netcdf(args.file)
-    options = dict(var=args.var, err=args.err, average=args.average, size_dim=args.size, control_dim=args.control,
+    options = dict(var=args.var, err=args.err, average=args.average, average_errors=args.average_errors,
+                   size_dim=args.size, control_dim=args.control,
                    select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,
                    min_overlap=args.min_overlap, error_floor=args.error_floor, n_samples=args.n_samples,
                    n_walkers=args.walkers, n_tau=args.n_tau, max_steps=args.max_steps, seed=args.seed,

@@ -252,17 +252,15 @@ def seed_errors(y: xr.DataArray, *, size: str, control: str, seed: str, how: str
     towards one level per size and a polynomial of ``degree`` along ``control``
     (:func:`~statmech_nn.analysis.moderated_variance.moderated_errors`), falling back to per-point
     errors with a warning where too few points have a spread to estimate that trend."""
-    from ..analysis.moderated_variance import moderated_errors
+    from ..analysis.moderated_variance import replica_errors
 
-    count = y.count(seed)
-    per_point = (y.std(seed, ddof=1) / np.sqrt(count)).where(count >= 2)
-    if how == "per_point":
-        return per_point, None, []
+    dims = {"replica_dim": seed, "size_dim": size, "control_dim": control}
     try:
-        err, moderation = moderated_errors(y, replica_dim=seed, size_dim=size, control_dim=control, degree=degree)
+        err, moderation = replica_errors(y, **dims, how=how, degree=degree)
     except DataError as exc:
-        return per_point, None, [f"seed errors per point, not moderated: {exc}"]
-    return err.transpose(*count.dims), moderation.trend_weight(float(count.max()) - 1), []
+        return replica_errors(y, **dims, how="per_point")[0], None, [f"seed errors per point, not moderated: {exc}"]
+    weight = None if moderation is None else moderation.trend_weight(float(y.count(seed).max()) - 1)
+    return err, weight, []
 
 
 def few_seeds_warning(count: xr.DataArray, seed: str) -> list[str]:

@@ -29,6 +29,7 @@ import xarray as xr
 from ...errors import ConfigError, DataError
 from ...processes import starmap_in_processes
 from ...schema import data_variable
+from ..moderated_variance import ERROR_METHODS, replica_errors
 from ...selection import select_values
 from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
 from .forms import ScalingForm, as_form
@@ -46,7 +47,21 @@ def _as_list(value, what: str) -> list[str]:
     raise ConfigError(f"{what} = {value!r}: expected a variable name or a list of names")
 
 
-def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, size: str, control: str):
+def _averaged(y: xr.DataArray, average: str, how: str, size: str, control: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """Mean over ``average`` and its standard error (:func:`~..moderated_variance.replica_errors`,
+    ``how`` one of its :data:`~..moderated_variance.ERROR_METHODS`; ``"moderated"`` needs ``size``
+    and ``control`` as dimensions of ``y``)."""
+    if how == "moderated" and (size not in y.dims or control not in y.dims):
+        raise DataError(f"average_errors='moderated' needs {size!r} and {control!r} as dimensions of {y.name!r} "
+                        f"(it has {', '.join(map(str, y.dims))}): use average_errors='per_point'")
+    if set(y.dims) - {average, size, control}:     # an extra dim: the caller names it
+        how = "per_point"
+    err, _ = replica_errors(y, replica_dim=average, size_dim=size, control_dim=control, how=how)
+    return y.mean(average), err
+
+
+def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, average_errors: str, size: str,
+            control: str):
     data_variable(ds, var)
     for role, name in (("size", size), ("control", control)):
         if name not in ds.variables:
@@ -56,9 +71,7 @@ def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, size
     if average is not None:
         if average not in y.dims:
             raise DataError(f"cannot average {var!r} over {average!r}: its dimensions are {', '.join(map(str, y.dims))}")
-        count = y.count(average)
-        e = y.std(average, ddof=1) / np.sqrt(count)
-        y = y.mean(average)
+        y, e = _averaged(y, average, average_errors, size, control)
     else:
         if err not in ds.data_vars:
             raise DataError(f"dataset has no error variable {err!r}: it has {', '.join(map(str, ds.data_vars))}")
@@ -91,7 +104,7 @@ def _error_floor(y: np.ndarray, error_floor: float | None, n_samples: int | None
 def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
                  err: str | Sequence[str] | None = None, average: str | None = None,
                  select: Mapping[str, Any] | None = None, error_floor: float | None = None,
-                 n_samples: int | None = None) -> CollapseData:
+                 n_samples: int | None = None, average_errors: str = "per_point") -> CollapseData:
     """The finite points of each variable (see the module docstring for the rules); ``size_dim``
     and ``control_dim`` name the system size and the control parameter (dimensions or coordinates)."""
     if isinstance(data, xr.DataArray):
@@ -108,13 +121,15 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
                           "(average=..., --average)")
     if errors and len(errors) != len(variables):
         raise ConfigError(f"{len(variables)} variable(s) but {len(errors)} error variable(s): give one error per variable")
+    if average_errors not in ERROR_METHODS:
+        raise ConfigError(f"average_errors = {average_errors!r}: expected one of {', '.join(ERROR_METHODS)}")
     if size_dim == control_dim:
         raise ConfigError(f"size and control are both {size_dim!r}: expected two different dimensions or coordinates "
                           "(the system size, e.g. L, and the control parameter, e.g. p or T)")
     ds = select_values(data, select, drop=True)
     observables = []
     for j, name in enumerate(variables):
-        c, s, y, e = _points(ds, name, errors[j] if errors else None, average, size_dim, control_dim)
+        c, s, y, e = _points(ds, name, errors[j] if errors else None, average, average_errors, size_dim, control_dim)
         measured = ~np.isnan(y)
         bad = measured & ~(np.isfinite(y) & np.isfinite(e) & np.isfinite(c) & np.isfinite(s))
         if bad.any():
@@ -196,17 +211,18 @@ def _complete_start(model: CollapseModel, start: Mapping[str, float]) -> dict[st
     return values
 
 
-def _prepare(data, var, *, size_dim, control_dim, err, average, select, error_floor, n_samples, fit_a, fit_err_scale,
-             min_overlap, n_walkers, n_tau, max_steps, seed, start, refit, size_offsets, size_tilts):
+def _prepare(data, var, *, size_dim, control_dim, err, average, average_errors, select, error_floor, n_samples, fit_a,
+             fit_err_scale, min_overlap, n_walkers, n_tau, max_steps, seed, start, refit, size_offsets, size_tilts):
     """The points, the fit options and the record of what was asked, shared by fit and compare."""
-    record = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average, "size": size_dim,
+    record = {"var": _as_list(var, "var"), "err": _as_list(err, "err"), "average": average,
+              "average_errors": average_errors if average is not None else None, "size": size_dim,
               "control": control_dim, "select": {k: str(v) for k, v in dict(select or {}).items()},
               "fit_a": fit_a, "fit_err_scale": fit_err_scale, "min_overlap": min_overlap,
               "error_floor": error_floor, "n_samples": n_samples, "n_walkers": n_walkers, "n_tau": n_tau,
               "max_steps": max_steps, "seed": seed, "refit": refit, "size_offsets": size_offsets,
               "size_tilts": size_tilts}
     collapse = prepare_data(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average, select=select,
-                            error_floor=error_floor, n_samples=n_samples)
+                            error_floor=error_floor, n_samples=n_samples, average_errors=average_errors)
     settings = SamplerSettings(n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps, seed=seed)
     options = FitOptions(fit_a=fit_a, fit_err_scale=fit_err_scale, min_overlap=min_overlap, settings=settings,
                          start=start, refit=refit, size_offsets=size_offsets, size_tilts=size_tilts)
@@ -215,7 +231,8 @@ def _prepare(data, var, *, size_dim, control_dim, err, average, select, error_fl
 
 def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
             form: ScalingForm | type | str = "second_order", err: str | Sequence[str] | None = None,
-            average: str | None = None, select: Mapping[str, Any] | None = None, fit_a: bool = False,
+            average: str | None = None, average_errors: str = "per_point",
+            select: Mapping[str, Any] | None = None, fit_a: bool = False,
             fit_err_scale: bool = True, priors: Mapping[str, Any] | None = None, min_overlap: float = 0.25,
             error_floor: float | None = None, n_samples: int | None = None, n_walkers: int = 32,
             n_tau: float = 50.0, max_steps: int = 20000, seed: int = 0,
@@ -235,7 +252,10 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     * ``form`` (``--form``): a :class:`~.forms.ScalingForm` instance or subclass, or a built-in
       name (:data:`~.forms.BUILTIN_FORMS`); a plugin's form is passed as an object.
     * ``err`` (``--err``): the standard-error variable(s), one per ``var``; or
-    * ``average`` (``--average``): a dimension to average over instead (error = std / sqrt(n)).
+    * ``average`` (``--average``): a dimension to average over instead (error = std / sqrt(n));
+      ``average_errors="moderated"`` (``--average-errors moderated``) shrinks those variances
+      towards one level per size (``docs/fss.md``, "Errors from a few seeds"; the study's
+      default, here opt-in so that a script's numbers do not change).
     * ``select`` (``--select DIM=VALUE``): fix every other dimension (``statmech_nn.selection``).
     * ``fit_a`` (``--fit-a``): fit the y-exponent ``a`` in ``y = L^-a f(x)`` (else ``a = 0``).
     * ``fit_err_scale`` (``--fixed-errors`` sets it False): sample the error scale ``lambda``.
@@ -261,7 +281,7 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     JSON summary. Raises :class:`ConfigError`/:class:`DataError` on bad input (one line).
     """
     collapse, options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average,
-                                         select=select, error_floor=error_floor, n_samples=n_samples, fit_a=fit_a,
+                                         average_errors=average_errors, select=select, error_floor=error_floor, n_samples=n_samples, fit_a=fit_a,
                                          fit_err_scale=fit_err_scale, min_overlap=min_overlap, n_walkers=n_walkers,
                                          n_tau=n_tau, max_steps=max_steps, seed=seed, start=start, refit=refit,
                                          size_offsets=size_offsets, size_tilts=size_tilts)
