@@ -32,7 +32,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, SEED_ERRORS, Design, calibrate, calibrate_comparison
+from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, Design, calibrate, calibrate_comparison
+from statmech_nn.analysis.moderated_variance import ERROR_METHODS
 
 
 def _box(item: str) -> tuple[str, tuple[float, float]]:
@@ -64,7 +65,7 @@ def main() -> None:
     parser.add_argument("--size-offsets", action="store_true", help="fit with the error model of size offsets")
     parser.add_argument("--size-tilts", action="store_true", help="fit with the error model of size tilts")
     parser.add_argument("--seeds", type=int, default=0, help="errors estimated from this many seeds (0: the true errors)")
-    parser.add_argument("--seed-errors", choices=SEED_ERRORS, default="per_point",
+    parser.add_argument("--seed-errors", choices=ERROR_METHODS, default="per_point",
                         help="with --seeds: each point's own estimate, or moderated towards one level per size")
     parser.add_argument("--compare", action="store_true", help="calibrate the comparison of both forms instead")
     args = parser.parse_args()

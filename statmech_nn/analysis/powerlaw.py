@@ -35,9 +35,9 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConfigError, DataError
+from ..schema import data_variable
 from ._options import check_option_names
 from .base import Analyzer
-from ..schema import data_variable
 from .standard_errors import DEFAULT_REL_FLOOR, mean_and_error
 
 METHODS = ("lmfit", "loglinear")

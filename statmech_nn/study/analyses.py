@@ -9,7 +9,8 @@ Steps (``docs/study.md`` gives each default with its reason):
    the other dims (``p_train``, ``width``, ``depth``);
 2. ``powerlaw_scan`` on the same grid: alpha against the fit window;
 3. finite-size-scaling comparisons (:mod:`.fss_adapter`) on every slice with a boundary (or the
-   slices listed), on the points of the FSS grids inside the control window, with the shape of
+   slices listed), on the points of the FSS grids inside the control window (their seed errors
+   moderated by default, :func:`seed_errors`), with the shape of
    the seed-to-seed deviations of each size's curve (which per-size error terms they call for);
 4. the robustness table: per slice, boundary, alpha range, phases and the preferred form with its
    p_c and exponents;

@@ -29,8 +29,8 @@ import xarray as xr
 from ...errors import ConfigError, DataError
 from ...processes import starmap_in_processes
 from ...schema import data_variable
-from ..moderated_variance import ERROR_METHODS, replica_errors
 from ...selection import select_values
+from ..moderated_variance import ERROR_METHODS, replica_errors
 from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
 from .forms import ScalingForm, as_form
 from .model import CORRECTION_HYPERPARAMETERS, CollapseData, CollapseModel, Observable
@@ -281,8 +281,9 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     JSON summary. Raises :class:`ConfigError`/:class:`DataError` on bad input (one line).
     """
     collapse, options, record = _prepare(data, var, size_dim=size_dim, control_dim=control_dim, err=err, average=average,
-                                         average_errors=average_errors, select=select, error_floor=error_floor, n_samples=n_samples, fit_a=fit_a,
-                                         fit_err_scale=fit_err_scale, min_overlap=min_overlap, n_walkers=n_walkers,
+                                         average_errors=average_errors, select=select, error_floor=error_floor,
+                                         n_samples=n_samples, fit_a=fit_a, fit_err_scale=fit_err_scale,
+                                         min_overlap=min_overlap, n_walkers=n_walkers,
                                          n_tau=n_tau, max_steps=max_steps, seed=seed, start=start, refit=refit,
                                          size_offsets=size_offsets, size_tilts=size_tilts)
     return fit_prepared(collapse, form, options, priors, record)

@@ -43,7 +43,7 @@ import xarray as xr
 
 from ...errors import ConfigError
 from ...processes import starmap_in_processes
-from ..moderated_variance import moderate, size_control_trend
+from ..moderated_variance import ERROR_METHODS, moderate, size_control_trend
 from .api import compare_forms, fit_fss
 from .posterior import summarize, unreliable_sizes
 from .synthetic import collapse_dataset
@@ -80,7 +80,6 @@ class Design:
     seed_errors: str = "per_point"
 
 
-SEED_ERRORS = ("per_point", "moderated")
 P_C_RANGE = {"p_c": (0.45, 0.55)}
 BKT_NUISANCE = {"L0": (0.5, 2.0), "kappa": (0.95, 1.0)}
 #: the designs of ``tests/test_fss_sbc.py`` (``Design(**SBC_DESIGNS[form], fit_a=...)``): exponents
@@ -137,10 +136,10 @@ def simulate_replica(design: Design, truth: Mapping[str, float], seed: int) -> x
 def estimated_errors(err: xr.DataArray, seeds: int, how: str, seed: int) -> xr.DataArray:
     """The errors ``err`` (over ``p`` x ``L``, NaN where unmeasured) as ``seeds`` replicas would
     estimate them (module docstring), drawn from ``default_rng([seed, 3])``; ``how`` is
-    :data:`SEED_ERRORS`."""
-    if seeds < 2 or how not in SEED_ERRORS:
+    :data:`~statmech_nn.analysis.moderated_variance.ERROR_METHODS`."""
+    if seeds < 2 or how not in ERROR_METHODS:
         raise ConfigError(f"seeds = {seeds!r}, seed_errors = {how!r}: expected seeds >= 2 and one of "
-                          f"{', '.join(SEED_ERRORS)}")
+                          f"{', '.join(ERROR_METHODS)}")
     err = err.transpose("p", "L")
     draw = np.random.default_rng([seed, 3]).chisquare(seeds - 1, err.shape) / (seeds - 1)
     variance = err.values**2 * draw
