@@ -26,16 +26,18 @@ def _simulate(rng, n_per_size, levels, d, d0):
 
 @pytest.mark.parametrize("y", [0.5, 1.0, 2.0, 7.5])
 def test_inverse_trigamma_inverts_known_values(y):
-    """psi'(1/2) = pi^2/2, psi'(1) = pi^2/6, psi'(2) = pi^2/6 - 1 (exact); the root is bracketed to 1e-12."""
+    """Truth: psi'(y) computed by scipy is inverted to y, and the exact psi'(1) = pi^2/6 and
+    psi'(1/2) = pi^2/2 to 1 and 1/2 (the root is bracketed to 1e-12, so 1e-9 is rounding)."""
     assert inverse_trigamma(float(scipy.special.polygamma(1, y))) == pytest.approx(y, rel=1e-9)
     assert inverse_trigamma(np.pi**2 / 6) == pytest.approx(1.0, rel=1e-9)
+    assert inverse_trigamma(np.pi**2 / 2) == pytest.approx(0.5, rel=1e-9)
 
 
 def test_prior_dof_and_trend_are_recovered():
     """Truth d0 = 8 about levels 1, 4, 0.25 per size (d = 2, 3 seeds), 20000 points. Over 40 such
-    data sets the estimate of d0 had median 8.3 and standard deviation 0.6, so [6, 11] is ~4 sd; the
-    per-size level of s0^2 is estimated from ~6700 log-variances each (sd of ln ~0.02), so 10 %.
-    (Over 40 data sets the estimate had median 8.3, standard deviation 0.6, range 6.8-10.0.)"""
+    data sets the estimate of d0 had median 8.3, standard deviation 0.6 and range 6.8-10.0, so
+    [6, 11] is ~4 sd; the per-size level of s0^2 is estimated from ~6700 log-variances each (sd of
+    ln ~0.02), so 10 %."""
     rng = np.random.default_rng(1)
     levels = [1.0, 4.0, 0.25]
     size_index, _, s2 = _simulate(rng, 6667, levels, d=2, d0=8)
@@ -103,7 +105,8 @@ def test_size_control_trend_maps_each_sizes_window_onto_minus_one_one():
 
 
 def test_too_few_points_for_the_trend_is_a_data_error():
-    with pytest.raises(DataError, match="3 points with a positive spread: moderation with a trend of 2 terms needs at least 4"):
+    with pytest.raises(DataError, match="3 points with a positive spread: moderation with a trend of 2 terms "
+                                        "needs at least 4"):
         moderate(np.array([1.0, 2.0, 0.0, 3.0]), 2, np.column_stack([np.ones(4), np.arange(4.0)]))
 
 
@@ -126,7 +129,8 @@ def test_moderated_errors_are_the_moderated_variance_over_the_seed_count_where_t
     variance = y.var("seed", ddof=1).values
     count = y.count("seed").values
     size_index = np.repeat(np.arange(4), 9)
-    flat = moderate(variance.ravel()[1:], (count.ravel() - 1.0)[1:], size_control_trend(size_index[1:], np.tile(y.p.values, 4)[1:], 0))
+    design = size_control_trend(size_index[1:], np.tile(y.p.values, 4)[1:], 0)
+    flat = moderate(variance.ravel()[1:], (count.ravel() - 1.0)[1:], design)
     assert np.allclose(err.values.ravel()[1:], np.sqrt(flat.variance / count.ravel()[1:]))
     assert result.n_used == 35
 
@@ -180,7 +184,8 @@ def test_the_holdout_script_finds_per_point_errors_too_small_and_moderated_ones_
     sd = np.array([0.05, 0.08, 0.1, 0.15, 0.2])[:, None, None]
     loss = np.exp(1.0 + sd * rng.standard_normal((5, 7, 9)))
     ds = xr.Dataset({"loss": (("N", "p_eval", "seed"), loss, {"long_name": "test loss", "units": "nat"})},
-                    coords={"N": [256, 1024, 4096, 16384, 60000], "p_eval": np.linspace(0.2, 0.8, 7), "seed": np.arange(9)})
+                    coords={"N": [256, 1024, 4096, 16384, 60000], "p_eval": np.linspace(0.2, 0.8, 7),
+                            "seed": np.arange(9)})
     write_netcdf(ds, tmp_path / "sweep.nc")
     script = Path(__file__).resolve().parent.parent / "scripts" / "seed_error_holdout.py"
     out = subprocess.run([sys.executable, str(script), str(tmp_path / "sweep.nc")], capture_output=True, text=True,
