@@ -88,7 +88,10 @@ class UnretrievedTimeouts(logging.Filter):
     A local cluster's worker whose close times out on a loaded machine leaves such a future
     behind; asyncio reports it when the future is garbage-collected, which can be after the
     client is closed and the sweep's file written (seen under load in the --workers CLI test:
-    three lines of noise after the per-cell log). Any other unretrieved exception still shows."""
+    three lines of noise after the per-cell log). Any other unretrieved exception still shows.
+    The worker processes write to the same stream and get it too
+    (:class:`statmech_nn.worker_logs.QuietWorkerLogs`): session 13 saw the report once more with
+    this filter in the client's process."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
@@ -96,7 +99,7 @@ class UnretrievedTimeouts(logging.Filter):
                     and record.getMessage().startswith("Future exception was never retrieved"))
 
 
-def _drop_unretrieved_timeouts() -> None:
+def drop_unretrieved_timeouts() -> None:
     """Install :class:`UnretrievedTimeouts` on the ``asyncio`` logger, once per process (for good:
     the report comes whenever the garbage collector finds the future)."""
     logger = logging.getLogger("asyncio")
@@ -109,7 +112,7 @@ def _quiet_dask_logs() -> Iterator[None]:
     """Dask logs connection losses and worker deaths with tracebacks; the sweep reports them
     itself in one line, so only critical Dask messages are shown while a client is open (and
     asyncio's late reports of close timeouts are dropped for good, :class:`UnretrievedTimeouts`)."""
-    _drop_unretrieved_timeouts()
+    drop_unretrieved_timeouts()
     names = ["distributed", "asyncio", *(n for n in logging.root.manager.loggerDict if n.startswith("distributed."))]
     levels = {name: logging.getLogger(name).level for name in names}
     for name in names:
@@ -122,9 +125,12 @@ def _quiet_dask_logs() -> Iterator[None]:
 
 
 def _connect(distributed, workers, scheduler, scheduler_file, cuda) -> Iterator[Any]:
+    from .worker_logs import QuietWorkerLogs
+
     if workers is not None:
         with local_cluster(workers, gpus=visible_gpus() if cuda else 0) as cluster, \
                 distributed.Client(cluster) as client:
+            client.register_plugin(QuietWorkerLogs())
             yield client
         return
     if scheduler_file is not None and not Path(scheduler_file).is_file():
@@ -136,4 +142,5 @@ def _connect(distributed, workers, scheduler, scheduler_file, cuda) -> Iterator[
     except (OSError, TimeoutError, ValueError) as exc:
         raise StatmechError(f"cannot reach the Dask scheduler at {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     with client:
+        client.register_plugin(QuietWorkerLogs())
         yield client
