@@ -24,7 +24,8 @@ the estimation; ``s~^2`` is given wherever ``d_i >= 1``.
 
 :func:`size_control_trend` is the trend used for finite-size-scaling data: one level per size
 (the spread changes with the size) and a common polynomial along the control axis, the control
-mapped onto [-1, 1] over each size's own window. :func:`moderated_errors` applies all this to a
+mapped onto [-1, 1] over each size's own window; :func:`moderated_grid` moderates the variances of
+such a grid towards it. :func:`moderated_errors` applies all this to a
 DataArray with a replica dim and returns standard errors of the replica mean, ``s~ / sqrt(R)``;
 :func:`replica_errors` gives either those or each point's own ``s / sqrt(R)``.
 """
@@ -133,24 +134,39 @@ def replica_errors(y: xr.DataArray, *, replica_dim: str, size_dim: str, control_
     return err.transpose(*count.dims), moderation
 
 
+def moderated_grid(variance: xr.DataArray, dof: xr.DataArray | float, *, size_dim: str, control_dim: str,
+                   degree: int = 0) -> tuple[xr.DataArray, Moderation]:
+    """:func:`moderate` on a grid over ``size_dim`` and ``control_dim`` (in either order): the
+    sample variances ``variance`` on ``dof`` degrees of freedom (per point, or one number for all),
+    towards :func:`size_control_trend` of ``degree`` over the points where ``dof`` is finite (NaN:
+    no point there). Returns the moderated variances in ``variance``'s layout (NaN where
+    ``dof < 1`` or no point) and the :class:`Moderation`."""
+    def flat(values) -> np.ndarray:
+        return np.asarray(xr.DataArray(values).broadcast_like(variance).transpose(*variance.dims).values,
+                          dtype=float).ravel()
+
+    dof = flat(dof)
+    present = np.isfinite(dof)
+    size_index = flat(xr.DataArray(np.arange(variance.sizes[size_dim]), dims=size_dim))[present].astype(int)
+    control = flat(variance[control_dim])[present]
+    result = moderate(variance.values.ravel()[present], dof[present], size_control_trend(size_index, control, degree))
+    moderated = np.full(variance.size, np.nan)
+    moderated[present] = result.variance
+    return variance.copy(data=moderated.reshape(variance.shape)), result
+
+
 def moderated_errors(y: xr.DataArray, *, replica_dim: str, size_dim: str, control_dim: str,
                      degree: int = 0) -> tuple[xr.DataArray, Moderation]:
     """Standard errors of the replica mean of ``y`` (dims ``size_dim``, ``control_dim``,
     ``replica_dim``; NaN for a missing replica), ``sqrt(s~^2 / R_i)`` with ``s~^2`` moderated
-    towards :func:`size_control_trend` of ``degree``; NaN where fewer than 2 replicas are finite.
-    Returns the errors over ``(size_dim, control_dim)`` and the :class:`Moderation`."""
+    towards :func:`size_control_trend` of ``degree`` (:func:`moderated_grid`); NaN where fewer
+    than 2 replicas are finite. Returns the errors over ``(size_dim, control_dim)`` and the
+    :class:`Moderation`."""
     for dim in (replica_dim, size_dim, control_dim):
         if dim not in y.dims:
             raise DataError(f"moderated errors need a dim {dim!r}: the data have {', '.join(map(str, y.dims))}")
     y = y.transpose(size_dim, control_dim, replica_dim)
     count = y.count(replica_dim)
-    variance = y.var(replica_dim, ddof=1).where(count >= 2)
-    has_point = (count >= 1).values.ravel()
-    size_index = np.broadcast_to(np.arange(y.sizes[size_dim])[:, None], count.shape).ravel()[has_point]
-    control = np.broadcast_to(np.asarray(y[control_dim].values, dtype=float)[None, :], count.shape).ravel()[has_point]
-    result = moderate(variance.values.ravel()[has_point], (count.values.ravel() - 1.0)[has_point],
-                      size_control_trend(size_index, control, degree))
-    moderated = np.full(count.size, np.nan)
-    moderated[has_point] = result.variance
-    err = np.sqrt(moderated.reshape(count.shape) / count.values)
-    return xr.DataArray(err, coords=count.coords, dims=count.dims).where(count >= 2), result
+    variance, result = moderated_grid(y.var(replica_dim, ddof=1).where(count >= 2), (count - 1.0).where(count >= 1),
+                                      size_dim=size_dim, control_dim=control_dim, degree=degree)
+    return np.sqrt(variance / count).where(count >= 2), result

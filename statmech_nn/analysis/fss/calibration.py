@@ -43,7 +43,7 @@ import xarray as xr
 
 from ...errors import ConfigError
 from ...processes import starmap_in_processes
-from ..moderated_variance import ERROR_METHODS, moderate, size_control_trend
+from ..moderated_variance import ERROR_METHODS, moderated_grid
 from .api import compare_forms, fit_fss
 from .posterior import summarize, unreliable_sizes
 from .synthetic import collapse_dataset
@@ -142,14 +142,11 @@ def estimated_errors(err: xr.DataArray, seeds: int, how: str, seed: int) -> xr.D
                           f"{', '.join(ERROR_METHODS)}")
     err = err.transpose("p", "L")
     draw = np.random.default_rng([seed, 3]).chisquare(seeds - 1, err.shape) / (seeds - 1)
-    variance = err.values**2 * draw
+    variance = err**2 * draw
     if how == "moderated":
-        measured = np.isfinite(variance)
-        size_index = np.broadcast_to(np.arange(err.sizes["L"]), err.shape)[measured]
-        control = np.broadcast_to(err["p"].values[:, None], err.shape)[measured]
-        variance[measured] = moderate(variance[measured], seeds - 1,
-                                      size_control_trend(size_index, control, 0)).variance
-    return err.copy(data=np.sqrt(variance))
+        dof = xr.full_like(variance, seeds - 1.0).where(np.isfinite(variance))
+        variance, _ = moderated_grid(variance, dof, size_dim="L", control_dim="p")
+    return np.sqrt(variance)
 
 
 def fit_replica(design: Design, truth: Mapping[str, float], seed: int) -> dict:
