@@ -33,7 +33,7 @@ from dataclasses import replace
 import numpy as np
 
 from statmech_nn.analysis.fss.calibration import SBC_DESIGNS, Design, calibrate, calibrate_comparison
-from statmech_nn.analysis.moderated_variance import ERROR_METHODS
+from statmech_nn.analysis._options import ERROR_METHODS
 
 
 def _box(item: str) -> tuple[str, tuple[float, float]]:

@@ -9,6 +9,11 @@ from typing import Any
 
 from ..errors import ConfigError
 
+ERROR_METHODS = ("per_point", "moderated")
+"""How a replica mean's standard error is estimated (:func:`~.moderated_variance.replica_errors`):
+each point's own ``s / sqrt(R)``, or the variance moderated towards a trend. Kept here, free of
+scipy, so that option parsing (study files, the CLI) can name the choices cheaply."""
+
 
 def option_names(*funcs: Callable[..., Any]) -> list[str]:
     """Keyword parameters of ``funcs`` (in order, without duplicates), less ``data``."""

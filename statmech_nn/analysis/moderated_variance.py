@@ -40,6 +40,7 @@ import scipy.special
 import xarray as xr
 
 from ..errors import ConfigError, DataError
+from ._options import ERROR_METHODS
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,6 @@ def size_control_trend(size_index: np.ndarray, control: np.ndarray, degree: int)
             t[mine] = 2.0 * (control[mine] - control[mine].min()) / span - 1.0
     columns += [t**j for j in range(1, degree + 1)]
     return np.column_stack(columns)
-
-
-#: how :func:`replica_errors` takes errors from the spread over replicas
-ERROR_METHODS = ("per_point", "moderated")
 
 
 def replica_errors(y: xr.DataArray, *, replica_dim: str, size_dim: str, control_dim: str, how: str,

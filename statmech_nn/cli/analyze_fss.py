@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from ..analysis._options import ERROR_METHODS
 from ..errors import ConfigError
 from .common import add_input, add_json, add_output, command_line, emit_json, parse_select, say
 
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
                    help="observable (repeat for a joint fit sharing p_c and exponents)")
     p.add_argument("--err", action="append", metavar="YERR", help="standard error of each --var, in order")
     p.add_argument("--average", metavar="DIM", help="instead of --err: average over DIM, error = std/sqrt(n)")
-    p.add_argument("--average-errors", choices=("per_point", "moderated"), default="per_point",
+    p.add_argument("--average-errors", choices=ERROR_METHODS, default="per_point",
                    help="with --average: each point's own std/sqrt(n), or the variances moderated towards one level "
                         "per size (docs/fss.md, 'Errors from a few seeds'; the study's default)")
     p.add_argument("--size", required=True, metavar="L", help="size dimension or coordinate")

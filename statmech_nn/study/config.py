@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..analysis._options import ERROR_METHODS
 from ..config import DEFAULT_EXPERIMENT, read_toml
 from ..errors import ConfigError, StatmechError
 from ..options import Option, non_negative, positive, resolve_options
@@ -146,7 +147,7 @@ FSS = (
            "next term of that correlated error, beside size_offsets; docs/fss.md)", (bool,)),
     Option("seed_errors", "moderated", "'moderated': each point's seed variance shrunk towards a trend by empirical "
            "Bayes (a few seeds estimate a spread poorly; docs/fss.md); 'per_point': each point's own standard error",
-           (str,), choices=("moderated", "per_point")),
+           (str,), choices=ERROR_METHODS),
     Option("seed_error_trend", 0, "with moderated errors, the trend's polynomial degree along the control axis "
            "beside one level per size", (int,), check=non_negative, accepted="an integer >= 0"),
     Option("refit", False, "score sizes whose held-out estimate is unreliable (Pareto k > 0.7) exactly, by "

@@ -30,7 +30,8 @@ from ...errors import ConfigError, DataError
 from ...processes import starmap_in_processes
 from ...schema import data_variable
 from ...selection import select_values
-from ..moderated_variance import ERROR_METHODS, replica_errors
+from .._options import ERROR_METHODS
+from ..moderated_variance import replica_errors
 from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
 from .forms import ScalingForm, as_form
 from .model import CORRECTION_HYPERPARAMETERS, CollapseData, CollapseModel, Observable
@@ -49,7 +50,7 @@ def _as_list(value, what: str) -> list[str]:
 
 def _averaged(y: xr.DataArray, average: str, how: str, size: str, control: str) -> tuple[xr.DataArray, xr.DataArray]:
     """Mean over ``average`` and its standard error (:func:`~..moderated_variance.replica_errors`,
-    ``how`` one of its :data:`~..moderated_variance.ERROR_METHODS`; ``"moderated"`` needs ``size``
+    ``how`` one of its :data:`~.._options.ERROR_METHODS`; ``"moderated"`` needs ``size``
     and ``control`` as dimensions of ``y``)."""
     if how == "moderated" and (size not in y.dims or control not in y.dims):
         raise DataError(f"average_errors='moderated' needs {size!r} and {control!r} as dimensions of {y.name!r} "

@@ -43,7 +43,8 @@ import xarray as xr
 
 from ...errors import ConfigError
 from ...processes import starmap_in_processes
-from ..moderated_variance import ERROR_METHODS, moderated_grid
+from .._options import ERROR_METHODS
+from ..moderated_variance import moderated_grid
 from .api import compare_forms, fit_fss
 from .posterior import summarize, unreliable_sizes
 from .synthetic import collapse_dataset
@@ -136,7 +137,7 @@ def simulate_replica(design: Design, truth: Mapping[str, float], seed: int) -> x
 def estimated_errors(err: xr.DataArray, seeds: int, how: str, seed: int) -> xr.DataArray:
     """The errors ``err`` (over ``p`` x ``L``, NaN where unmeasured) as ``seeds`` replicas would
     estimate them (module docstring), drawn from ``default_rng([seed, 3])``; ``how`` is
-    :data:`~statmech_nn.analysis.moderated_variance.ERROR_METHODS`."""
+    :data:`~statmech_nn.analysis._options.ERROR_METHODS`."""
     if seeds < 2 or how not in ERROR_METHODS:
         raise ConfigError(f"seeds = {seeds!r}, seed_errors = {how!r}: expected seeds >= 2 and one of "
                           f"{', '.join(ERROR_METHODS)}")
