@@ -80,7 +80,7 @@ def test_hints_name_a_shared_term_the_error_model_lacks_and_only_that():
     shared = _shape(_data(lambda k: offsets[k][:, None] + rng.normal(0, 0.01, (3, len(P)))))
     (hint,) = error_model_hints(shared, size_offsets=False, size_tilts=False)
     assert hint.startswith("the seed-to-seed deviations of each size's curve along p are 100 % offset")
-    assert "size_offsets (and size_tilts) model it" in hint
+    assert "an error model with size offsets (and tilts) describes it (size_offsets, size_tilts" in hint
     assert error_model_hints(shared, size_offsets=True, size_tilts=False) == []
     curved = _shape(_data(lambda k: np.outer(offsets[k], T ** 2 - (T ** 2).mean())))
     (hint,) = error_model_hints(curved, size_offsets=True, size_tilts=True)

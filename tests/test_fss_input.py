@@ -1,5 +1,8 @@
 """Scaling forms by hand, and how the FSS front end treats bad and awkward input."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -206,6 +209,33 @@ def test_ctrl_c_inside_the_likelihood_leaves_no_emcee_traceback(capsys):
         sample_posterior(model, SamplerSettings(n_walkers=16, max_steps=5000, seed=1))
     captured = capsys.readouterr()
     assert calls[0] >= 400 and "emcee" not in captured.out + captured.err and "Traceback" not in captured.err
+
+
+def test_walkers_that_never_move_end_the_run_unconverged_with_a_warning_not_a_crash():
+    # Truth: emcee proposes moves for a half (differential-evolution moves) or a quarter (snooker
+    # moves) of the walkers at a time; a log-probability of -inf for every such proposal refuses
+    # every move, so each walker's chain stays at its start. A constant chain has autocorrelation
+    # 0/0, so emcee's integrated time is NaN: the run must go on to max_steps, say (once, without
+    # numpy's 0/0 noise) that it did not converge and which walkers stood still, and keep its
+    # draws unthinned -- it once crashed on int(NaN) (one stuck walker suffices), losing a
+    # study's comparison after its sweep had finished.
+    from statmech_nn.analysis.fss.sampler import SamplerSettings, sample_posterior
+
+    model = CollapseModel(SecondOrder(), prepare_data(_grid(), "y", err="y_err", size_dim="L", control_dim="p"))
+    settings, log_prob = SamplerSettings(n_walkers=16, max_steps=1000, seed=1), model.log_prob
+
+    def refuse_every_move(thetas):
+        lp = log_prob(thetas)
+        return np.full(len(thetas), -np.inf) if len(thetas) < settings.n_walkers else lp
+
+    model.log_prob = refuse_every_move        # the MAP search and the starting ball ask more rows
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sample_posterior(model, settings)
+    (warning,) = caught
+    assert re.search(r"no autocorrelation time: walker\(s\) 0, 1, 2, .*, 15 of 16 accepted", str(warning.message))
+    assert not result.converged and result.thin == 1 and result.n_steps == 1000
+    assert np.isnan(result.tau).all() and result.acceptance.max() == 0
 
 
 def test_each_variant_gets_the_priors_it_accepts():

@@ -105,6 +105,12 @@ def finished(tmp_path_factory):
      "but N, p_eval, seed"),
     ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nslices = [{p_train = 0.5}]\n",
      "analysis.fss.slices[0] = {p_train = 0.5}: p_train has no value 0.5"),
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nerror_models = ['offsets', 'shifts']\n",
+     "analysis.fss.error_models = ['offsets', 'shifts']: expected a list of distinct names from independent, "
+     "offsets, tilts, offsets_tilts"),
+    # the booleans of earlier versions name their replacement
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nsize_offsets = true\n",
+     "analysis.fss.size_offsets: replaced by error_models, the list of error models to compare under"),
 ])
 def test_bad_study_files_are_one_line_errors(tmp_path, text, message):
     """Each mistake is reported by load_study in one line naming the file and the bad key."""
@@ -221,23 +227,39 @@ def test_seed_errors_per_point_moderated_and_the_fallback():
 
 
 @pytest.mark.slow
-def test_an_error_shared_by_a_networks_points_is_found_and_reported(tmp_path):
+def test_an_error_shared_by_a_networks_points_is_found_reported_and_modelled(tmp_path):
     """Truth: with noise.shared = 0.1 (five times the 2 % point noise) every network's curve is
     shifted as a whole, so the seed-to-seed deviations are mostly offset -- far above the 99th
-    percentile of independent errors -- and the comparison (without size offsets) warns, in
-    summary.json and on the page."""
+    percentile of independent errors. With error_models = ["independent", "offsets_tilts"] the
+    slice gets one comparison under each: the independent one warns (in summary.json and on the
+    page), the one whose error model has size offsets fits them and does not; the robustness
+    table takes the first model listed."""
     text = STUDY.replace("[timing]", "[noise]\nshared = 0.1\n\n[timing]").replace(
-        '[[analysis.analyzers]]\nname = "extreme_loss"\n', "")
+        '[[analysis.analyzers]]\nname = "extreme_loss"\n', "").replace(
+        "control_window = 0.25\n", 'control_window = 0.25\nerror_models = ["independent", "offsets_tilts"]\n').replace(
+        "n_walkers = 16", "n_walkers = 24")   # two more parameters: the offsets' and the tilts' scales
     registry = study_toy.registry()
     layout = run_study(load_study(write_study(tmp_path, text=text), registry=registry), tmp_path / "out",
                        CellCache(tmp_path / "cache"), progress=False, log=lambda line: None, registry=registry)
-    (comp,) = json.loads(layout.summary.read_text())["comparisons"]
-    assert comp["error_shape"]["offset"] > 0.8 > comp["error_shape_null_q99"]["offset"], comp["error_shape"]
-    (hint,) = [w for w in comp["warnings"] if "deviations of each size's curve" in w]
-    assert "along p_eval are" in hint and "% offset" in hint and "size_offsets" in hint
-    assert any(hint in w for w in json.loads(layout.summary.read_text())["warnings"])
+    summary = json.loads(layout.summary.read_text())
+    independent, modelled = summary["comparisons"]
+    assert (independent["id"], modelled["id"]) == ("p_train=0_width=8_depth=1", "p_train=0_width=8_depth=1__offsets_tilts")
+    assert (independent["error_model"], modelled["error_model"]) == ("independent", "offsets_tilts")
+    assert independent["error_shape"]["offset"] > 0.8 > independent["error_shape_null_q99"]["offset"]
+    (hint,) = [w for w in independent["warnings"] if "deviations of each size's curve" in w]
+    assert "along p_eval are" in hint and "% offset" in hint and "offsets_tilts" in hint
+    assert not any("% offset" in w for w in modelled["warnings"]), modelled["warnings"]
+    assert any(hint in w for w in summary["warnings"])
+    for comp, scales in ((independent, set()), (modelled, {"size_offset", "size_tilt"})):
+        for form in comp["forms"]:
+            post = read_posterior(layout.root / "analyses" / comp["forms"][form]["posterior_file"])
+            assert {"size_offset", "size_tilt"} & {str(p) for p in post["param"].values} == scales
+    assert list(read_netcdf(layout.comparisons)["error_model"].values) == ["independent", "offsets_tilts"]
+    (row,) = [r for r in summary["robustness"]["rows"] if r[:3] == [0.0, 8, 1]]
+    assert dict(zip(summary["robustness"]["columns"], row))["delta_score"] == independent["delta_score"]
     page = layout.report.read_text()
     assert "Deviations of each size's curve from its seed mean" in page and html.escape(hint) in page
+    assert "p_train = 0, width = 8, depth = 1, size offsets and tilts: " in page
 
 
 def test_summary_equals_the_netcdf_values(finished):

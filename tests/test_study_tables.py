@@ -30,6 +30,7 @@ def _comparisons(points):
          "estimate": (("comparison", "form", "param", "stat"), estimate)},
         coords={"comparison": [f"c{k}" for k in range(n)], "form": ["bkt", "power"], "param": ["p_c"],
                 "stat": list(STATS), "fit_a": ("comparison", np.zeros(n, np.int8)),
+                "error_model": ("comparison", np.array(["independent"] * n, object)),
                 **{d: ("comparison", [pt.get(d, np.nan) for pt in points]) for d in dims}})
 
 
@@ -38,7 +39,7 @@ def test_a_comparison_whose_slice_leaves_out_a_dimension_is_not_placed_and_does_
     # cell of the table; c1 leaves depth out (NaN), so it names no cell of the (p_train, depth)
     # table and must be left out -- not crash the study after all its fits with an IndexError.
     table = robustness_dataset(_phases(), _comparisons([{"p_train": 0.3, "depth": 1}, {"p_train": 0.0}]),
-                               "p_eval", False)
+                               "p_eval", False, "independent")
     assert table["preferred"].values.tolist() == [[""], ["bkt"]]
     assert table["delta_score"].values[1, 0] == 3.0 and np.isnan(table["delta_score"].values[0, 0])
     assert table["estimate"].sel(p_train=0.3, depth=1, param="p_c").values.tolist() == [0.0, 1.0, 2.0]
@@ -46,17 +47,18 @@ def test_a_comparison_whose_slice_leaves_out_a_dimension_is_not_placed_and_does_
 
 def test_report_warnings_name_slices_with_text_values():
     # truth: a plugin may have a text dimension (here an optimiser name with a '/'); the report's
-    # warnings name its slices as they are, instead of failing on a numeric format ({v:g})
+    # warnings name its slices as they are, instead of failing on a numeric format ({v:g}), with
+    # the fitted a and the error model
     from statmech_nn.study.report import collect_warnings
 
     summary = {"boundaries": {"columns": ["optimizer", "p_train", "boundary", "lo", "hi", "n_crossings"],
                               "rows": [["adam/w", 0.5, 0.3, 0.2, 0.4, 2]]},
                "comparisons": [{"slice": {"optimizer": "adam/w", "p_train": 0.5}, "fit_a": True,
-                                "forms": {"bkt": {"converged": False}}, "warnings": ["few sizes"]}],
+                                "error_model": "offsets", "forms": {"bkt": {"converged": False}}, "warnings": ["few sizes"]}],
                "analyzers": {}}
     assert collect_warnings(summary) == [
         "phases (optimizer = adam/w, p_train = 0.5): alpha changes sign 2 times along the control dim; the boundary "
         "is the first crossing",
-        "fss (optimizer = adam/w, p_train = 0.5, fitted a): the bkt chains did not reach the requested length in "
-        "autocorrelation times",
-        "fss (optimizer = adam/w, p_train = 0.5, fitted a): few sizes"]
+        "fss (optimizer = adam/w, p_train = 0.5, fitted a, size offsets): the bkt chains did not reach the requested "
+        "length in autocorrelation times",
+        "fss (optimizer = adam/w, p_train = 0.5, fitted a, size offsets): few sizes"]

@@ -9,11 +9,12 @@ Steps (``docs/study.md`` gives each default with its reason):
    the other dims (``p_train``, ``width``, ``depth``);
 2. ``powerlaw_scan`` on the same grid: alpha against the fit window;
 3. finite-size-scaling comparisons (:mod:`.fss_adapter`) on every slice with a boundary (or the
-   slices listed), on the points of the FSS grids inside the control window (their seed errors
-   moderated by default, :func:`seed_errors`), with the shape of
-   the seed-to-seed deviations of each size's curve (which per-size error terms they call for);
+   slices listed), one for each fit_a variant and error model asked for, on the points of the
+   FSS grids inside the control window (their seed errors moderated by default,
+   :func:`seed_errors`), with the shape of the seed-to-seed deviations of each size's curve
+   (which per-size error terms they call for);
 4. the robustness table: per slice, boundary, alpha range, phases and the preferred form with its
-   p_c and exponents;
+   p_c and exponents (of the first fit_a variant and error model listed);
 5. every analyzer named in ``[[analysis.analyzers]]``, run on its grid's sweep.
 
 A step's key is the SHA-256 of what determines it (its inputs' ``config_sha256``, its
@@ -42,8 +43,8 @@ from ..digest import canonical_json, sha256_of
 from ..schema import COORD_ATTRS, cf_output, git_commit
 from ..selection import select_values
 from . import fss_adapter
-from .config import Study
-from .layout import StudyLayout, slice_part
+from .config import ERROR_MODELS, Study
+from .layout import StudyLayout, comparison_name
 
 STEP_KEY = "study_step_sha256"
 STATS = ("median", "lo68", "hi68")
@@ -153,9 +154,10 @@ class StudyAnalyses:
         rows = []
         for point in self.slices(phases):
             for fit_a in fss["fit_a"]:
-                row = self._compare(merged, phases, point, fit_a)
-                if row is not None:
-                    rows.append(row)
+                for model in fss["error_models"]:
+                    row = self._compare(merged, phases, point, fit_a, model)
+                    if row is not None:
+                        rows.append(row)
         if not rows:
             self.log("finite-size scaling: no slice with a boundary and enough sizes")
             return None
@@ -164,10 +166,12 @@ class StudyAnalyses:
         write_netcdf(ds, self.layout.comparisons)
         return read_netcdf(self.layout.comparisons)
 
-    def _compare(self, merged: xr.Dataset, phases: xr.Dataset, point: dict[str, Any], fit_a: bool):
+    def _compare(self, merged: xr.Dataset, phases: xr.Dataset, point: dict[str, Any], fit_a: bool,
+                 error_model: str):
         a, fss = self.study.analysis, self.study.fss
         control, size, seed, var = a["control"], a["size"], a["seed"], a["observable"]
-        name = slice_part(point) + ("__fit_a" if fit_a else "")
+        name = comparison_name(point, fit_a, error_model)
+        size_offsets, size_tilts = ERROR_MODELS[error_model]
         boundary = float("nan")
         if all(d in phases["boundary"].dims for d in point):
             boundary = float(select_values(phases["boundary"].to_dataset(), point, drop=True)["boundary"])
@@ -201,8 +205,8 @@ class StudyAnalyses:
             self.log(f"fss {name}: skipped ({sizes_with_points} sizes with >= 2 {control} values in "
                      f"[{lo:g}, {hi:g}]; needs {fss['min_sizes']})")
             return None
-        settings = {k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "size_offsets",
-                                        "size_tilts", "refit")}
+        settings = {**{k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "refit")},
+                    "size_offsets": size_offsets, "size_tilts": size_tilts}
         key = step_key({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
                          "slice": point, "window": [lo, hi], "fit_a": fit_a, "forms": fss["forms"],
                          "observable": [var, fss["observable"]], "settings": settings,
@@ -218,7 +222,8 @@ class StudyAnalyses:
                 tree = self._output(to_inference_tree(fss_adapter.with_slice(post, point)),
                                     f"FSS posterior, {form}, {name}", [self.sweeps[g] for g in self.study.fss_grids])
                 tree.attrs.update({STEP_KEY: key, "study_comparison": name, "study_slice_json": canonical_json(point),
-                                   "study_fit_a": int(fit_a), "study_preferred": ranking.preferred,
+                                   "study_fit_a": int(fit_a), "study_error_model": error_model,
+                                   "study_preferred": ranking.preferred,
                                    "study_delta_score": ranking.delta, "study_delta_se": ranking.delta_se,
                                    "study_control_min": float(lo), "study_control_max": float(hi),
                                    "study_boundary": boundary,
@@ -229,17 +234,19 @@ class StudyAnalyses:
         else:
             self.log(f"fss {name}: done before")
         shape, hints = fss_adapter.seed_error_shape(y, size=size, control=control, seed=seed,
-                                                    size_offsets=fss["size_offsets"], size_tilts=fss["size_tilts"])
+                                                    size_offsets=size_offsets, size_tilts=size_tilts)
         hints = hints + error_hints + few_seeds_warning(count, seed)
         folder = self.layout.root / "analyses"
-        return {"name": name, "point": point, "posteriors": posteriors, "error_shape": shape, "hints": hints,
+        return {"name": name, "point": point, "error_model": error_model, "posteriors": posteriors,
+                "error_shape": shape, "hints": hints,
                 "seed_errors": error_method, "trend_weight": trend_weight or 0.0,
                 "files": {form: path.relative_to(folder).as_posix() for form, path in paths.items()}}
 
     # -- robustness ------------------------------------------------------------------------------
     def robustness(self, phases: xr.Dataset, comparisons: xr.Dataset | None) -> xr.Dataset:
+        fss = self.study.fss
         ds = self._output(robustness_dataset(phases, comparisons, self.study.analysis["control"],
-                                             self.study.fss["fit_a"][0]),
+                                             fss["fit_a"][0], fss["error_models"][0]),
                           "robustness across slices", [phases] + ([] if comparisons is None else [comparisons]))
         write_netcdf(ds, self.layout.robustness)
         return read_netcdf(self.layout.robustness)
@@ -343,6 +350,9 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
                      COORD_ATTRS.get(d, {"long_name": d, "units": "1"}))
     coords["fit_a"] = ("comparison", np.array([a["study_fit_a"] for a in first], np.int8),
                        {"long_name": "1: the y-exponent a was fitted", "units": "1"})
+    coords["error_model"] = ("comparison", np.array([r["error_model"] for r in rows], object),
+                             {"long_name": "error model of the fits: " + ", ".join(ERROR_MODELS)
+                                           + " (docs/study.md)"})
     estimate = np.stack([[_estimates(r["posteriors"][f], params) for f in forms] for r in rows])
     data = {
         "preferred": ("comparison", np.array([a["study_preferred"] for a in first], object),
@@ -395,10 +405,10 @@ def comparison_dataset(rows: list[dict[str, Any]], forms: list[str]) -> xr.Datas
 
 
 def robustness_dataset(phases: xr.Dataset, comparisons: xr.Dataset | None, control: str,
-                       primary_fit_a: bool) -> xr.Dataset:
+                       primary_fit_a: bool, primary_error_model: str) -> xr.Dataset:
     """Per slice of the boundary's dims: boundary, alpha range and phase counts along
-    ``control``, and, where a comparison (of the primary fit_a variant) exists, its ranking and
-    the preferred form's estimates."""
+    ``control``, and, where a comparison of the primary fit_a variant and error model (the first
+    of each list) exists, its ranking and the preferred form's estimates."""
     alpha = phases["alpha"]
     learning = alpha.where(phases["phase"] != AMENTIA)
     counts = xr.concat([(phases["phase"] == code).sum(control) for code in range(len(PHASES))],
@@ -424,7 +434,8 @@ def robustness_dataset(phases: xr.Dataset, comparisons: xr.Dataset | None, contr
         for k in range(comparisons.sizes["comparison"]):
             row = comparisons.isel(comparison=k)
             idx = _table_cell(ds, dims, row)
-            if bool(row["fit_a"]) != primary_fit_a or idx is None:
+            if bool(row["fit_a"]) != primary_fit_a or str(row["error_model"].values) != primary_error_model \
+                    or idx is None:
                 continue
             best = str(row["preferred"].values)
             preferred[idx] = best

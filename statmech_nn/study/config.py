@@ -47,6 +47,14 @@ from ..digest import sha256_of
 RESERVED = ("title", "question", "experiment", "device", "executor", "grids", "analysis")
 
 
+#: the study's FSS error models: name -> (size_offsets, size_tilts) of
+#: :func:`~statmech_nn.analysis.fss.compare_forms`, and how the report names them
+ERROR_MODELS = {"independent": (False, False), "offsets": (True, False), "tilts": (False, True),
+                "offsets_tilts": (True, True)}
+ERROR_MODEL_LABELS = {"independent": "independent errors", "offsets": "size offsets", "tilts": "size tilts",
+                      "offsets_tilts": "size offsets and tilts"}
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -140,11 +148,11 @@ FSS = (
     Option("seed", 0, "seed of the sampler", (int,), check=non_negative, accepted="an integer >= 0"),
     Option("variants", True, "fit each form without and with its correction to scaling and keep the "
            "better-scoring variant (false: the plain forms only, half the fits)", (bool,)),
-    Option("size_offsets", False, "one unknown offset per size in the error model (the losses of one network "
-           "at every p_eval are correlated); comparisons with it are calibrated only for pure per-size shifts "
-           "(docs/fss.md)", (bool,)),
-    Option("size_tilts", False, "one unknown slope per size across its p_eval window in the error model (the "
-           "next term of that correlated error, beside size_offsets; docs/fss.md)", (bool,)),
+    Option("error_models", ["independent"], "the error models each comparison is made under (one comparison per "
+           "model): 'independent' points, one unknown shift per size ('offsets': the losses of one network at "
+           "every p_eval are correlated), one slope per size ('tilts'), or both ('offsets_tilts'; docs/fss.md, "
+           "'Size offsets and tilts')", (list,), check=lambda v: _is_name_list(v) and set(v) <= set(ERROR_MODELS),
+           accepted="a list of distinct names from " + ", ".join(ERROR_MODELS)),
     Option("seed_errors", "moderated", "'moderated': each point's seed variance shrunk towards a trend by empirical "
            "Bayes (a few seeds estimate a spread poorly; docs/fss.md); 'per_point': each point's own standard error",
            (str,), choices=ERROR_METHODS),
@@ -276,6 +284,10 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
     analysis_raw = dict(_table(raw, "analysis"))
     sections = {"analysis." + k: analysis_raw.pop(k) for k in ("phases", "scan", "fss") if k in analysis_raw}
     extras_raw = analysis_raw.pop("analyzers", [])
+    for old in ("size_offsets", "size_tilts"):
+        if old in sections.get("analysis.fss", {}):
+            raise ConfigError(f"analysis.fss.{old}: replaced by error_models, the list of error models to compare "
+                              "under (e.g. error_models = [\"independent\", \"offsets_tilts\"])")
     resolved = resolve_options(ANALYSIS_SPEC, {"analysis": analysis_raw, **sections})
     analysis, fss = resolved["analysis"], resolved["analysis.fss"]
     dims = set(experiment.dims)

@@ -63,6 +63,14 @@ def slice_part(point: Mapping[str, Any]) -> str:
     return f"{'-' + safe[1:] if safe.startswith('.') else safe}__{digest[:DIGEST_CHARS]}"
 
 
+def comparison_name(point: Mapping[str, Any], fit_a: bool, error_model: str) -> str:
+    """A comparison's name (and its posterior files' stem): :func:`slice_part` of its slice, then
+    ``__fit_a`` with a fitted y-exponent and ``__MODEL`` under an error model other than
+    ``independent`` (the default comparison keeps the slice's name alone)."""
+    return (slice_part(point) + ("__fit_a" if fit_a else "")
+            + ("" if error_model == "independent" else f"__{error_model}"))
+
+
 def slice_label(point: Mapping[str, Any]) -> str:
     """A slice for people, ``p_train = 0, width = 32``: numbers as ``:g``, other values as they are."""
     return ", ".join(f"{d} = {v:g}" if isinstance(v, numbers.Real) else f"{d} = {v}" for d, v in point.items())

@@ -127,8 +127,10 @@ def error_model_hints(shape: xr.Dataset, *, size_offsets: bool, size_tilts: bool
     it: the offset, the tilt, and the curvature, which no error model here has."""
     replica, control = shape.attrs["replica_dim"], shape.attrs["control_dim"]
     modelled = {"offset": size_offsets, "tilt": size_tilts, "curvature": False}
-    advice = {"offset": "size_offsets (and size_tilts) model it",
-              "tilt": "size_tilts models it",
+    advice = {"offset": "an error model with size offsets (and tilts) describes it (size_offsets, size_tilts; "
+                        "in a study error_models = [..., \"offsets_tilts\"])",
+              "tilt": "an error model with size tilts describes it (size_tilts; in a study error_models = "
+                      "[..., \"offsets_tilts\"])",
               "curvature": "no error model here has that term, so the comparison may be off by more than its standard error"}
     hints = []
     for term, has in modelled.items():

@@ -10,8 +10,9 @@
    After each chunk, with ``n`` steps done, the first ``n // 3`` are discarded as burn-in and the
    integrated autocorrelation time ``tau`` of every parameter is estimated on the rest; sampling
    stops when ``(n - n // 3) >= n_tau * max(tau)`` -- so the burn-in is also ``>= n_tau/2 * tau`` --
-   or at ``max_steps`` with a warning.
-3. **Keep.** The kept part is thinned by ``max(1, floor(max(tau) / 2))``.
+   or at ``max_steps`` with a warning (also when a walker stood still: its autocorrelation time
+   is 0/0, so no length counts as converged).
+3. **Keep.** The kept part is thinned by ``max(1, floor(max(tau) / 2))`` (by 1 without a ``tau``).
 
 Everything random is drawn from one ``numpy.random.Generator`` made from ``seed``: the same
 seed gives the same numbers.
@@ -107,6 +108,19 @@ def _initial_ball(model: CollapseModel, centre: np.ndarray, n: int, rng: np.rand
     return walkers
 
 
+def _unconverged_message(settings: SamplerSettings, n: int, longest_tau: float, acceptance: np.ndarray) -> str:
+    """Why a run stopped at ``max_steps``. A walker that never moved in the kept part has a constant
+    chain, whose autocorrelation is 0/0, so emcee's integrated time is NaN (``longest_tau``): the
+    run is then unconverged whatever its length, and the message names those walkers."""
+    if np.isfinite(longest_tau):
+        return (f"emcee stopped at max_steps = {settings.max_steps} after {(n - n // 3) / longest_tau:.0f} "
+                f"autocorrelation times (< n_tau = {settings.n_tau:g}): raise max_steps")
+    stuck = np.flatnonzero(acceptance < 0.01)
+    return (f"emcee stopped at max_steps = {settings.max_steps} with no autocorrelation time: walker(s) "
+            f"{', '.join(map(str, stuck))} of {len(acceptance)} accepted < 1 % of their moves and stood still, "
+            "so their draws repeat one point; raise max_steps or n_walkers")
+
+
 class _QuietInterrupt:
     """``log_prob`` for emcee with Ctrl-C passed on without emcee's traceback: emcee prints
     "Exception while calling your likelihood function" and a traceback for anything the
@@ -145,16 +159,17 @@ def sample_posterior(model: CollapseModel, settings: SamplerSettings = SamplerSe
         for state in sampler.sample(state, iterations=min(settings.chunk, settings.max_steps - sampler.iteration)):
             likelihood.check()
         n = sampler.iteration
-        tau = emcee.autocorr.integrated_time(sampler.get_chain(discard=n // 3), tol=0)
+        with np.errstate(invalid="ignore", divide="ignore"):    # a walker that stood still: 0/0, NaN
+            tau = emcee.autocorr.integrated_time(sampler.get_chain(discard=n // 3), tol=0)
         if n - n // 3 >= settings.n_tau * np.max(tau):
             converged = True
             break
     n = sampler.iteration
+    longest = float(np.max(tau))
     if not converged:
-        warnings.warn(f"emcee stopped at max_steps = {settings.max_steps} after {(n - n // 3) / np.max(tau):.0f} "
-                      f"autocorrelation times (< n_tau = {settings.n_tau:g}): raise max_steps", RuntimeWarning,
+        warnings.warn(_unconverged_message(settings, n, longest, sampler.acceptance_fraction), RuntimeWarning,
                       stacklevel=3)
-    burn, thin = n // 3, max(1, int(np.max(tau) // 2))
+    burn, thin = n // 3, max(1, int(longest // 2)) if np.isfinite(longest) else 1
     chain = sampler.get_chain(discard=burn, thin=thin)              # (draws, walkers, ndim)
     log_prob = sampler.get_log_prob(discard=burn, thin=thin)
     full_lp = sampler.get_log_prob()

@@ -10,6 +10,9 @@ import io
 import json
 from typing import Any
 
+from ..config import ERROR_MODEL_LABELS
+from .summary import comparison_label
+
 DPI = 100
 
 STYLE = """
@@ -107,7 +110,7 @@ def _comparisons(comps: list[dict[str, Any]]) -> str:
     rows = []
     for c in comps:
         where = ", ".join(f"{d} = {fmt(v)}" for d, v in c["slice"].items())
-        cells = [where, fmt(c["fit_a"]), f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
+        cells = [where, fmt(c["fit_a"]), html.escape(ERROR_MODEL_LABELS.get(c["error_model"], "not recorded")), f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
                  fmt(c["n_points"]), f"<b>{html.escape(c['preferred'])}</b>", pm(c["delta_score"], c["delta_se"])]
         for f in forms:
             info = c["forms"][f]
@@ -116,9 +119,9 @@ def _comparisons(comps: list[dict[str, Any]]) -> str:
             cells.append("<br>".join(lines))
         cells.append(fmt(len(c["warnings"])))
         rows.append(cells)
-    return table(["slice", "fitted a", "control window", "points", "preferred", "score difference [nat]",
-                  *[f"{f}: median [68 %]" for f in forms], "warnings"], rows,
-                 text_cols={0, 4, *range(6, 6 + len(forms))})
+    return table(["slice", "fitted a", "error model", "control window", "points", "preferred",
+                  "score difference [nat]", *[f"{f}: median [68 %]" for f in forms], "warnings"], rows,
+                 text_cols={0, 2, 5, *range(7, 7 + len(forms))})
 
 
 def _seed_errors(comp: dict[str, Any], analysis: dict[str, Any]) -> str:
@@ -207,8 +210,7 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
         parts.append("<h2>Exponent against the fit window</h2>" + _figures(figures["scan"]))
     parts.append("<h2>Finite-size scaling at the boundaries</h2>" + _comparisons(summary["comparisons"]))
     for comp in summary["comparisons"]:
-        where = ", ".join(f"{d} = {fmt(v)}" for d, v in comp["slice"].items()) + (", fitted a" if comp["fit_a"] else "")
-        parts.append(f"<h3>{html.escape(where)}: {html.escape(comp['preferred'])} preferred by "
+        parts.append(f"<h3>{html.escape(comparison_label(comp))}: {html.escape(comp['preferred'])} preferred by "
                      f"{pm(comp['delta_score'], comp['delta_se'])} nat</h3>")
         parts.append(_seed_errors(comp, study["analysis"]))
         parts.append(_error_shape(comp, study["analysis"]))

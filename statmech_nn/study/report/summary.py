@@ -16,7 +16,7 @@ import xarray as xr
 from ...analysis.base import json_number
 from ...analysis.phases import PHASES
 from ...schema import git_commit, software_versions
-from ..config import Study
+from ..config import ERROR_MODEL_LABELS, Study
 from ..layout import slice_label
 
 
@@ -68,8 +68,11 @@ def phase_points(phases: xr.Dataset) -> dict[str, Any]:
 
 
 def comparison_label(comp: dict[str, Any]) -> str:
-    """The slice of a comparison (:func:`comparisons`) for people, and whether ``a`` was fitted."""
-    return slice_label(comp["slice"]) + (", fitted a" if comp["fit_a"] else "")
+    """The slice of a comparison (:func:`comparisons`) for people, whether ``a`` was fitted and
+    its error model where that is not the default (independent errors)."""
+    model = comp["error_model"] or "independent"
+    return (slice_label(comp["slice"]) + (", fitted a" if comp["fit_a"] else "")
+            + ("" if model == "independent" else f", {ERROR_MODEL_LABELS[model]}"))
 
 
 def _by_term(row: xr.Dataset, var: str) -> dict[str, Any] | None:
@@ -109,6 +112,7 @@ def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, 
             "id": str(row["comparison"].values),
             "slice": {d: _value(row[d].values) for d in slice_dims if d in row.coords},
             "fit_a": bool(row["fit_a"].values),
+            "error_model": str(row["error_model"].values) if "error_model" in row.coords else None,
             "control_window": [_value(row["control_min"].values), _value(row["control_max"].values)],
             "boundary": _value(row["boundary"].values),
             "n_points": _value(row["n_points"].values),
