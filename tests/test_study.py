@@ -260,6 +260,7 @@ def test_an_error_shared_by_a_networks_points_is_found_reported_and_modelled(tmp
     page = layout.report.read_text()
     assert "Deviations of each size's curve from its seed mean" in page and html.escape(hint) in page
     assert "p_train = 0, width = 8, depth = 1, size offsets and tilts: " in page
+    assert "the comparison without a fitted a under independent errors (the first listed)" in page
 
 
 def test_summary_equals_the_netcdf_values(finished):
@@ -384,6 +385,7 @@ def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_p
     page = layout.report.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing fetched
     assert page.count("data:image/png;base64,") >= 1 + 2 + 2 + 4 + 1
+    assert "(the first listed)" not in page   # one comparison per slice: nothing to say which one is tabled
     before = json.loads(layout.summary.read_text())
     stamp = {p: p.stat().st_mtime_ns for p in layout.root.rglob("*.nc")}
     layout.report.unlink()

@@ -175,6 +175,17 @@ def _robustness(r: dict[str, Any]) -> str:
                  text_cols={len(dims) + 3, len(dims) + 5})
 
 
+def _primary(fss: dict[str, Any]) -> str:
+    """Which comparison the robustness table shows where a slice has several (``fit_a`` and
+    ``error_models`` list more than one): the first of each list; empty otherwise."""
+    if len(fss["fit_a"]) == 1 and len(fss["error_models"]) == 1:
+        return ""
+    a = "with" if fss["fit_a"][0] else "without"
+    return (f"<p class='muted'>Preferred form and estimates: the comparison {a} a fitted a under "
+            f"{html.escape(ERROR_MODEL_LABELS[fss['error_models'][0]])} (the first listed); the others are in "
+            "the table of comparisons above.</p>")
+
+
 def _figures(items, *, row: bool = False) -> str:
     inner = "".join(figure(k, c, f) for k, c, f in items)
     return f"<div class='row'>{inner}</div>" if row else inner
@@ -215,7 +226,7 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
         parts.append(_seed_errors(comp, study["analysis"]))
         parts.append(_error_shape(comp, study["analysis"]))
         parts.append(_figures(figures["fss"].get(comp["id"], []), row=True))
-    parts.append("<h2>Robustness across shapes</h2>" + _robustness(summary["robustness"]))
+    parts.append("<h2>Robustness across shapes</h2>" + _robustness(summary["robustness"]) + _primary(study["fss"]))
     for name, info in summary["analyzers"].items():
         parts.append(f"<h2>Analyzer {html.escape(name)}</h2>")
         for t in info["tables"].values():
