@@ -13,7 +13,8 @@ multiplies the loss of one (seed, N, p_train, width, depth) network at every ``p
 ``exp(shared z)``, ``z ~ N(0, 1)``: an error shared along ``p_eval``, as one trained network's.
 
 ``extreme_loss`` (analyzer): the largest seed-mean loss at every ``p_train``; it presents a
-table of those numbers and one figure.
+table of those numbers and one figure. ``log_crossover`` (scaling form): the BKT form under a
+plugin's own name, without a corrected variant.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from statmech_nn.analysis.base import Analyzer, FigureItem, Presentation, Table
+from statmech_nn.analysis.fss import BKT
 from statmech_nn.experiment import Experiment
 from statmech_nn.hookspecs import hookimpl
 from statmech_nn.options import Option, non_negative
@@ -100,6 +102,15 @@ class ExtremeLoss(Analyzer):
                             warnings=["extreme_loss: a warning of the test analyzer"])
 
 
+class LogCrossover(BKT):
+    """A third-party scaling form: BKT's scaling under its own name, fitted as given (no variant)."""
+
+    name = "log_crossover"
+
+    def variants(self):
+        return (self,)
+
+
 class StudyToyPlugin:
     @hookimpl
     def register_experiments(self):
@@ -108,6 +119,10 @@ class StudyToyPlugin:
     @hookimpl
     def register_analyzers(self):
         return [ExtremeLoss]
+
+    @hookimpl
+    def register_scaling_forms(self):
+        return [LogCrossover]
 
 
 def registry():

@@ -108,6 +108,12 @@ def finished(tmp_path_factory):
     ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nerror_models = ['offsets', 'shifts']\n",
      "analysis.fss.error_models = ['offsets', 'shifts']: expected a list of distinct names from independent, "
      "offsets, tilts, offsets_tilts"),
+    # too few walkers for the largest fit (corrected BKT: 4 + amp, length, err_scale, amp_corr,
+    # size_offset, size_tilt = 10 parameters) is found at load, not after the sweeps
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nn_walkers = 18\n"
+     "error_models = ['independent', 'offsets_tilts']\n",
+     "analysis.fss.n_walkers = 18: expected an even number >= 20, twice the 10 parameters of the corrected bkt fit "
+     "under error model 'offsets_tilts'"),
     # the booleans of earlier versions name their replacement
     ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nsize_offsets = true\n",
      "analysis.fss.size_offsets: replaced by error_models, the list of error models to compare under"),
@@ -227,6 +233,7 @@ def test_seed_errors_per_point_moderated_and_the_fallback():
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_an_error_shared_by_a_networks_points_is_found_reported_and_modelled(tmp_path):
     """Truth: with noise.shared = 0.1 (five times the 2 % point noise) every network's curve is
     shifted as a whole, so the seed-to-seed deviations are mostly offset -- far above the 99th
@@ -261,6 +268,24 @@ def test_an_error_shared_by_a_networks_points_is_found_reported_and_modelled(tmp
     assert "Deviations of each size's curve from its seed mean" in page and html.escape(hint) in page
     assert "p_train = 0, width = 8, depth = 1, size offsets and tilts: " in page
     assert "the comparison without a fitted a under independent errors (the first listed)" in page
+
+
+@pytest.mark.slow
+def test_a_plugins_scaling_form_is_fitted_by_the_study(tmp_path):
+    """Truth: a scaling form registered by a plugin (study_toy's log_crossover) is accepted by
+    name at load and fitted by the study like a built-in one -- its name must reach the fits as
+    the registered class, not as a name only the built-ins resolve -- and its posterior, collapse
+    and corner figures appear in the report."""
+    text = STUDY.replace('[[analysis.analyzers]]\nname = "extreme_loss"\n', "").replace(
+        "control_window = 0.25\n", 'control_window = 0.25\nforms = ["second_order", "log_crossover"]\nvariants = false\n')
+    registry = study_toy.registry()
+    layout = run_study(load_study(write_study(tmp_path, text=text), registry=registry), tmp_path / "out",
+                       CellCache(tmp_path / "cache"), progress=False, log=lambda line: None, registry=registry)
+    (comp,) = json.loads(layout.summary.read_text())["comparisons"]
+    assert set(comp["forms"]) == {"second_order", "log_crossover"}
+    post = read_posterior(layout.root / "analyses" / comp["forms"]["log_crossover"]["posterior_file"])
+    assert post.attrs["form"] == "log_crossover" and {"p_c", "sigma", "L0", "kappa"} <= set(post["param"].values)
+    assert "Collapse, log_crossover" in layout.report.read_text()
 
 
 def test_summary_equals_the_netcdf_values(finished):

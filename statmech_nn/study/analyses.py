@@ -216,8 +216,9 @@ class StudyAnalyses:
         if posteriors is None:
             self.log(f"fss {name}: comparing {', '.join(fss['forms'])} on {int(mean.count())} points "
                      f"({control} in [{lo:g}, {hi:g}])")
+            forms = [self.registry.scaling_form(f) for f in fss["forms"]]     # a plugin's form too
             ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
-                                          forms=fss["forms"], fit_a=fit_a, **settings)
+                                          forms=forms, fit_a=fit_a, **settings)
             for form, post in ranking.posteriors.items():
                 tree = self._output(to_inference_tree(fss_adapter.with_slice(post, point)),
                                     f"FSS posterior, {form}, {name}", [self.sweeps[g] for g in self.study.fss_grids])

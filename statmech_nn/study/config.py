@@ -301,8 +301,7 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
         for name in names:
             if name not in grids:
                 raise ConfigError(f"{key}: unknown grid {name!r}: expected one of {', '.join(grids)}")
-    for form in fss["forms"]:
-        registry.scaling_form(form)
+    check_walkers(fss, [registry.scaling_form(form)() for form in fss["forms"]])
     if isinstance(fss["slices"], list):
         analysis_grid = grids[analysis["grid"] or next(iter(grids))]
         fss_grids = [grids[g] for g in fss["grids"] or grids]
@@ -333,6 +332,27 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
                  experiment_name=experiment_name, device=device, executor=executor, options=experiment.options,
                  grids=grids, analysis=analysis, phases=resolved["analysis.phases"],
                  scan=resolved["analysis.scan"], fss=fss, extras=extras)
+
+
+def check_walkers(fss: Mapping[str, Any], forms: list[Any]) -> None:
+    """Raise ConfigError unless ``fss["n_walkers"]`` is at least twice the parameters of every
+    fit the comparisons will make (each form's variants, each ``fit_a``, each error model): the
+    sampler refuses fewer, and finding out there would be after the sweeps."""
+    from ..analysis.fss.model import observable_parameters
+
+    for form in forms:
+        for variant in form.variants() if fss["variants"] else (form,):
+            for fit_a in fss["fit_a"]:
+                for model in fss["error_models"]:
+                    offsets, tilts = ERROR_MODELS[model]
+                    n = len(variant.params) + len(observable_parameters(
+                        variant, fit_a=fit_a, size_offsets=offsets, size_tilts=tilts))
+                    if fss["n_walkers"] < 2 * n:
+                        kind = "corrected " if variant.corrected else ""
+                        raise ConfigError(
+                            f"analysis.fss.n_walkers = {fss['n_walkers']}: expected an even number >= {2 * n}, twice "
+                            f"the {n} parameters of the {kind}{variant.name} fit"
+                            + (" with a fitted a" if fit_a else "") + f" under error model {model!r}")
 
 
 def complete_slice(i: int, item: Mapping[str, Any], dims: tuple[str, ...], analysis: Mapping[str, Any],

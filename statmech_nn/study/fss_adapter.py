@@ -29,10 +29,11 @@ class Ranking:
     warnings: list[str]
 
 
-def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, forms: Sequence[str],
+def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, forms: Sequence[Any],
             fit_a: bool, n_walkers: int, n_tau: float, max_steps: int, seed: int, variants: bool,
             size_offsets: bool, size_tilts: bool, refit: bool) -> Ranking:
-    """Fit ``forms`` to the points of ``data`` (``var`` ± ``err`` over ``size`` x ``control``);
+    """Fit ``forms`` (scaling-form classes or instances; built-in names too) to the points of
+    ``data`` (``var`` ± ``err`` over ``size`` x ``control``);
     ``variants``: each form without and with its correction to scaling, the better kept;
     ``size_offsets``, ``size_tilts``: the error model with one offset, one slope per size;
     ``refit``: unreliable held-out scores computed exactly (all

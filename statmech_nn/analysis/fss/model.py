@@ -102,6 +102,18 @@ class CollapseData:
         return np.concatenate([o.size for o in self.observables])
 
 
+def observable_parameters(form: ScalingForm, *, fit_a: bool = False, fit_err_scale: bool = True,
+                          size_offsets: bool = False, size_tilts: bool = False) -> list[str]:
+    """The parameters each observable adds to ``form.params`` in a :class:`CollapseModel`, in
+    order: ``a`` (with ``fit_a``), the Gaussian process's ``amp`` and ``length``, ``err_scale``
+    (with ``fit_err_scale``), the correction function's hyperparameters (a corrected form), and
+    the scales ``size_offset``, ``size_tilt`` of the per-size error terms. A model has
+    ``len(form.params) + n_observables * len(...)`` parameters."""
+    return ((["a"] if fit_a else []) + ["amp", "length"] + (["err_scale"] if fit_err_scale else [])
+            + (list(CORRECTION_HYPERPARAMETERS) if form.corrected else [])
+            + (["size_offset"] if size_offsets else []) + (["size_tilt"] if size_tilts else []))
+
+
 class CollapseModel:
     """Log-posterior of ``form`` on ``data``, vectorised: ``log_prob(vectors (W, D)) -> (W,)``.
 
@@ -123,9 +135,8 @@ class CollapseModel:
         base = {**form.default_priors(data.all_control, data.all_size), **HYPER_PRIORS}
         if fit_a:
             base["a"] = A_PRIOR
-        local = ((["a"] if fit_a else []) + ["amp", "length"] + (["err_scale"] if fit_err_scale else [])
-                 + (list(CORRECTION_HYPERPARAMETERS) if form.corrected else [])
-                 + (["size_offset"] if size_offsets else []) + (["size_tilt"] if size_tilts else []))
+        local = observable_parameters(form, fit_a=fit_a, fit_err_scale=fit_err_scale, size_offsets=size_offsets,
+                                      size_tilts=size_tilts)
         joint = len(data.observables) > 1
         self.names: list[str] = list(form.params)
         self.log_names: set[str] = set(form.log_params)
