@@ -110,7 +110,8 @@ def _comparisons(comps: list[dict[str, Any]]) -> str:
     rows = []
     for c in comps:
         where = ", ".join(f"{d} = {fmt(v)}" for d, v in c["slice"].items())
-        cells = [where, fmt(c["fit_a"]), html.escape(ERROR_MODEL_LABELS.get(c["error_model"], "not recorded")), f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
+        model = html.escape(ERROR_MODEL_LABELS.get(c["error_model"], "not recorded"))
+        cells = [where, fmt(c["fit_a"]), model, f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
                  fmt(c["n_points"]), f"<b>{html.escape(c['preferred'])}</b>", pm(c["delta_score"], c["delta_se"])]
         for f in forms:
             info = c["forms"][f]
