@@ -1,10 +1,10 @@
-"""The study's robustness table (statmech_nn.study.analyses.robustness_dataset) on small
+"""The study's robustness table (statmech_nn.study.tables.robustness_dataset) on small
 hand-made phase and comparison tables whose right answer is evident."""
 
 import numpy as np
 import xarray as xr
 
-from statmech_nn.study.analyses import STATS, robustness_dataset
+from statmech_nn.study.tables import STATS, robustness_dataset
 
 
 def _phases():
