@@ -66,7 +66,7 @@ def run(args) -> int:
         for item in planned:
             print(f"{item.status:<8} {describe_cell(item.cell)}")
         n_cached = sum(p.todo is None for p in planned)
-        print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute")
+        print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute (cache: {cache.root})")
         return 0
     # the default name carries the hash of the validated configuration, which run_sweep records
     # in the file; before any work only the folder is checked (with a stand-in name)
@@ -78,5 +78,5 @@ def run(args) -> int:
     output = Path(args.output) if args.output else (
         results / f"{experiment.name}-{ds.attrs['config_sha256'][:10]}.nc")
     write_dataset(ds, output)
-    print(f"wrote {output}")
+    print(f"wrote {output} (cells cached in {cache.root})")
     return 0
