@@ -12,6 +12,7 @@ digest differs from the sidecar's was truncated or altered. Neither is ever trus
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,17 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def source_sha256(cls: type) -> str:
+    """SHA-256 (hex) of the source file that defines ``cls`` (``""`` where there is none, e.g. a
+    class made at an interactive prompt): a result computed by a plugin's class is recomputed
+    when that file changes, although plugins carry no version of their code."""
+    try:
+        path = inspect.getsourcefile(cls)
+    except TypeError:
+        return ""
+    return file_sha256(Path(path)) if path and Path(path).is_file() else ""
 
 
 def write_digest(sidecar: Path, digest: str) -> None:

@@ -270,22 +270,69 @@ def test_an_error_shared_by_a_networks_points_is_found_reported_and_modelled(tmp
     assert "the comparison without a fitted a under independent errors (the first listed)" in page
 
 
+PLUGIN_MODULE = """
+import study_toy
+from statmech_nn.hookspecs import hookimpl
+
+
+class EditedForm(study_toy.LogCrossover):
+    name = "edited_form"
+
+
+class EditedLoss(study_toy.ExtremeLoss):
+    name = "edited_loss"
+
+
+class Plugin:
+    @hookimpl
+    def register_analyzers(self):
+        return [EditedLoss]
+
+    @hookimpl
+    def register_scaling_forms(self):
+        return [EditedForm]
+"""
+
+
 @pytest.mark.slow
-def test_a_plugins_scaling_form_is_fitted_by_the_study(tmp_path):
-    """Truth: a scaling form registered by a plugin (study_toy's log_crossover) is accepted by
-    name at load and fitted by the study like a built-in one -- its name must reach the fits as
-    the registered class, not as a name only the built-ins resolve -- and its posterior, collapse
-    and corner figures appear in the report."""
-    text = STUDY.replace('[[analysis.analyzers]]\nname = "extreme_loss"\n', "").replace(
-        "control_window = 0.25\n", 'control_window = 0.25\nforms = ["second_order", "log_crossover"]\nvariants = false\n')
+def test_a_plugins_scaling_form_is_fitted_by_the_study_and_refitted_when_its_code_changes(tmp_path, monkeypatch):
+    """Truth: a scaling form registered by a plugin is accepted by name at load and fitted by the
+    study like a built-in one -- its name must reach the fits as the registered class, not as a
+    name only the built-ins resolve -- and its posterior, collapse and corner figures appear in
+    the report. Plugins carry no version of their analysis code, so an edit of the file defining
+    a plugin's form or analyzer must recompute the steps that use them (a user's edited form was
+    reused and its report redrawn with the new code), while an unchanged rerun recomputes nothing."""
+    (tmp_path / "edited_plugin.py").write_text(PLUGIN_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))                  # importable by the spawned fits too
+    import edited_plugin
+
+    text = STUDY.replace('name = "extreme_loss"', 'name = "edited_loss"').replace(
+        "control_window = 0.25\n", 'control_window = 0.25\nforms = ["second_order", "edited_form"]\nvariants = false\n')
     registry = study_toy.registry()
-    layout = run_study(load_study(write_study(tmp_path, text=text), registry=registry), tmp_path / "out",
-                       CellCache(tmp_path / "cache"), progress=False, log=lambda line: None, registry=registry)
+    registry.register_plugin(edited_plugin.Plugin(), "edited")
+    study = load_study(write_study(tmp_path, text=text), registry=registry)
+
+    def run() -> list[str]:
+        lines: list[str] = []
+        run_study(study, tmp_path / "out", CellCache(tmp_path / "cache"), progress=False, log=lines.append,
+                  registry=registry)
+        return lines
+
+    run()
+    layout = StudyLayout(tmp_path / "out")
     (comp,) = json.loads(layout.summary.read_text())["comparisons"]
-    assert set(comp["forms"]) == {"second_order", "log_crossover"}
-    post = read_posterior(layout.root / "analyses" / comp["forms"]["log_crossover"]["posterior_file"])
-    assert post.attrs["form"] == "log_crossover" and {"p_c", "sigma", "L0", "kappa"} <= set(post["param"].values)
-    assert "Collapse, log_crossover" in layout.report.read_text()
+    assert set(comp["forms"]) == {"second_order", "edited_form"}
+    post = read_posterior(layout.root / "analyses" / comp["forms"]["edited_form"]["posterior_file"])
+    assert post.attrs["form"] == "edited_form" and {"p_c", "sigma", "L0", "kappa"} <= set(post["param"].values)
+    assert "Collapse, edited_form" in layout.report.read_text()
+
+    assert not any("computing" in line or "comparing" in line for line in run())
+    with open(tmp_path / "edited_plugin.py", "a") as fh:
+        fh.write("# edited\n")
+    again = run()
+    assert any(line.startswith("fss ") and "comparing" in line for line in again), again
+    assert "analyzer edited_loss: computing" in again
+    assert any(line.startswith("phases: done before") for line in again)      # built-in steps are kept
 
 
 def test_summary_equals_the_netcdf_values(finished):

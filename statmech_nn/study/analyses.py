@@ -18,7 +18,8 @@ Steps (``docs/study.md`` gives each default with its reason):
 5. every analyzer named in ``[[analysis.analyzers]]``, run on its grid's sweep.
 
 A step's key is the SHA-256 of what determines it (its inputs' ``config_sha256``, its
-options and the code: package version and git commit), stored as the attribute
+options and the code: package version and git commit, and the source file of each analyzer and
+scaling form it uses, so an edited plugin form is refitted), stored as the attribute
 ``study_step_sha256``: a rerun reuses a file whose key
 matches and recomputes one whose key differs, so an interrupted study loses at most the step in
 progress, and a changed option recomputes only what it affects.
@@ -36,7 +37,7 @@ from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
 from .. import __version__
-from ..digest import canonical_json, sha256_of
+from ..digest import canonical_json, sha256_of, source_sha256
 from ..schema import cf_output, git_commit
 from ..selection import select_values
 from . import fss_adapter
@@ -104,9 +105,10 @@ class StudyAnalyses:
     def _analyzer_step(self, path, step: dict[str, Any], title: str, analyzer: str, data: xr.Dataset,
                        options: dict[str, Any]) -> xr.Dataset:
         """The step running the registered ``analyzer`` on ``data``; its key is ``step`` with
-        the input's ``config_sha256`` and the ``options``."""
-        key = {**step, "input": data.attrs.get("config_sha256"), "options": options}
-        return self._step(path, key, title, lambda: self.registry.analyzer(analyzer)().run(data, **options), [data])
+        the input's ``config_sha256``, the ``options`` and the analyzer's source file."""
+        cls = self.registry.analyzer(analyzer)
+        key = {**step, "input": data.attrs.get("config_sha256"), "options": options, "source": source_sha256(cls)}
+        return self._step(path, key, title, lambda: cls().run(data, **options), [data])
 
     def phases(self) -> xr.Dataset:
         data = self.sweeps[self.study.analysis_grid]
@@ -204,8 +206,10 @@ class StudyAnalyses:
             return None
         settings = {**{k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "refit")},
                     "size_offsets": size_offsets, "size_tilts": size_tilts}
+        forms = [self.registry.scaling_form(f) for f in fss["forms"]]     # a plugin's form too
         key = step_key({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
                          "slice": point, "window": [lo, hi], "fit_a": fit_a, "forms": fss["forms"],
+                         "form_sources": [source_sha256(f) for f in forms],
                          "observable": [var, fss["observable"]], "settings": settings,
                          "seed_errors": [fss["seed_errors"], fss["seed_error_trend"]]})
         paths = {form: self.layout.posterior(name, form) for form in fss["forms"]}
@@ -213,7 +217,6 @@ class StudyAnalyses:
         if posteriors is None:
             self.log(f"fss {name}: comparing {', '.join(fss['forms'])} on {int(mean.count())} points "
                      f"({control} in [{lo:g}, {hi:g}])")
-            forms = [self.registry.scaling_form(f) for f in fss["forms"]]     # a plugin's form too
             ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
                                           forms=forms, fit_a=fit_a, **settings)
             for form, post in ranking.posteriors.items():
