@@ -11,7 +11,8 @@ in one warning line naming the plugin, and skipped:
   nothing; the plugin's other hooks still count;
 * two classes of one kind with the same ``name`` make that name ambiguous: looking it up raises
   :class:`~statmech_nn.errors.PluginError` naming both plugins, while every other name of the
-  kind keeps working (listing the whole kind, e.g. :meth:`PluginRegistry.experiments`, raises).
+  kind keeps working (listing the whole kind, e.g. :meth:`PluginRegistry.experiments`, raises;
+  ``statmech-nn plugins`` shows the name under both plugins, marked ambiguous).
 
 Plugins named in the environment variable ``STATMECH_NN_BLOCK_PLUGINS`` (comma-separated) are
 not loaded; a name there that is no installed plugin is warned about (a typo would otherwise
@@ -162,7 +163,8 @@ class PluginRegistry:
                 classes = list(impl.function() or [])
             except Exception as exc:  # e.g. a lazy import of a missing dependency
                 message = _one_line(exc)
-                _warn(f"statmech_nn plugin {impl.plugin_name!r} failed in {hook_name} and is skipped: {message}")
+                _warn(f"statmech_nn plugin {impl.plugin_name!r} failed in {hook_name}, which contributes nothing "
+                      f"(its other hooks still count): {message}")
                 self._info[impl.plugin_name].error = f"{hook_name}: {message}"
                 continue
             for cls in classes:
@@ -180,10 +182,12 @@ class PluginRegistry:
                 table.ambiguous[name] = f"{human} {name!r} is registered by both {plugins}"
                 _warn(f"{table.ambiguous[name]}: that name cannot be used until one is removed or blocked "
                       f"({BLOCK_ENV}); every other {human} works")
-        for plugin_name, _ in table.classes.values():
-            self._info[plugin_name].registers[kind] = []
-        for name, (plugin_name, _) in table.classes.items():
-            self._info[plugin_name].registers[kind].append(name)
+        for info in self._info.values():          # a registry re-collects after each plugin added
+            info.registers.pop(kind, None)
+        for name, owners in found.items():
+            label = name if len(owners) == 1 else f"{name} (ambiguous: not usable)"
+            for plugin_name, _ in owners:
+                self._info[plugin_name].registers.setdefault(kind, []).append(label)
         return table
 
     def names(self, kind: str) -> list[str]:

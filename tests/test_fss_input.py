@@ -156,6 +156,23 @@ def test_unknown_prior_and_priors_that_exclude_the_data():
                 min_overlap=0.9, **FIT)
 
 
+def test_a_form_without_a_prior_box_for_a_parameter_is_one_clear_error():
+    """Truth: a plugin form whose default_priors leaves out one of its params (nu here) cannot be
+    sampled; the fit says which parameter lacks a box and how to give one (it was a KeyError),
+    and a box passed in priors makes it fittable."""
+    class NoNuBox(SecondOrder):
+        name = "no_nu_box"
+
+        def default_priors(self, control, size):
+            return {"p_c": (float(np.min(control)), float(np.max(control)))}
+
+    ds = _grid()
+    with pytest.raises(ConfigError, match=r"'no_nu_box' gives no prior box for nu: .*priors=\{name"):
+        fit_fss(ds, "y", err="y_err", form=NoNuBox(), **FIT)
+    assert CollapseModel(NoNuBox(), prepare_data(ds, "y", err="y_err", size_dim="L", control_dim="p"),
+                         priors={"nu": (0.5, 3.0)}).priors["nu"] == (0.5, 3.0)
+
+
 def test_bkt_default_prior_keeps_l0_below_the_smallest_size():
     # truth: ln(L/L0) > 0 for every size needs L0 < min L; the default box ends at 0.95 min L
     data = prepare_data(_grid(), "y", err="y_err", size_dim="L", control_dim="p")

@@ -141,7 +141,7 @@ class CollapseModel:
         self.names: list[str] = list(form.params)
         self.log_names: set[str] = set(form.log_params)
         self.local_names: list[dict[str, str]] = []
-        boxes: dict[str, tuple[float, float]] = {p: base[p] for p in form.params}
+        boxes: dict[str, tuple[float, float]] = {p: base[p] for p in form.params if p in base}
         for obs in data.observables:
             mapping = {b: local_name(b, obs.name, joint) for b in local}
             self.local_names.append(mapping)
@@ -151,6 +151,11 @@ class CollapseModel:
                 if b != "a":
                     self.log_names.add(full)
         self.priors = self._apply_user_priors(boxes, dict(priors or {}), local)
+        unbounded = [name for name in self.names if name not in self.priors]
+        if unbounded:
+            raise ConfigError(f"scaling form {form.name!r} gives no prior box for {', '.join(unbounded)}: its "
+                              "default_priors must return (lo, hi) for every parameter but those the fitter adds, "
+                              "or pass priors={name: (lo, hi)}")
         lower, upper = [], []
         for name in self.names:
             lo, hi = self.priors[name]
