@@ -105,6 +105,23 @@ def software_versions() -> str:
 
 
 @functools.cache
+def _distributions() -> dict[str, list[str]]:
+    return dict(metadata.packages_distributions())      # scans every installed package: once
+
+
+def distribution_of(cls: type) -> str:
+    """``"NAME VERSION"`` of the installed distribution providing the module that defines ``cls``
+    (e.g. ``"statmech-nn-mnist-dropout 0.1.0"``), or ``""`` for a class of no installed package
+    (a script's, a test's)."""
+    for dist in _distributions().get(cls.__module__.split(".")[0], []):
+        try:
+            return f"{dist} {metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return ""
+
+
+@functools.cache
 def git_commit() -> str:
     """Commit of the git checkout the package runs from (``+dirty`` with uncommitted changes),
     or ``""`` for an installed copy or without git: results then carry the version alone."""

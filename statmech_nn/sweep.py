@@ -30,7 +30,7 @@ from .errors import CellError
 from .executor import CellTask, describe_cell, run_on_dask, run_serial
 from .experiment import Cell, Experiment
 from .progress import SweepProgress
-from .schema import ordered_dims, provenance_attrs, set_coord_attrs, validate_dataset
+from .schema import distribution_of, ordered_dims, provenance_attrs, set_coord_attrs, validate_dataset
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,8 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
     validate_dataset(merged)
     merged.attrs = provenance_attrs(
         title=f"statmech_nn {experiment.name} sweep",
-        source=f"statmech_nn {__version__}; experiment {experiment.name} {experiment.version}",
+        source=f"statmech_nn {__version__}; experiment {experiment.name} {experiment.version}"
+               + (f" ({plugin})" if (plugin := distribution_of(type(experiment))) else ""),
         config=sweep_config(experiment, full_grid),
         history=history or " ".join(sys.argv),
         **experiment.provenance(),

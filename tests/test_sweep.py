@@ -37,6 +37,26 @@ def test_sweep_result_has_full_grid_and_known_mean(tmp_path):
     assert ds["p_train"].attrs["long_name"] == "training dropout rate"
 
 
+def test_source_names_the_experiments_installed_distribution(tmp_path):
+    """Truth: percolation comes from the installed distribution statmech-nn-percolation (its
+    version from the package metadata), so a collaborator's file says which plugin release made
+    it; an experiment defined in a script or test belongs to no installed distribution and says
+    nothing more."""
+    from importlib import metadata
+
+    from statmech_percolation.experiment import PercolationExperiment
+
+    ds = run_sweep(PercolationExperiment({"sampling": {"n_samples": 20}}), {"p": [0.5], "L": [8]}, CellCache(tmp_path),
+                   progress=False)
+    version = metadata.version("statmech-nn-percolation")
+    assert ds.attrs["source"].endswith(f"; experiment percolation 1 (statmech-nn-percolation {version})")
+    class ScriptToy(UniformMean):
+        """UniformMean (of statmech_nn.testing) as a script would define it."""
+
+    toy = run_sweep(ScriptToy(), GRID, CellCache(tmp_path), progress=False)
+    assert toy.attrs["source"].endswith(f"; experiment toy_uniform_mean {UniformMean.version}")
+
+
 def test_same_config_and_seed_give_identical_numbers(tmp_path):
     a = run_sweep(UniformMean(), GRID, CellCache(tmp_path / "a"), progress=False)
     b = run_sweep(UniformMean(), GRID, CellCache(tmp_path / "b"), progress=False)
