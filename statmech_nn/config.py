@@ -62,11 +62,14 @@ def read_toml(path: str | Path, what: str = "configuration file") -> tuple[dict[
     file is a one-line :class:`ConfigError` (``what`` names the kind of file in it)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"no such {what}: {str(path)!r}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a TOML text file (TOML is UTF-8; byte {exc.start} is "
+                          f"{exc.object[exc.start:exc.start + 1]!r})") from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -93,3 +96,15 @@ def parse_assignment(text: str, what: str, form: str = "KEY=VALUE") -> tuple[str
     if not sep or not key.strip() or not value.strip():
         raise ConfigError(f"{what} {text!r}: expected {form}")
     return key.strip(), value.strip()
+
+
+def parse_assignments(items: list[str], what: str, form: str = "KEY=VALUE") -> dict[str, str]:
+    """:func:`parse_assignment` of each of a repeatable option's ``items``, in order; a key given
+    twice is a one-line error (the later value would silently win)."""
+    found: dict[str, str] = {}
+    for item in items:
+        key, value = parse_assignment(item, what, form)
+        if key in found:
+            raise ConfigError(f"{what} {key} given twice ({key}={found[key]} and {key}={value}): give each once")
+        found[key] = value
+    return found

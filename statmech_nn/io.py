@@ -14,6 +14,8 @@ library was writing (netCDF reports only "HDF error"), any other OS error names 
 the reason.
 
 Output format follows the name: ``*.zarr`` is a Zarr store (a directory), anything else NetCDF-4.
+Every array of a NetCDF file is stored with HDF5's Fletcher-32 checksum (:func:`with_checksums`),
+so a damaged file fails to read, with one line, instead of giving altered numbers.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import errno
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import xarray as xr
@@ -33,28 +35,45 @@ from .errors import DataError, StatmechError, StorageError
 FULL_DISK_MARGIN = 1 << 20
 
 
-def check_writable(path: str | os.PathLike) -> Path:
-    """Fail early, with a one-line error, if ``path`` cannot be written (before any work)."""
+def check_writable(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
+    """Fail early, with a one-line error, if ``path`` cannot be written (before any work), or if
+    it is one of the command's ``inputs`` (writing would replace what is being read)."""
     path = Path(path)
+    for given in inputs:
+        if given is not None and path.exists() and Path(given).exists() and os.path.samefile(path, given):
+            raise StatmechError(f"output path {str(path)!r} is the input {str(given)!r}: writing would replace it; "
+                                "give another output name")
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir() and not _is_zarr(path):
         raise StatmechError(f"output path {str(path)!r} is a directory: give a file name such as out.nc")
+    if path.is_dir() and not any((path / marker).exists() for marker in ZARR_MARKERS):
+        raise StatmechError(f"output path {str(path)!r} is a directory that holds no Zarr store: writing would "
+                            "replace it and everything in it; give another name or delete it")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StatmechError(f"cannot create output directory {str(parent)!r}: {exc.strerror}") from None
     if not os.access(parent, os.W_OK):
         raise StatmechError(f"output directory {str(parent)!r} is not writable")
+    probe = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.probe"
+    try:                                    # root passes os.access everywhere; /proc still refuses files
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise StatmechError(f"cannot write {str(path)!r}: its directory refuses new files ({exc.strerror})") from None
     return path
 
 
 def storage_error(exc: BaseException, path: Path, *, probe: Path | None = None) -> StorageError | None:
     """The one-line error for a failed write of ``path``, or ``None`` if ``exc`` is not about
     storage. A full filesystem is recognised by its errno, or, for libraries that hide it
-    (netCDF/HDF5, SQLite), by the filesystem of ``probe`` (default: ``path``'s directory) having
-    less than :data:`FULL_DISK_MARGIN` free when the write failed."""
+    (netCDF/HDF5 with its own negative codes, SQLite), by the filesystem of ``probe`` (default:
+    ``path``'s directory) having less than :data:`FULL_DISK_MARGIN` free when the write failed;
+    an operating-system error with another errno is itself the reason (``/proc`` has no free
+    space and refuses files for another one)."""
     code = getattr(exc, "errno", None)
-    if code in (errno.ENOSPC, errno.EDQUOT) or _nearly_full(probe or path.parent):
+    os_reason = isinstance(exc, OSError) and isinstance(code, int) and code > 0
+    if code in (errno.ENOSPC, errno.EDQUOT) or (not os_reason and _nearly_full(probe or path.parent)):
         return StorageError(f"no space left on device: {path}")
     if isinstance(exc, OSError):
         return StorageError(f"cannot write {path}: {exc.strerror or exc}")
@@ -137,6 +156,11 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+#: files at the top of a Zarr store (format 3; format 2): an existing directory without one is
+#: the user's, never replaced by a store
+ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+
+
 def _is_zarr(path: Path) -> bool:
     return path.suffix == ".zarr"
 
@@ -147,11 +171,24 @@ def write_dataset(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path
     return (write_zarr if _is_zarr(Path(path)) else write_netcdf)(ds, path)
 
 
+def with_checksums(ds: xr.Dataset | xr.DataTree) -> xr.Dataset | xr.DataTree:
+    """A shallow copy of ``ds`` whose arrays are stored chunked with HDF5's Fletcher-32 checksum:
+    the library verifies each chunk as it reads it and fails ("HDF error") on a flipped bit.
+    Scalars and strings are left as they are (HDF5 filters need chunked, fixed-size data)."""
+    copy = ds.copy()
+    for node in copy.subtree if isinstance(copy, xr.DataTree) else (copy,):
+        for var in node.variables.values():
+            if var.ndim and var.dtype != object:
+                var.encoding = {**var.encoding, "fletcher32": True, "contiguous": False}
+    return copy
+
+
 def write_netcdf(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     """Write a Dataset (or a DataTree, one NetCDF group per node) to ``path`` atomically, in
-    NETCDF4 format, and return the path."""
+    NETCDF4 format, its arrays checksummed (:func:`with_checksums`), and return the path."""
     path = check_writable(path)
-    return write_atomically(path, lambda tmp: ds.to_netcdf(tmp, format="NETCDF4", engine="netcdf4"))
+    checked = with_checksums(ds)
+    return write_atomically(path, lambda tmp: checked.to_netcdf(tmp, format="NETCDF4", engine="netcdf4"))
 
 
 def write_zarr(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
@@ -195,4 +232,12 @@ def read_netcdf(path: str | os.PathLike) -> xr.Dataset:
         with xr.open_dataset(path, engine="netcdf4") as ds:
             return ds.load()
     except (OSError, ValueError, RuntimeError) as exc:
-        raise DataError(f"cannot read {str(path)!r} as NetCDF: {str(exc).splitlines()[0]}") from None
+        raise DataError(netcdf_read_error(path, exc)) from None
+
+
+def netcdf_read_error(path: Path, exc: BaseException) -> str:
+    """The one line for a NetCDF file that could not be read: netCDF says only "HDF error" for a
+    failed checksum or a damaged HDF5 structure, so that case says what it means."""
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    damaged = " (the file is damaged: a checksum or structure check of its HDF5 data failed)" if "HDF error" in first else ""
+    return f"cannot read {str(path)!r} as NetCDF: {first}{damaged}"

@@ -124,3 +124,104 @@ def test_ctrl_c_says_what_is_true(capsys, tmp_path, monkeypatch):
                           "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "toy.nc"), "--no-progress")
     assert status == 130 and err == "statmech-nn: interrupted; finished cells are kept (run the same command to resume)"
     assert not (tmp_path / "toy.nc").exists()
+
+
+# -- found by a bad-input hunt (session 15): each case was exit 0 or a traceback -------------------
+PERCOLATION = ("--experiment", "percolation", "--grid", "p=0.55,0.59,0.63", "--grid", "L=8,16,32",
+               "--set", "sampling.n_samples=50")
+
+
+@pytest.fixture
+def sweep_file(tmp_path, capsys):
+    """A small real sweep (percolation), as NetCDF and as a Zarr store."""
+    nc, zarr = tmp_path / "perc.nc", tmp_path / "perc.zarr"
+    for out in (nc, zarr):
+        assert main(["sweep", *PERCOLATION, "--cache-dir", str(tmp_path / "cache"), "-o", str(out)]) == 0
+    capsys.readouterr()
+    return nc, zarr
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(capsys, tmp_path, sweep_file):
+    """Truth: writing -o onto the file being read replaced the user's data (sweep file, sweep
+    TOML) with the results, exit 0; now the input's bytes are unchanged."""
+    nc, _ = sweep_file
+    before = nc.read_bytes()
+    for argv in (["analyze", "powerlaw", str(nc), "--var", "wrapping", "--size", "L", "-o", str(nc)],
+                 ["analyze", "phases", str(nc), "--var", "wrapping", "--size", "L", "--control", "p", "-o", str(nc)],
+                 ["analyze", "fss", str(nc), "--var", "wrapping", "--err", "wrapping_err", "--size", "L",
+                  "--control", "p", "--form", "second_order", "-o", str(nc)]):
+        assert_one_line_error(*run_cli(capsys, *argv), f"output path '{nc}' is the input")
+    assert nc.read_bytes() == before
+    config = tmp_path / "s.toml"
+    config.write_text('experiment = "percolation"\np = [0.5]\nL = [8]\n')
+    assert_one_line_error(*run_cli(capsys, "sweep", str(config), "-o", str(config)), "is the input")
+    assert config.read_text().startswith("experiment")
+
+
+def test_a_directory_that_is_no_zarr_store_is_never_replaced(capsys, tmp_path, sweep_file):
+    """Truth: -o NAME.zarr onto a user's folder deleted what it held; a store is replaced."""
+    folder = tmp_path / "notes.zarr"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    assert_one_line_error(*run_cli(capsys, "sweep", *PERCOLATION, "--cache-dir", str(tmp_path / "cache"),
+                                   "-o", str(folder)), "holds no Zarr store")
+    assert (folder / "notes.txt").read_text() == "mine"
+    _, store = sweep_file
+    assert main(["sweep", *PERCOLATION, "--cache-dir", str(tmp_path / "cache"), "-o", str(store)]) == 0
+
+
+def test_fss_reads_a_zarr_store_like_the_other_analyzers(capsys, sweep_file):
+    """Truth: the store holds the same numbers as the NetCDF file, so the fit is the same."""
+    nc, zarr = sweep_file
+    fits = []
+    for path in (nc, zarr):
+        assert main(["analyze", "fss", str(path), "--var", "wrapping", "--err", "wrapping_err", "--size", "L",
+                     "--control", "p", "--form", "second_order", "--max-steps", "1000", "--walkers", "16",
+                     "--json"]) == 0
+        fits.append(capsys.readouterr().out)
+    assert fits[0] == fits[1]
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["sweep", *PERCOLATION, "--grid", "p=0.7", "--dry-run"], ("--grid p given twice", "p=0.55,0.59,0.63", "p=0.7")),
+    (["sweep", *PERCOLATION, "--set", "sampling.n_samples=30", "--dry-run"], ("--set sampling.n_samples given twice",)),
+    (["analyze", "powerlaw", "{nc}", "--var", "wrapping", "--size", "L", "--select", "p=0.55", "--select", "p=0.59"],
+     ("--select p given twice",)),
+    (["analyze", "fss", "{nc}", "--var", "wrapping", "--err", "wrapping_err", "--size", "L", "--control", "p",
+      "--form", "second_order", "--prior", "nu=0.5,2", "--prior", "nu=0.6,3"], ("'nu=0.6,3'", "given twice")),
+    (["analyze", "fss", "{nc}", "--var", "wrapping", "--err", "wrapping_err", "--size", "L", "--control", "p",
+      "--form", "second_order", "--seed", "-1"], ("seed = -1", "integer >= 0")),
+    (["plot", "phase-diagram", "{nc}", "--var", "wrapping", "--size", "L", "--x", "p", "--y", "p", "-o", "{dir}/f.png"],
+     ("--x p and --y p", "two different dims")),
+    (["data", "fetch", "mnist", "--root", "{nc}"], ("is a file", "--root")),
+])
+def test_repeated_and_contradictory_options_are_one_line(capsys, tmp_path, sweep_file, argv, fragments):
+    nc, _ = sweep_file
+    argv = [a.format(nc=nc, dir=tmp_path) for a in argv]
+    assert_one_line_error(*run_cli(capsys, *argv), *fragments)
+
+
+@pytest.mark.parametrize("dpi", ["0", "-5", "nan", "100000"])
+def test_a_figure_resolution_out_of_range_is_a_usage_error(capsys, tmp_path, sweep_file, dpi):
+    """Truth: dpi 0 or NaN crashed in matplotlib; 100000 dpi ran out of memory."""
+    nc, _ = sweep_file
+    with pytest.raises(SystemExit) as info:
+        main(["plot", "loss-vs-n", str(nc), "--var", "wrapping", "--size", "L", "-o", str(tmp_path / "f.png"),
+              "--dpi", dpi])
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and len(err.splitlines()) == 1 and f"'{dpi}': expected dots per inch in (0, 1200]" in err
+
+
+def test_a_toml_file_that_is_not_utf8_is_one_line(capsys, tmp_path):
+    config = tmp_path / "binary.toml"
+    config.write_bytes(b"\xff\xfe p = [0.5]\n")
+    assert_one_line_error(*run_cli(capsys, "sweep", str(config), "--dry-run"), "not a TOML text file", "UTF-8")
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_an_output_folder_that_refuses_files_is_said_before_any_work(capsys, tmp_path):
+    """Truth: /proc refuses new files (ENOENT) and reports no free space; the sweep computed its
+    cells, then said "no space left on device" -- the wrong reason, after the work."""
+    status, err = run_cli(capsys, "sweep", *PERCOLATION, "--cache-dir", str(tmp_path / "cache"), "-o", "/proc/x.nc")
+    assert_one_line_error(status, err, "cannot write '/proc/x.nc': its directory refuses new files (No such file")
+    assert not (tmp_path / "cache").exists()

@@ -23,7 +23,7 @@ def run_powerlaw(args: argparse.Namespace) -> int:
         raise ConfigError("--window and --scan exclude each other: a scan chooses its own windows")
     if args.scan is None and args.scan_points is not None:
         raise ConfigError(f"--scan-points {args.scan_points} is only used with --scan sliding|growing")
-    check_output(args.output)
+    check_output(args.output, args.file)
     ds = load(args)
     if args.scan is not None:
         opts = {k: v for k, v in fit_options(args).items() if k != "window"}
@@ -46,7 +46,7 @@ def run_powerlaw(args: argparse.Namespace) -> int:
 def run_phases(args: argparse.Namespace) -> int:
     from ..analysis.phases import PHASES, UNCLASSIFIED, classify_phases
 
-    check_output(args.output)
+    check_output(args.output, args.file)
     ds = load(args)
     result = classify_phases(ds, args.var, **fit_options(args), **phase_options(args))
     rows = records(result, ["alpha", "alpha_stderr", "phase"])

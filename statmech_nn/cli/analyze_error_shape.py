@@ -35,7 +35,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..analysis.fss.error_shape import TERMS, error_model_hints, error_shape
 
-    check_output(args.output)
+    check_output(args.output, args.file)
     ds = load(args)
     if args.var not in ds.data_vars:
         raise ConfigError(f"--var {args.var!r}: no such variable in {args.file!r}; it has {sorted(ds.data_vars)}")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..analysis._options import ERROR_METHODS
 from ..errors import ConfigError
-from .common import add_input, add_json, add_output, command_line, emit_json, parse_select, say
+from .common import add_input, add_json, add_output, check_output, command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale", "amp_corr")
 
@@ -89,6 +89,8 @@ def parse_priors(items: list[str], forms: list) -> dict[str, dict[str, tuple[flo
             if not targets:
                 raise ConfigError(f"--prior {item!r}: no fitted form has a parameter {name!r}")
         for target in targets:
+            if name in out[target]:
+                raise ConfigError(f"--prior {item!r}: a prior for {name} of {target} is given twice: give it once")
             out[target][name] = (lo, hi)
     return out
 
@@ -139,7 +141,7 @@ def _run(args) -> int:
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
     from ..analysis.fss.layout import to_inference_tree
-    from ..io import check_writable, read_netcdf
+    from ..io import read_dataset
     from ..plugins import get_registry
 
     registry = get_registry()
@@ -147,10 +149,9 @@ def _run(args) -> int:
     forms = [_make_form(registry.scaling_form(name), args.corrections) for name in names]  # names -> objects, once
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
-    if args.output:
-        check_writable(args.output)
+    check_output(args.output, args.file)
     priors = parse_priors(args.prior, forms)
-    data = read_netcdf(args.file)
+    data = read_dataset(args.file)
     options = dict(var=args.var, err=args.err, average=args.average, average_errors=args.average_errors,
                    size_dim=args.size, control_dim=args.control,
                    select=parse_select(args.select), fit_a=args.fit_a, fit_err_scale=not args.fixed_errors,

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import numpy as np
 import xarray as xr
 
-from ..config import parse_assignment
+from ..config import parse_assignments
 from ..errors import ConfigError
 from ..selection import select_values
 
@@ -48,7 +48,7 @@ def add_figure_args(p: argparse.ArgumentParser) -> None:
     """``-o FIG.png`` (required), ``--dpi`` and ``--json``."""
     add_output(p, "FIG.png", "figure file; the format follows the extension (png, pdf, svg, ...)",
                required=True)
-    p.add_argument("--dpi", type=float, default=150.0, help="resolution of raster formats")
+    p.add_argument("--dpi", type=figure_dpi, default=150.0, help=f"resolution of raster formats (at most {MAX_DPI:g})")
     add_json(p, "a JSON summary {figure, panels}")
 
 
@@ -80,7 +80,7 @@ def _finite(value: Any) -> Any:
 # -- input -------------------------------------------------------------------------------------
 def parse_select(items: list[str]) -> dict[str, str]:
     """``["seed=0", "N=128"]`` -> ``{"seed": "0", "N": "128"}``."""
-    return dict(parse_assignment(item, "--select", "DIM=VALUE") for item in items)
+    return parse_assignments(items, "--select", "DIM=VALUE")
 
 
 def load(args: argparse.Namespace) -> xr.Dataset:
@@ -91,12 +91,28 @@ def load(args: argparse.Namespace) -> xr.Dataset:
     return select_values(read_dataset(args.file), parse_select(args.select))
 
 
-def check_output(path: str | None) -> None:
-    """Fail before any work if the ``-o`` path cannot be written (no-op without ``-o``)."""
+def check_output(path: str | None, *inputs: str | None) -> None:
+    """Fail before any work if the ``-o`` path cannot be written or is one of the ``inputs``
+    (no-op without ``-o``)."""
     if path is not None:
         from ..io import check_writable
 
-        check_writable(path)
+        check_writable(path, inputs=inputs)
+
+
+#: the finest ``--dpi``: 1200 dots per inch (line art for print) is a 140 MB raster of a 6 x 4 inch figure
+MAX_DPI = 1200.0
+
+
+def figure_dpi(text: str) -> float:
+    """``--dpi``: a number of dots per inch in (0, :data:`MAX_DPI`]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_DPI:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected dots per inch in (0, {MAX_DPI:g}]")
+    return value
 
 
 def check_figure_path(path: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..datasets import DATA_ENV, data_root
+from ..errors import ConfigError
 from ..plugins import get_registry
 
 
@@ -11,12 +12,16 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     fetch = sub.add_parser("fetch", help="fetch a dataset (e.g. mnist) and verify its digests")
     fetch.add_argument("name", help="dataset name (see `statmech-nn plugins`)")
-    fetch.add_argument("--root", help=f"data directory (default: ${DATA_ENV} or the repository's data/)")
+    fetch.add_argument("--root", help=f"data directory (default: ${DATA_ENV}, else the data folder: the "
+                                      "checkout's data/ or ~/.local/share/statmech_nn)")
     fetch.set_defaults(handler=run_fetch)
 
 
 def run_fetch(args) -> int:
     source = get_registry().dataset(args.name)()
-    where = source.fetch(data_root(args.root))
+    root = data_root(args.root)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"data directory {str(root)!r} is a file: give a directory (--root or ${DATA_ENV})")
+    where = source.fetch(root)
     print(f"{args.name}: verified at {where}")
     return 0

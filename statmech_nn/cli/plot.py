@@ -13,6 +13,7 @@ import argparse
 
 import xarray as xr
 
+from ..errors import ConfigError
 from .common import (add_figure_args, add_fit_args, add_input, add_phase_args, check_figure_path,
                      fit_options, load, phase_options, save_figure)
 
@@ -38,6 +39,8 @@ def run_phase_diagram(args: argparse.Namespace) -> int:
     from ..plotting.phase_diagram import plot_phase_diagram
 
     check_figure_path(args.output)
+    if args.x == args.y:
+        raise ConfigError(f"--x {args.x} and --y {args.y}: expected two different dims")
     fig = plot_phase_diagram(_classified(load(args), args), x=args.x, y=args.y)
     return save_figure(fig, args)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..cache import CellCache, default_cache_root
-from ..config import SweepConfig, load_config, parse_assignment, parse_value
+from ..config import SweepConfig, load_config, parse_assignments, parse_value
 from ..datasets import data_root
 from ..errors import ConfigError
 from ..executor import describe_cell
@@ -45,14 +45,12 @@ def build_config(args) -> SweepConfig:
         config.experiment = args.experiment
     if args.device:
         config.device = args.device
-    for item in args.grid:
-        dim, values = parse_assignment(item, "--grid", "DIM=V1,V2,...")
+    for dim, values in parse_assignments(args.grid, "--grid", "DIM=V1,V2,...").items():
         config.grid[dim] = [parse_value(v) for v in values.split(",")]
-    for item in args.set:
-        dotted, value = parse_assignment(item, "--set", "SECTION.KEY=VALUE")
+    for dotted, value in parse_assignments(args.set, "--set", "SECTION.KEY=VALUE").items():
         section, dot, key = dotted.partition(".")
         if not dot or not key:
-            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE, e.g. training.epochs=5")
+            raise ConfigError(f"--set {dotted}={value}: expected SECTION.KEY=VALUE, e.g. training.epochs=5")
         config.options.setdefault(section, {})[key] = parse_value(value)
     return config
 
@@ -71,7 +69,7 @@ def run(args) -> int:
     # the default name carries the hash of the validated configuration, which run_sweep records
     # in the file; before any work only the folder is checked (with a stand-in name)
     results = data_root() / "results"
-    check_writable(Path(args.output) if args.output else results / f"{experiment.name}.nc")
+    check_writable(Path(args.output) if args.output else results / f"{experiment.name}.nc", inputs=[args.config])
     with client_from_args(args, cuda=experiment.device.startswith("cuda")) as client:
         ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
                        history="statmech-nn " + " ".join(args.argv), client=client)

@@ -21,11 +21,12 @@ attribute ``comparison_json``.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import xarray as xr
 
 from ...errors import DataError
-from ...io import read_netcdf
+from ...io import netcdf_read_error, read_netcdf
 from .posterior import HELD_OUT
 
 SUMMARY_GROUP = "fss_summary"
@@ -68,8 +69,11 @@ def read_posterior(path, group: str | None = None) -> xr.Dataset:
     """The posterior Dataset of an ``analyze fss -o`` file; ``group``: the form of a comparison
     file. One-line :class:`DataError` for anything else."""
     read_netcdf(path)                          # one-line errors for a missing or unreadable file
-    with xr.open_datatree(path, engine="netcdf4") as opened:   # closed again: HDF5 must not see it open twice
-        tree = opened.load().copy()
+    try:
+        with xr.open_datatree(path, engine="netcdf4") as opened:   # closed again: HDF5 must not see it open twice
+            tree = opened.load().copy()
+    except (OSError, ValueError, RuntimeError) as exc:         # e.g. a damaged group: its checksum fails
+        raise DataError(netcdf_read_error(Path(path), exc)) from None
     if "comparison_json" in tree.attrs and group is None:
         preferred = json.loads(tree.attrs["comparison_json"])["preferred"]
         raise DataError(f"{str(path)!r} holds a comparison of forms: choose one with --group (e.g. --group {preferred})")

@@ -54,6 +54,8 @@ class SamplerSettings:
             raise ConfigError(f"n_tau = {self.n_tau}: expected a number > 0")
         if not self.max_steps >= MIN_STEPS:
             raise ConfigError(f"max_steps = {self.max_steps}: expected at least {MIN_STEPS} emcee steps")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ConfigError(f"seed = {self.seed!r}: expected an integer >= 0")
 
 
 @dataclass(frozen=True)
