@@ -221,6 +221,31 @@ def data_variable(ds: xr.Dataset, var: str) -> xr.DataArray:
     return ds[var]
 
 
+def axis_values(values: Any, name: str, role: str, *, positive: bool = False, distinct: bool = True) -> np.ndarray:
+    """The values of the coordinate ``name`` that an analysis uses as its ``role`` axis (``"size"``,
+    ``"control"``), as a flat float array, checked where the data enter: integers or floats (not
+    text, booleans or dates), all finite (and ``> 0`` with ``positive``), and with ``distinct``
+    (the coordinate of a dimension: a grid) no value twice. Raises a one-line :class:`DataError`
+    naming the coordinate and the offending dtype or value otherwise."""
+    values = np.asarray(values)
+    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        shown = ", ".join(map(str, values.ravel()[:5].tolist()))
+        raise DataError(f"{role} coordinate {name!r} has dtype {values.dtype} ({shown}): expected numbers "
+                        "(integers or floats)")
+    values = values.astype(float).ravel()
+    bad = ~np.isfinite(values) | ((values <= 0) if positive else False)
+    if bad.any():
+        raise DataError(f"{role} coordinate {name!r} holds {values[bad][0]:g} ({int(bad.sum())} of {values.size} "
+                        f"values): expected finite numbers{' > 0' if positive else ''}")
+    if distinct:
+        unique, counts = np.unique(values, return_counts=True)
+        if (counts > 1).any():
+            k = int(np.argmax(counts > 1))
+            raise DataError(f"{role} dimension {name!r} repeats the value {unique[k]:g} ({counts[k]} times among "
+                            f"{values.size}): expected each value once (merge or drop the repeated {name})")
+    return values
+
+
 def validate_dataset(ds: xr.Dataset, required_vars: tuple[str, ...] = ()) -> None:
     """Raise :class:`DataError` unless ``ds`` satisfies the dataset contract.
 

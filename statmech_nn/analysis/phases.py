@@ -45,6 +45,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConfigError, DataError
+from ..schema import axis_values
 from ._options import check_option_names
 from .base import Analyzer
 from .powerlaw import fit_powerlaw, size_window
@@ -160,7 +161,7 @@ def classify_phases(
 
     * ``data``, ``var``: as for :func:`~statmech_nn.analysis.powerlaw.fit_powerlaw`.
     * ``control_dim``: the dimension along which the boundary (the sign change of ``alpha``) is
-      sought; None skips the boundary.
+      sought (its coordinate: distinct finite numbers); None skips the boundary.
     * ``z``: ``alpha`` counts as nonzero when ``|alpha| > z * alpha_stderr``.
     * ``n_classes``: classes of the task (``K``); chance is ``ln K`` in loss, ``1/K`` in accuracy.
     * ``loss_var``, ``loss_tol``: the loss variable and how close to ``ln K`` (nat) it must be
@@ -176,6 +177,8 @@ def classify_phases(
     ``control_dim`` is a dim of the fit, ``boundary``, ``boundary_stderr``, ``n_crossings``.
     """
     ds = data.to_dataset(name=data.name or var) if isinstance(data, xr.DataArray) else data
+    if control_dim is not None and control_dim in ds.dims and control_dim in ds.coords:
+        axis_values(ds[control_dim].values, control_dim, "control")
     fit = fit_powerlaw(ds, var, **fit_options)
     size_dim = fit.attrs["size_dim"]
     seed_dim = fit_options.get("seed_dim", "seed")

@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import ConfigError, DataError
-from ..schema import data_variable
+from ..schema import axis_values, data_variable
 from ._options import check_option_names
 from .base import Analyzer
 from .standard_errors import DEFAULT_REL_FLOOR, mean_and_error
@@ -178,10 +178,9 @@ _OUTPUT_ATTRS = {
 
 def size_window(sizes: np.ndarray, window: Sequence[float] | None, size_dim: str) -> np.ndarray:
     """Boolean mask of ``sizes`` inside the inclusive ``window = (min, max)`` (None: all; either
-    bound may be None). Raises unless at least :data:`MIN_POINTS` sizes remain."""
-    sizes = np.asarray(sizes, float)
-    if not (np.all(np.isfinite(sizes)) and np.all(sizes > 0)):
-        raise DataError(f"coordinate {size_dim!r} must hold finite sizes > 0, got {sizes.tolist()}")
+    bound may be None). Raises unless the sizes are distinct finite numbers > 0
+    (:func:`~statmech_nn.schema.axis_values`) and at least :data:`MIN_POINTS` remain."""
+    sizes = axis_values(sizes, size_dim, "size", positive=True)
     lo, hi = -np.inf, np.inf
     if window is not None:
         if (not isinstance(window, (tuple, list)) or len(window) != 2
@@ -328,7 +327,7 @@ def window_scan(
     if size_dim not in data.coords:
         raise DataError(f"dataset has no coordinate {size_dim!r}: it has "
                         f"{', '.join(map(str, data.coords)) or '(none)'}")
-    windows = scan_windows(data[size_dim].values, mode, points)
+    windows = scan_windows(axis_values(data[size_dim].values, size_dim, "size", positive=True), mode, points)
     fits = [fit_powerlaw(data, var, size_dim=size_dim, window=w, method=method,
                          stderr_scale=stderr_scale, seed_dim=seed_dim, err_pool=err_pool,
                          rel_err_floor=rel_err_floor)

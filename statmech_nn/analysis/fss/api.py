@@ -12,7 +12,9 @@ points). Every other dimension must be fixed by ``select={dim: value}`` or avera
   default ``1e-3 * (max y - min y)``; with ``n_samples`` (``y`` a probability estimated from
   ``n`` samples) the binomial floor ``sqrt((y (1 - y) + 1/n) / n)`` per point, which gives a
   measured 0 or 1 the error of one count;
-* a negative error, a missing variable or dimension, fewer than two sizes: :class:`DataError`.
+* a negative error, a missing variable or dimension, fewer than two sizes or two control values
+  with finite data, a size or control coordinate that is not numbers (finite; sizes > 0) or, as a
+  dimension, repeats a value: :class:`DataError`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import xarray as xr
 
 from ...errors import ConfigError, DataError
 from ...processes import starmap_in_processes
-from ...schema import data_variable
+from ...schema import axis_values, data_variable
 from ...selection import select_values
 from .._options import ERROR_METHODS
 from ..moderated_variance import replica_errors
@@ -61,13 +63,23 @@ def _averaged(y: xr.DataArray, average: str, how: str, size: str, control: str) 
     return y.mean(average), err
 
 
-def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, average_errors: str, size: str,
-            control: str):
-    data_variable(ds, var)
+#: fewer distinct control values with finite data than this and there is no curve to collapse
+MIN_CONTROL_VALUES = 2
+
+
+def _check_axes(ds: xr.Dataset, size: str, control: str) -> None:
+    """The size and control coordinates exist and hold numbers (:func:`~statmech_nn.schema.axis_values`:
+    finite, sizes > 0, no value twice along a dimension; scattered points share values)."""
     for role, name in (("size", size), ("control", control)):
         if name not in ds.variables:
             raise DataError(f"dataset has no {role} dimension or coordinate {name!r}: it has "
                             f"{', '.join(map(str, ds.dims))} (dimensions) and {', '.join(map(str, ds.coords))} (coordinates)")
+        axis_values(ds[name].values, name, role, positive=role == "size", distinct=name in ds.dims)
+
+
+def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, average_errors: str, size: str,
+            control: str):
+    data_variable(ds, var)
     y = ds[var]
     if average is not None:
         if average not in y.dims:
@@ -97,9 +109,27 @@ def _error_floor(y: np.ndarray, error_floor: float | None, n_samples: int | None
         return np.sqrt((y * (1 - y) + 1.0 / n_samples) / n_samples)
     if error_floor is None:
         return np.full_like(y, 1e-3 * (y.max() - y.min()))
-    if not (isinstance(error_floor, (int, float)) and error_floor >= 0):
-        raise ConfigError(f"error_floor = {error_floor!r}: expected a number >= 0")
     return np.full_like(y, float(error_floor))
+
+
+def _check_error_options(average: str | None, average_errors: str, error_floor: float | None, size_dim: str,
+                         control_dim: str) -> None:
+    """One-line :class:`ConfigError` for an ``average`` that is the size or control dimension, an
+    ``average_errors`` that is unknown or given without ``average``, an ``error_floor`` that is
+    not a finite number >= 0."""
+    if average_errors not in ERROR_METHODS:
+        raise ConfigError(f"average_errors = {average_errors!r}: expected one of {', '.join(ERROR_METHODS)}")
+    if average is None and average_errors != "per_point":
+        raise ConfigError(f"average_errors = {average_errors!r} (--average-errors) needs average=DIM (--average): "
+                          "with err the errors are taken as given")
+    if average is not None and average in (size_dim, control_dim):
+        role = "size" if average == size_dim else "control"
+        raise ConfigError(f"average = {average!r} is the {role} dimension: expected a dimension of replicas "
+                          "to average over (e.g. seed)")
+    if error_floor is not None and (isinstance(error_floor, bool) or not isinstance(error_floor, (int, float, np.number))
+                                    or not (np.isfinite(error_floor) and error_floor >= 0)):
+        raise ConfigError(f"error_floor = {error_floor!r}: expected a finite number >= 0 (the least absolute error "
+                          "of a point)")
 
 
 def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_dim: str, control_dim: str,
@@ -122,17 +152,17 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
                           "(average=..., --average)")
     if errors and len(errors) != len(variables):
         raise ConfigError(f"{len(variables)} variable(s) but {len(errors)} error variable(s): give one error per variable")
-    if average_errors not in ERROR_METHODS:
-        raise ConfigError(f"average_errors = {average_errors!r}: expected one of {', '.join(ERROR_METHODS)}")
     if size_dim == control_dim:
         raise ConfigError(f"size and control are both {size_dim!r}: expected two different dimensions or coordinates "
                           "(the system size, e.g. L, and the control parameter, e.g. p or T)")
+    _check_error_options(average, average_errors, error_floor, size_dim, control_dim)
     ds = select_values(data, select, drop=True)
+    _check_axes(ds, size_dim, control_dim)
     observables = []
     for j, name in enumerate(variables):
         c, s, y, e = _points(ds, name, errors[j] if errors else None, average, average_errors, size_dim, control_dim)
         measured = ~np.isnan(y)
-        bad = measured & ~(np.isfinite(y) & np.isfinite(e) & np.isfinite(c) & np.isfinite(s))
+        bad = measured & ~(np.isfinite(y) & np.isfinite(e))
         if bad.any():
             warnings.warn(f"{name}: {int(bad.sum())} point(s) with a non-finite value or error excluded",
                           RuntimeWarning, stacklevel=2)
@@ -141,10 +171,9 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
         if np.any(e < 0):
             i = int(np.argmax(e < 0))
             raise DataError(f"{name}: negative error {e[i]:g} at {control_dim}={c[i]:g}, {size_dim}={s[i]:g}: errors must be >= 0")
-        if np.any(s <= 0):
-            raise DataError(f"size {size_dim} must be positive, got {s[s <= 0][0]:g}")
         if y.size == 0:
             raise DataError(f"variable {name!r} has no finite values")
+        _check_control_spread(name, c, control_dim)
         floor = _error_floor(y, error_floor, n_samples)
         raised = e < floor
         if raised.any():
@@ -153,6 +182,15 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
         observables.append(Observable(name, c, s, y, np.maximum(e, floor), dict(ds[name].attrs)))
     return CollapseData(tuple(observables), control_name=control_dim, size_name=size_dim,
                         control_attrs=dict(ds[control_dim].attrs), size_attrs=dict(ds[size_dim].attrs))
+
+
+def _check_control_spread(name: str, control: np.ndarray, control_dim: str) -> None:
+    """A collapse needs curves: finite data at :data:`MIN_CONTROL_VALUES` control values at least
+    (one value gives every size a single point, and ``p_c`` and the exponents are then unconstrained)."""
+    values = np.unique(control)
+    if values.size < MIN_CONTROL_VALUES:
+        raise DataError(f"variable {name!r} has finite data at {values.size} value(s) of the control {control_dim} "
+                        f"({', '.join(f'{v:g}' for v in values)}): a collapse needs at least {MIN_CONTROL_VALUES}")
 
 
 @dataclass(frozen=True)
@@ -253,18 +291,19 @@ def fit_fss(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, size_d
     * ``form`` (``--form``): a :class:`~.forms.ScalingForm` instance or subclass, or a built-in
       name (:data:`~.forms.BUILTIN_FORMS`); a plugin's form is passed as an object.
     * ``err`` (``--err``): the standard-error variable(s), one per ``var``; or
-    * ``average`` (``--average``): a dimension to average over instead (error = std / sqrt(n));
-      ``average_errors="moderated"`` (``--average-errors moderated``) shrinks those variances
-      towards one level per size (``docs/fss.md``, "Errors from a few seeds"; the study's
-      default, here opt-in so that a script's numbers do not change).
+    * ``average`` (``--average``): a dimension of replicas to average over instead (error =
+      std / sqrt(n); not the size or control dimension); with it, ``average_errors="moderated"``
+      (``--average-errors moderated``) shrinks those variances towards one level per size
+      (``docs/fss.md``, "Errors from a few seeds"; the study's default, here opt-in so that a
+      script's numbers do not change).
     * ``select`` (``--select DIM=VALUE``): fix every other dimension (``statmech_nn.selection``).
     * ``fit_a`` (``--fit-a``): fit the y-exponent ``a`` in ``y = L^-a f(x)`` (else ``a = 0``).
     * ``fit_err_scale`` (``--fixed-errors`` sets it False): sample the error scale ``lambda``.
     * ``priors`` (``--prior NAME=LO,HI``): ``{name: (lo, hi)}`` prior boxes in natural units.
     * ``min_overlap`` (``--min-overlap``): least overlap of the scaled curves (``docs/fss.md``).
-    * ``error_floor`` (``--error-floor``): absolute floor of the errors (default 1e-3 of the
-      range of ``y``); ``n_samples`` (``--n-samples``): ``y`` is a probability from that many
-      samples, binomial floor instead.
+    * ``error_floor`` (``--error-floor``): absolute floor of the errors, a finite number >= 0
+      (default 1e-3 of the range of ``y``); ``n_samples`` (``--n-samples``): ``y`` is a
+      probability from that many samples, binomial floor instead.
     * ``n_walkers`` (``--walkers``), ``n_tau`` (``--n-tau``), ``max_steps`` (``--max-steps``):
       emcee walkers, chain length in autocorrelation times, cap on steps (:mod:`.sampler`).
     * ``seed`` (``--seed``): the one random seed (same seed, same numbers).
