@@ -195,7 +195,7 @@ def test_fss_reads_a_zarr_store_like_the_other_analyzers(capsys, sweep_file):
      ("--x p and --y p", "two different dims")),
     (["data", "fetch", "mnist", "--root", "{nc}"], ("is a file", "--root")),
     (["analyze", "fss", "{nc}", "--var", "wrapping", "--err", "wrapping_err", "--size", "L", "--control", "p",
-      "--form", "second_order", "--average-errors", "moderated"], ("--average-errors moderated", "--average DIM")),
+      "--form", "second_order", "--average-errors", "moderated"], ("'moderated' (--average-errors) needs average=DIM (--average)",)),
 ])
 def test_repeated_and_contradictory_options_are_one_line(capsys, tmp_path, sweep_file, argv, fragments):
     nc, _ = sweep_file

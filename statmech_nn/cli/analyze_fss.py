@@ -147,9 +147,6 @@ def _run(args) -> int:
     registry = get_registry()
     names = [f.strip() for f in (args.compare or args.form).split(",") if f.strip()]
     forms = [_make_form(registry.scaling_form(name), args.corrections) for name in names]  # names -> objects, once
-    if args.average_errors != "per_point" and not args.average:
-        raise ConfigError(f"--average-errors {args.average_errors} applies only with --average DIM (errors from "
-                          "the spread over DIM); with --err the errors are given")
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
     check_output(args.output, args.file)
