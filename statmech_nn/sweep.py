@@ -4,7 +4,14 @@
 which of its grid points are already cached (in any earlier cell, through the cache's point
 index). A cell with every point cached is assembled from the cache; a cell with none is
 computed whole; a cell with some is reduced to the sub-grid spanned by its missing points,
-which is computed (so extending a grid recomputes only what is new).
+which is computed (so extending a grid recomputes only what is new). A cell whose points the
+index no longer lists but which is cached whole under its own key (its rows went with a corrupt
+index) counts as cached and is indexed again.
+
+The cache must be a cache directory or a new or empty one, and, where anything is to be
+computed, writable: both are checked while planning, before any cell is computed (so a dry run
+reports them too), and the cache is created and tagged before the first cell is computed
+(:class:`~statmech_nn.cache.CellCache`).
 
 Computing is done by :mod:`statmech_nn.executor`: here, one cell after another, or as Dask
 tasks on a cluster (``client=``). Either way every computed cell is stored in the cache as soon
@@ -61,8 +68,11 @@ def cell_point_list(cell: Cell) -> list[dict[str, Any]]:
 def plan_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache, *,
                verify: bool = False) -> tuple[dict[str, tuple], list[PlannedCell]]:
     """Validate ``grid`` and plan its cells against what the cache already holds
-    (``verify=True``: re-hash the cached cells, so a corrupt one counts as missing)."""
+    (``verify=True``: re-hash the cached cells, so a corrupt one counts as missing). Raises a
+    one-line error if the cache is not a cache directory (nor a new or empty one), or if cells
+    are to be computed and it cannot be written (module docstring)."""
     full_grid = experiment.validate_grid(grid)
+    cache.check_recognised(new_ok=True)
     identity = experiment.result_identity()
     cells = experiment.plan(full_grid)
     points = {id(cell): cell_point_list(cell) for cell in cells}
@@ -71,6 +81,9 @@ def plan_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache
     planned = []
     for cell in cells:
         sources = [found.get(k) for k in keys[id(cell)]]
+        whole = cell_key(identity, cell)
+        if None in sources and cache.reindex(whole, keys[id(cell)], verify=verify):
+            sources = [whole] * len(sources)
         missing = [p for p, src in zip(points[id(cell)], sources) if src is None]
         if not missing:
             todo = None
@@ -83,6 +96,8 @@ def plan_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache
             sources=tuple(dict.fromkeys(s for s in sources if s is not None)),
             n_points=len(sources), n_cached=len(sources) - len(missing),
             cost=0 if todo is None else experiment.cell_cost(todo)))
+    if any(item.todo is not None for item in planned):
+        cache.check_writable()
     return full_grid, planned
 
 
@@ -112,7 +127,9 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
         A ``dask.distributed.Client``: compute the cells as tasks on its cluster
         (:func:`statmech_nn.executor.run_on_dask`); ``None``: here, one after another.
 
-    Raises :class:`~statmech_nn.errors.ConfigError` for a bad grid before any work,
+    Raises :class:`~statmech_nn.errors.ConfigError` for a bad grid or a directory that is not
+    a cache, and :class:`~statmech_nn.errors.StorageError` for a cache that cannot be written,
+    before any work,
     :class:`~statmech_nn.errors.PluginError` when the experiment breaks its contract, and
     :class:`~statmech_nn.errors.CellError` if any cell failed (after all others finished and
     were cached). The result follows ``docs/data_model.md``; its ``config_sha256`` hashes
@@ -131,6 +148,8 @@ def run_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache,
         if todo is not None:
             tasks.append(CellTask(todo, todo_key, experiment.cell_cost(todo),
                                   tuple(point_key(identity, p) for p in cell_point_list(todo))))
+    if tasks:
+        cache.create()
     desc = f"{experiment.name} sweep"
     with SweepProgress(sum(t.cost for t in tasks), len(tasks), desc, enabled=progress) as bar:
         if client is None:

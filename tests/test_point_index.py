@@ -1,8 +1,11 @@
 """The SQLite point index (statmech_nn.point_index) under the interleavings that concurrent
-sweeps and Dask workers produce on one cache: real SQLite files, real connections."""
+sweeps and Dask workers produce on one cache, and when its file is corrupt: real SQLite files,
+real connections."""
 
 import sqlite3
 from contextlib import closing
+
+import pytest
 
 from statmech_nn.point_index import PointIndex
 
@@ -86,3 +89,49 @@ def test_a_late_migration_does_not_overwrite_newer_rows(tmp_path):
     _legacy_index(tmp_path, {"p0": "cell-old", "p1": "cell-old"})
     assert index.lookup(["p0", "p1"]) == {"p0": "cell-new", "p1": "cell-old"}
     assert not (tmp_path / "points").exists()
+
+
+def _damage_every_page_but_the_first(path):
+    raw = bytearray(path.read_bytes())
+    for offset in range(4096, len(raw), 4096):  # SQLite's default page size
+        raw[offset:offset + 16] = b"\xff" * 16
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("damage", ["not a database", "malformed pages"])
+def test_a_corrupt_index_is_set_aside_with_a_warning_and_a_new_one_started(tmp_path, damage):
+    # Truth: the index is derived data (every row names a cell that stays in the cache), so a
+    # corrupt file -- garbage, or a real database whose b-tree pages were overwritten -- must not
+    # raise sqlite3.DatabaseError: it is moved aside whole (its bytes kept, with its journal),
+    # one warning line says so, and the index works again, empty, on a new file.
+    index = PointIndex(tmp_path)
+    if damage == "not a database":
+        index.path.write_text("garbage\n")
+    else:
+        index.record("cell-a", [f"{i:064x}" for i in range(3000)])
+        _damage_every_page_but_the_first(index.path)
+    journal = tmp_path / "points.sqlite-journal"
+    journal.write_bytes(b"")  # SQLite's journal of the damaged file must go with it, not into the new one
+    damaged = index.path.read_bytes()
+    assert index.problem() is not None
+    with pytest.warns(RuntimeWarning) as caught:
+        assert index.lookup(["p1"]) == {}
+    (message,) = [str(w.message) for w in caught]
+    assert message.startswith(f"point index {index.path} is corrupt (") and "\n" not in message, message
+    (aside,) = tmp_path.glob("points.sqlite.*.corrupt")
+    assert aside.read_bytes() == damaged and (tmp_path / f"{aside.name}-journal").exists()
+    assert not journal.exists() and index.problem() is None
+    index.record("cell-b", ["p1"])
+    assert index.lookup(["p1"]) == {"p1": "cell-b"}
+
+
+def test_an_index_another_process_has_already_replaced_is_not_set_aside(tmp_path):
+    # Truth: two processes may find the same corrupt index; the one that comes second, after the
+    # first has moved it aside and recorded rows in a new index, must judge the file again and
+    # keep that new index (rows and all), not move it aside too.
+    first, second = PointIndex(tmp_path), PointIndex(tmp_path)
+    first.path.write_text("garbage\n")
+    assert first.set_aside_if_damaged() is not None
+    first.record("cell-a", ["p1"])
+    assert second.set_aside_if_damaged() is None
+    assert second.lookup(["p1"]) == {"p1": "cell-a"} and len(list(tmp_path.glob("*.corrupt"))) == 1

@@ -91,6 +91,27 @@ def test_a_full_disk_is_one_line_and_leaves_no_empty_temporaries(tmp_path, full)
     assert "EMPTY" not in run.stdout and "TEMP" not in run.stdout, run.stdout
 
 
+@pytest.mark.skipif(sys.platform != "linux" or not _can_mount_in_namespace(),
+                    reason="needs a private mount namespace (unshare -rm) to mount a read-only tmpfs")
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_read_only_cache_is_one_line_before_any_cell(tmp_path, dry_run):
+    """Truth: a cache on a read-only filesystem (a real tmpfs remounted read-only, which binds
+    root too) cannot take cells. The sweep, and its dry run, which said all was well, exit 2
+    with one line naming the cache directory and the option to change -- not "cell ... failed:
+    ...; rerun to compute the rest" for every cell, which a rerun cannot help."""
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    cache = read_only / "cache"
+    command = [sys.executable, "-m", "statmech_nn", *PERCOLATION, "--cache-dir", str(cache),
+               *(["--dry-run"] if dry_run else ["-o", str(tmp_path / "out.nc")])]
+    script = f"mount -t tmpfs tmpfs {read_only} && mount -o remount,ro {read_only} && {' '.join(command)}"
+    run = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    err = run.stderr.strip().splitlines()
+    assert len(err) == 1 and f"cache directory {str(cache)!r} cannot be written" in err[0], run.stderr
+    assert "--cache-dir (or STATMECH_NN_DATA)" in err[0] and not (tmp_path / "out.nc").exists()
+
+
 def test_an_unwritable_output_path_is_one_line(tmp_path, capsys):
     assert main([*PERCOLATION, "--cache-dir", str(tmp_path / "c"), "-o", "/proc/x.nc"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -124,7 +145,7 @@ def test_cache_verify_reports_and_drops_corrupt_cells_and_artifacts(tmp_path, ca
     assert main(["cache", "verify", "--cache-dir", str(cache.root)]) == 0
     out = capsys.readouterr().out
     assert f"deleted corrupt cell {victim}" in out and "deleted corrupt artifact" in out
-    assert "checked 3 cells and 2 artifacts" in out and "2 corrupt" in out
+    assert "checked the point index, 3 cells and 2 artifacts" in out and "2 corrupt" in out
     assert not victim.exists() and cache.artifacts.load("ef" * 32) is not None
     assert main(["cache", "verify", "--cache-dir", str(cache.root)]) == 0
     assert "0 corrupt" in capsys.readouterr().out

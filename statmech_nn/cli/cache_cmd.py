@@ -1,9 +1,10 @@
 """``statmech-nn cache info|verify|clear|clear-artifacts``: what the sweep cache holds, checking
-every entry, and deleting finished cells or kept intermediates (trained weights)."""
+every entry, and deleting finished cells or kept intermediates (trained weights). Each refuses a
+directory that is not a cache (:func:`statmech_nn.cache.existing_cache`)."""
 
 from __future__ import annotations
 
-from ..cache import default_cache_root, existing_cache
+from ..cache import Damage, default_cache_root, existing_cache
 
 
 def register(subparsers) -> None:
@@ -11,7 +12,8 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     actions = (
         ("info", "files and sizes of the cells, point index and artifacts", run_info),
-        ("verify", "re-hash every cell and artifact; report and delete the corrupt ones", run_verify),
+        ("verify", "check the point index and re-hash every cell and artifact; report and delete the corrupt "
+                   "ones (a corrupt point index is moved aside)", run_verify),
         ("clear", "delete the finished cells and their point index (artifacts stay)", run_clear),
         ("clear-artifacts", "delete kept intermediates such as trained weights (finished cells stay)",
          run_clear_artifacts),
@@ -40,7 +42,17 @@ def run_info(args) -> int:
     print(f"cache at {cache.root}")
     for part, (files, n_bytes) in cache.usage().items():
         print(f"  {part:<10} {files:>7} files  {_human(n_bytes):>10}")
+    problem = cache.index.problem()
+    if problem is not None:
+        print(f"  point index {cache.index.path} is corrupt ({problem}): `statmech-nn cache verify` or the next "
+              "sweep moves it aside and starts a new one (cells stay cached)")
     return 0
+
+
+def _describe(found: Damage) -> str:
+    """One line for what ``cache verify`` found and did."""
+    done = "deleted" if found.moved_to is None else f"moved aside (to {found.moved_to.name})"
+    return f"{done} corrupt {found.kind} {found.path}: {found.problem}"
 
 
 def run_verify(args) -> int:
@@ -48,9 +60,9 @@ def run_verify(args) -> int:
     n_cells, n_artifacts = sum(1 for _ in cache.cells.keys()), sum(1 for _ in cache.artifacts.entries.keys())
     damage = cache.verify()
     for found in damage:
-        print(f"deleted corrupt {found.kind} {found.path}: {found.problem}")
-    print(f"checked {n_cells} cells and {n_artifacts} artifacts in {cache.root}: "
-          f"{len(damage)} corrupt (deleted; the next sweep recomputes them)")
+        print(_describe(found))
+    print(f"checked the point index, {n_cells} cells and {n_artifacts} artifacts in {cache.root}: "
+          f"{len(damage)} corrupt (removed; the next sweep recomputes or re-indexes what they held)")
     return 0
 
 
