@@ -34,7 +34,8 @@ def check_experiment(experiment_cls: type[Experiment], grid: Mapping[str, Any],
     sections as in a sweep file. Checked: a str ``name`` and non-empty ``dims``, each with a
     default; ``plan`` covers the grid exactly; each ``run_cell(cell)`` (called without a progress
     callback, which ``run_cell`` must allow) has the cell's coordinates and passes
-    :func:`~statmech_nn.schema.validate_dataset`; a fresh instance gives identical numbers.
+    :func:`~statmech_nn.schema.validate_dataset`; where the class declares ``variables``, they are
+    exactly the result's data variables; a fresh instance gives identical numbers.
     """
     _require(isinstance(getattr(experiment_cls, "name", None), str), "experiment class needs a str 'name'")
     _require(bool(experiment_cls.dims), "experiment class needs non-empty 'dims'")
@@ -53,6 +54,10 @@ def check_experiment(experiment_cls: type[Experiment], grid: Mapping[str, Any],
             _require(dim in ds.coords, f"run_cell result lacks coordinate {dim!r}")
             _require(list(ds[dim].values) == list(values), f"coordinate {dim!r} differs from the cell")
         validate_dataset(ds)
+        declared = set(getattr(experiment_cls, "variables", ()) or ())
+        _require(not declared or declared == set(map(str, ds.data_vars)),
+                 f"run_cell wrote the variables {sorted(map(str, ds.data_vars))}, but 'variables' declares "
+                 f"{sorted(declared)}")
         again = experiment_cls(options).run_cell(cell)
         xr.testing.assert_identical(ds, again)  # reproducible: same config + seed, same numbers
         first = ds if first is None else first

@@ -48,6 +48,9 @@ class Experiment:
     options_spec: ClassVar[Mapping[str, Sequence[Option]]] = {}
     default_grid: ClassVar[Mapping[str, Sequence[Any]]] = {}
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    #: the data variables run_cell writes (optional: a study then checks its observable and its
+    #: analyzers' ``var`` options when the study file is loaded, not after the sweeps)
+    variables: ClassVar[tuple[str, ...]] = ()
     #: where run_cell may keep intermediates for later cells (set by the sweep runner)
     artifacts: ArtifactStore | None = None
 

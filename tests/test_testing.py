@@ -23,9 +23,18 @@ class _WrongCoordinates(UniformMean):
         return super().run_cell(cell).assign_coords(N=[cell["N"][0] + 1])
 
 
+class _MisdeclaredVariables(UniformMean):
+    name = "toy_misdeclared_variables"
+    variables = ("loss", "accuracy")
+
+
 def test_conformance_failures_are_data_errors():
     with pytest.raises(DataError, match="coordinate 'N' differs from the cell"):
         check_experiment(_WrongCoordinates, grid={"N": [10]})
+    # truth: UniformMean writes loss alone, not what this subclass declares
+    with pytest.raises(DataError, match=r"wrote the variables \['loss'\], but 'variables' declares "
+                                        r"\['accuracy', 'loss'\]"):
+        check_experiment(_MisdeclaredVariables, grid={"N": [10]})
 
 
 def test_assertions():

@@ -258,7 +258,8 @@ class PhaseAnalyzer(Analyzer):
 
     name = "phases"
     summary = "eumentia / dementia / amentia / critical from the sign of alpha, plus boundaries"
+    option_functions = (classify_phases, fit_powerlaw)
 
     def run(self, data: xr.Dataset | xr.DataArray, **options: Any) -> xr.Dataset:
-        check_option_names(self.name, options, classify_phases, fit_powerlaw)
+        check_option_names(self.name, options, *self.option_functions)
         return classify_phases(data, **options)

@@ -347,9 +347,10 @@ class PowerLawAnalyzer(Analyzer):
 
     name = "powerlaw"
     summary = "power-law exponent alpha of a variable vs size (y ~ A N^alpha), with errors"
+    option_functions = (fit_powerlaw,)
 
     def run(self, data: xr.Dataset | xr.DataArray, **options: Any) -> xr.Dataset:
-        check_option_names(self.name, options, fit_powerlaw)
+        check_option_names(self.name, options, *self.option_functions)
         return fit_powerlaw(data, **options)
 
 
@@ -358,7 +359,8 @@ class PowerLawScanAnalyzer(Analyzer):
 
     name = "powerlaw_scan"
     summary = "power-law exponent as a function of the fit window (sliding or growing)"
+    option_functions = (window_scan,)
 
     def run(self, data: xr.Dataset | xr.DataArray, **options: Any) -> xr.Dataset:
-        check_option_names(self.name, options, window_scan)
+        check_option_names(self.name, options, *self.option_functions)
         return window_scan(data, **options)

@@ -13,7 +13,9 @@ def register(subparsers) -> None:
                     "DIR/summary.json and DIR/report.html. Interrupt at will: the same command resumes "
                     "and redoes nothing finished.")
     p.add_argument("study", metavar="STUDY.toml", help="study file (docs/study.md)")
-    p.add_argument("-o", "--output", required=True, metavar="DIR", help="study directory (created; reused on a rerun)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="study directory (created; a rerun of the same study resumes in it; a directory holding "
+                        "anything else is refused)")
     p.add_argument("--device", help="cpu or cuda (overrides the file)")
     p.add_argument("--cache-dir", help="cell cache directory (default: <data>/cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
@@ -22,12 +24,15 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from ..cache import CellCache, default_cache_root
     from ..cluster import dask_client
     from ..study.config import load_study
-    from ..study.runner import run_study
+    from ..study.runner import prepare_directory, run_study
 
     study = load_study(args.study, device=args.device)
+    prepare_directory(study, Path(args.output))  # a refused or uncreatable -o fails before a cluster starts
     cache = CellCache(default_cache_root(args.cache_dir))
     given = {k: getattr(args, k) for k in ("workers", "scheduler", "scheduler_file") if getattr(args, k) is not None}
     choice = given or study.executor_choice()  # the command line wins over the file's [executor]

@@ -28,21 +28,26 @@ Layout::
 Every table is validated with :func:`statmech_nn.options.resolve_options` (the validator of the
 experiments' option sections): an unknown key or a bad value is a one-line
 :class:`~statmech_nn.errors.ConfigError` naming the file, the key and what is accepted. Grid
-values are checked by the experiment itself, before anything runs.
+values are checked by the experiment itself; names that become file names (grids, analyzers,
+scaling forms) by :func:`.layout.check_file_name`; the analysis dims, the observable and the
+options of named analyzers against what the experiment and the registry declare -- all before
+anything runs.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..analysis._options import ERROR_METHODS
+from ..analysis._options import ERROR_METHODS, option_names
 from ..config import DEFAULT_EXPERIMENT, read_toml
 from ..errors import ConfigError, StatmechError
 from ..options import Option, non_negative, positive, resolve_options
 from ..digest import sha256_of
+from .layout import check_file_name
 
 RESERVED = ("title", "question", "experiment", "device", "executor", "grids", "analysis")
 
@@ -85,8 +90,9 @@ def _is_control_window(v: Any) -> bool:
 
 
 EXECUTOR = (
-    Option("workers", 0, "a local Dask cluster of this many worker processes (0: cells run here, "
-           "one after another)", (int,), check=non_negative, accepted="an integer >= 0"),
+    Option("workers", None, "a local Dask cluster of this many worker processes (left out: cells run "
+           "here, one after another)", (int,), check=lambda v: v >= 1,
+           accepted="an integer >= 1 (leave workers out to run the cells here)"),
     Option("scheduler", "", "address of an existing Dask scheduler (tcp://host:8786)", (str,)),
     Option("scheduler_file", "", "scheduler file of an existing Dask cluster", (str,)),
 )
@@ -271,6 +277,7 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
     grids: dict[str, dict[str, tuple]] = {}
     first: dict[str, Any] = {}
     for name, grid in grids_raw.items():
+        check_file_name("grids", name)
         if not isinstance(grid, dict):
             raise ConfigError(f"grids.{name} = {grid!r}: expected a table of grid keys")
         merged = {**first, **grid}
@@ -295,6 +302,11 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
         if analysis[key] not in dims:
             raise ConfigError(f"analysis.{key} = {analysis[key]!r}: expected a dimension of experiment "
                               f"{experiment_name!r} ({', '.join(experiment.dims)})")
+    check_distinct_roles(analysis)
+    variables = declared_variables(experiment)
+    if variables and analysis["observable"] not in variables:
+        raise ConfigError(f"analysis.observable = {analysis['observable']!r}: expected a variable of experiment "
+                          f"{experiment_name!r} ({', '.join(variables)})")
     analysis["facets"] = [d for d in analysis["facets"] if d in dims]
     for key, names in (("analysis.grid", [analysis["grid"]] if analysis["grid"] else []),
                        ("analysis.fss.grids", fss["grids"])):
@@ -302,6 +314,8 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
             if name not in grids:
                 raise ConfigError(f"{key}: unknown grid {name!r}: expected one of {', '.join(grids)}")
     check_walkers(fss, [registry.scaling_form(form)() for form in fss["forms"]])
+    for form in fss["forms"]:
+        check_file_name("analysis.fss.forms", form)
     if isinstance(fss["slices"], list):
         analysis_grid = grids[analysis["grid"] or next(iter(grids))]
         fss_grids = [grids[g] for g in fss["grids"] or grids]
@@ -320,7 +334,10 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
         if "name" not in item:
             raise ConfigError(f"analysis.analyzers[{i}] has no name: expected name = one of "
                               + ", ".join(registry.names("analyzer")))
-        registry.analyzer(entry["name"])
+        analyzer = registry.analyzer(entry["name"])
+        check_file_name(f"analysis.analyzers[{i}].name", entry["name"])
+        check_analyzer_options(f"analysis.analyzers[{i}].options", entry["name"], analyzer, entry["options"],
+                               experiment.dims, variables)
         if entry["grid"] and entry["grid"] not in grids:
             raise ConfigError(f"analysis.analyzers[{i}].grid: unknown grid {entry['grid']!r}: expected "
                               f"one of {', '.join(grids)}")
@@ -332,6 +349,79 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
                  experiment_name=experiment_name, device=device, executor=executor, options=experiment.options,
                  grids=grids, analysis=analysis, phases=resolved["analysis.phases"],
                  scan=resolved["analysis.scan"], fss=fss, extras=extras)
+
+
+def check_distinct_roles(analysis: Mapping[str, Any]) -> None:
+    """Raise ConfigError unless ``analysis`` gives the size, control and seed roles three different
+    dims: the power law runs along the size, the boundary is sought along the control, and the
+    seed dim is averaged away, so one dim in two roles leaves the analyses nothing to work on
+    (found after the sweeps otherwise, in the analyzers' own terms)."""
+    seen: dict[str, str] = {}
+    for key in ("size", "control", "seed"):
+        dim = analysis[key]
+        if dim in seen:
+            raise ConfigError(f"analysis.{key} = {dim!r} is also analysis.{seen[dim]}: expected a different "
+                              "dimension for each of size, control and seed")
+        seen[dim] = key
+
+
+def declared_variables(experiment: Any) -> tuple[str, ...]:
+    """The data variables ``experiment`` declares it writes (its ``variables`` attribute), or ``()``
+    where it declares none: then a variable name can be checked only once a sweep exists."""
+    return tuple(getattr(experiment, "variables", None) or ())
+
+
+def analyzer_option_names(cls: type) -> list[str] | None:
+    """The option names the analyzer class ``cls`` accepts, or None where they are known only when
+    it runs. An analyzer whose ``run(data, **options)`` passes its options on to functions names
+    them in ``option_functions`` (their keyword parameters are its options, as
+    :func:`~statmech_nn.analysis._options.check_option_names` checks them); otherwise they are the
+    keyword parameters of its ``run()`` less ``data``, unknown if ``run()`` takes ``**options``."""
+    functions = getattr(cls, "option_functions", None)
+    if functions:
+        return option_names(*functions)
+    run = cls().run
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(run).parameters.values()):
+        return None
+    return option_names(run)
+
+
+def check_analyzer_options(where: str, name: str, cls: type, options: Mapping[str, Any], dims: tuple[str, ...],
+                           variables: tuple[str, ...]) -> None:
+    """Raise ConfigError for an option of analyzer ``name`` (class ``cls``) that is wrong before
+    anything runs: a name it does not accept (:func:`analyzer_option_names`), a ``*_dim`` value
+    that is not one of the experiment's ``dims`` (the options naming dims end so,
+    ``docs/writing_plugins.md``), a ``var`` that is not one of its declared ``variables``."""
+    accepted = analyzer_option_names(cls)
+    unknown = [key for key in options if accepted is not None and key not in accepted]
+    if unknown:
+        raise ConfigError(f"{where}: unknown option {unknown[0]!r} for analyzer {name!r}: expected one of "
+                          + (", ".join(accepted) or "(none)"))
+    for key, value in options.items():
+        if key.endswith("_dim") and isinstance(value, str) and value not in dims:
+            raise ConfigError(f"{where}.{key} = {value!r}: expected a dimension of the experiment ({', '.join(dims)})")
+        if key == "var" and variables and value not in variables:
+            raise ConfigError(f"{where}.var = {value!r}: expected a variable of the experiment ({', '.join(variables)})")
+
+
+def resume_conflict(old: Study, new: Study) -> str:
+    """Why ``new`` may not run into the directory that holds ``old`` ('' when it may).
+
+    It may when it is the same study, perhaps edited: the same experiment with the same options
+    (what every number measures) and every grid of ``old`` (whose sweep would otherwise stay in
+    the directory, explained by no study file). Grid values, new grids, the analysis, the title
+    and the executor may change: every file whose key changes is recomputed (``docs/study.md``)."""
+    if old.experiment_name != new.experiment_name:
+        return f"experiment {old.experiment_name!r}, not {new.experiment_name!r}"
+    for section, values in old.options.items():
+        for key, value in values.items():
+            other = new.options.get(section, {}).get(key)
+            if other != value:
+                return f"option {section}.{key} = {value!r}, not {other!r}"
+    missing = [name for name in old.grids if name not in new.grids]
+    if missing:
+        return f"grid {missing[0]!r}, which {new.path} lacks"
+    return ""
 
 
 def check_walkers(fss: Mapping[str, Any], forms: list[Any]) -> None:

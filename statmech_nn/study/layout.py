@@ -23,12 +23,27 @@ from pathlib import Path
 from typing import Any
 
 from ..digest import sha256_of
+from ..errors import ConfigError
 
+#: a name the user gives that becomes a file name in the study directory as it is (a grid's
+#: ``sweeps/<grid>.nc``, an analyzer's ``analyses/extra/<name>.nc``, a scaling form's posterior)
+FILE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+FILE_NAME_ACCEPTED = "a non-empty name of letters, digits, '_' and '-'"
 PLAIN_DIM = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 NUMBER_TEXT = re.compile(r"[0-9.e-]+|-?inf|nan")
 UNSAFE = re.compile(r"[^A-Za-z0-9._=-]")
 MAX_PART = 100
 DIGEST_CHARS = 10
+
+
+def check_file_name(where: str, name: str) -> str:
+    """``name`` if it can be used as a file name in the study directory as it is (:data:`FILE_NAME`:
+    no ``/``, ``.``, space or other character a path could misread, not empty); else a one-line
+    ConfigError naming ``where`` (e.g. ``grids``), the name and what is accepted."""
+    if not FILE_NAME.fullmatch(name):
+        raise ConfigError(f"{where}: name {name!r} cannot name a file of the study directory: expected "
+                          f"{FILE_NAME_ACCEPTED}")
+    return name
 
 
 def _number_text(value: numbers.Real) -> str:

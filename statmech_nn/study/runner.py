@@ -1,7 +1,8 @@
 """``run_study``: every grid through the sweep runner and cell cache, then the analyses, then the
 report. Resumable at every level: finished cells are in the cache, finished sweeps and analysis
 steps are files whose keys are checked (:mod:`.analyses`), so a rerun after an interruption
-(even ``kill -9``) redoes nothing finished.
+(even ``kill -9``) redoes nothing finished. The output directory is used only if it is free or
+the same study's (:func:`check_directory`): nothing the study does not own is replaced.
 
 Progress: the sweep's progress bar on a terminal; one time-stamped log line per stage on stderr
 always (what a batch job's log shows).
@@ -23,7 +24,7 @@ from ..io import read_netcdf, write_atomically, write_netcdf
 from ..digest import sha256_of
 from ..sweep import plan_sweep, run_sweep, sweep_config
 from .analyses import StudyAnalyses
-from .config import Study
+from .config import Study, load_study, resume_conflict
 from .layout import StudyLayout
 
 
@@ -40,14 +41,52 @@ def sweep_kwargs(client: Any = None) -> dict[str, Any]:
     return {} if client is None else {"client": client}
 
 
-def prepare_directory(study: Study, out: Path) -> StudyLayout:
-    """Create ``out`` and keep the study file in it; refuse a directory of another study file
-    only if it holds a different one (a rerun of the same study resumes)."""
-    layout = StudyLayout(Path(out))
-    if layout.root.exists() and not layout.root.is_dir():
+def check_directory(study: Study, out: Path, registry=None) -> None:
+    """Raise a one-line StatmechError naming ``out`` unless ``study`` may be run into it without
+    replacing anything it does not own: ``out`` is absent, holds nothing (or only hidden entries,
+    such as a temporary a killed write left), or is the directory of the same study -- its
+    ``study.toml`` has the same text, or is a study that ``study`` may resume
+    (:func:`~.config.resume_conflict`: the same experiment, options and grids). A non-empty
+    directory without a ``study.toml``, an unreadable one, or another study's is refused."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
         raise StatmechError(f"output {str(out)!r} is a file: give a directory for the study")
-    layout.root.mkdir(parents=True, exist_ok=True)
-    write_atomically(layout.study_file, lambda tmp: Path(tmp).write_text(study.text))
+    layout = StudyLayout(out)
+    try:
+        entries = [entry.name for entry in out.iterdir() if not entry.name.startswith(".")]
+        old_text = layout.study_file.read_bytes() if layout.study_file.is_file() else None
+    except OSError as exc:
+        raise StatmechError(f"cannot read the output directory {str(out)!r}: {exc.strerror or exc}") from None
+    if not entries or old_text == study.text.encode("utf-8"):
+        return
+    refuse = "give another -o, or delete it"
+    if old_text is None:
+        raise StatmechError(f"output directory {str(out)!r} is not empty and is not a study directory (it has no "
+                            f"study.toml): {refuse}")
+    try:
+        conflict = resume_conflict(load_study(layout.study_file, registry=registry), study)
+    except StatmechError as exc:
+        raise StatmechError(f"output directory {str(out)!r} holds a study.toml that is not a valid study file "
+                            f"({exc}): {refuse}") from None
+    if conflict:
+        raise StatmechError(f"output directory {str(out)!r} holds another study (its study.toml has {conflict}): "
+                            f"{refuse}")
+
+
+def prepare_directory(study: Study, out: Path, registry=None) -> StudyLayout:
+    """Create ``out`` once :func:`check_directory` allows it, and keep the study file in it
+    (a rerun of the same study resumes); a directory that cannot be created is a one-line
+    StatmechError naming it."""
+    check_directory(study, out, registry)
+    layout = StudyLayout(Path(out))
+    try:
+        layout.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StatmechError(f"cannot create the study directory {str(out)!r}: {exc.strerror or exc}: "
+                            "give another -o") from None
+    write_atomically(layout.study_file, lambda tmp: Path(tmp).write_text(study.text, encoding="utf-8"))
     return layout
 
 
@@ -85,7 +124,7 @@ def run_study(study: Study, out: str | Path, cache: CellCache, *, progress: bool
     Dask client for the sweeps' cells (None: here, serially)."""
     from .report import build_report
 
-    layout = prepare_directory(study, Path(out))
+    layout = prepare_directory(study, Path(out), registry)
     log(f"study {study.title or study.path}: {len(study.grids)} grid(s), experiment "
         f"{study.experiment_name} on {study.device}")
     sweeps = run_sweeps(study, layout, cache, progress=progress, history=history, log=log, registry=registry,

@@ -90,6 +90,7 @@ class MnistDropoutExperiment(Experiment):
         "seed": (0, 1),
     }
     devices = ("cpu", "cuda")
+    variables = ("loss", "loss_std", "accuracy", "accuracy_std", "train_loss")
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
         super().__init__(options, device=device)

@@ -41,8 +41,10 @@ class FSSAnalyzer(Analyzer):
     name = "fss"
     summary = "finite-size-scaling collapse: emcee posterior of p_c and exponents (GP likelihood)"
 
+    option_functions = (fit_fss,)
+
     def run(self, data: xr.Dataset | xr.DataArray, **options: Any) -> xr.Dataset:
-        check_option_names(self.name, options, fit_fss)
+        check_option_names(self.name, options, *self.option_functions)
         for required in ("var", "size_dim", "control_dim"):
             if required not in options:
                 raise ConfigError(f"analyzer 'fss' needs the option {required!r} (the observable, size and control names)")
