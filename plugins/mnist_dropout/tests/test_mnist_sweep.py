@@ -9,8 +9,8 @@ import xarray as xr
 
 from statmech_mnist_dropout import cell
 from statmech_mnist_dropout.experiment import MnistDropoutExperiment
-from statmech_nn.cache import CellCache
-from statmech_nn.sweep import plan_sweep, run_sweep
+from statmech_nn.cache import CellCache, point_key
+from statmech_nn.sweep import cell_point_list, plan_sweep, run_sweep
 
 OPTIONS = {"training": {"min_steps": 30, "epochs": 1.0}, "evaluation": {"n_masks": 3}}
 GRID = {"p_train": [0.0, 0.5], "p_eval": [0.0, 0.5], "N": [128], "width": [16], "depth": [1], "seed": [0]}
@@ -65,28 +65,38 @@ def test_new_evaluation_options_reuse_trained_networks_but_new_training_options_
 
 
 def test_a_lost_point_index_recomputes_the_point_within_the_stated_bound(tmp_path, monkeypatch):
-    # A lost point-index entry makes the sweep recompute that point alone, in a smaller
-    # cell, from the stored trained network (nothing is retrained). Evaluation then runs in
-    # another batching (fewer networks per batched product), so float32 products are rounded
-    # in another order: the bound stated in docs/mnist_dropout.md ("Seeds and common random
-    # numbers") is a relative 1e-6 on the loss (float32 per-image losses ~1e-7 relative,
-    # averaged in float64; 2.6e-9 absolute was seen) and at most 2 test images changing their
-    # argmax on the accuracy (a near-tie flipped by rounding). Truth: the first sweep's values.
+    # A lost point-index entry of a cell stored whole is found again under the cell's own key and
+    # re-indexed: nothing is computed. Where the points are planned into another cell (here a
+    # sub-grid, seed 0 of two), the lost point is recomputed alone, in a smaller cell, from the
+    # stored trained network (nothing is retrained). Evaluation then runs in another batching
+    # (fewer networks per batched product), so float32 products are rounded in another order:
+    # the bound stated in docs/mnist_dropout.md ("Seeds and common random numbers") is a
+    # relative 1e-6 on the loss (float32 per-image losses ~1e-7 relative, averaged in float64;
+    # 2.6e-9 absolute was seen) and at most 2 test images changing their argmax on the accuracy
+    # (a near-tie flipped by rounding). Truth: the first sweep's values.
+    experiment = MnistDropoutExperiment(OPTIONS)
     grid = {**GRID, "p_eval": [0.0, 0.5, 0.9], "seed": [0, 1]}
     cache = CellCache(tmp_path / "cache")
-    first = run_sweep(MnistDropoutExperiment(OPTIONS), grid, cache, progress=False)
+    first = run_sweep(experiment, grid, cache, progress=False)
     index = tmp_path / "cache" / "points.sqlite"
-    with closing(sqlite3.connect(index)) as db:
-        points = sorted(row[0] for row in db.execute("SELECT point FROM points"))
-    assert len(points) == first.loss.size
-    trained = counting_training(monkeypatch)
-    for lost in (points[0], points[len(points) // 2]):
+    sub = {**grid, "seed": [0]}
+    keys = [point_key(experiment.result_identity(), p) for p in cell_point_list(experiment.validate_grid(sub))]
+
+    def lose(key: str) -> None:
         with closing(sqlite3.connect(index)) as db, db:
-            db.execute("DELETE FROM points WHERE point = ?", (lost,))
-        _, planned = plan_sweep(MnistDropoutExperiment(OPTIONS), grid, cache)
+            assert db.execute("DELETE FROM points WHERE point = ?", (key,)).rowcount == 1
+
+    lose(keys[0])
+    _, planned = plan_sweep(experiment, grid, cache)
+    assert all(p.todo is None for p in planned)                     # re-indexed from the whole cell
+    trained = counting_training(monkeypatch)
+    for lost in (keys[0], keys[len(keys) // 2]):
+        lose(lost)
+        _, planned = plan_sweep(experiment, sub, cache)
         todo = [p.todo for p in planned if p.todo is not None]
         assert len(todo) == 1 and all(len(v) == 1 for v in todo[0].values())  # one point alone
-        again = run_sweep(MnistDropoutExperiment(OPTIONS), grid, cache, progress=False)
+        again = run_sweep(experiment, sub, cache, progress=False)
         assert trained == []  # evaluated from the stored network
-        xr.testing.assert_allclose(again["loss"], first["loss"], rtol=1e-6, atol=0)
-        xr.testing.assert_allclose(again["accuracy"], first["accuracy"], rtol=0, atol=2 / 10_000)
+        expected = first.sel(seed=[0])
+        xr.testing.assert_allclose(again["loss"], expected["loss"], rtol=1e-6, atol=0)
+        xr.testing.assert_allclose(again["accuracy"], expected["accuracy"], rtol=0, atol=2 / 10_000)
