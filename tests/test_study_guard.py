@@ -120,6 +120,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     (small(extra="[analysis]\ncontrol = 'N'\n"), "analysis.control = 'N' is also analysis.size"),
     (small(extra="[analysis]\nseed = 'N'\n"), "analysis.seed = 'N' is also analysis.size"),
     (small(extra="[analysis]\ncontrol = 'seed'\n"), "analysis.seed = 'seed' is also analysis.control"),
+    (small(extra="[analysis]\nrows = 'N'\n"), "analysis.rows = 'N' is also analysis.size"),
     (small("toy_declared", extra="[analysis]\nobservable = 'nope'\n"),
      "analysis.observable = 'nope': expected a variable of experiment 'toy_declared' (loss, accuracy)"),
     (small("toy_declared", extra='[[analysis.analyzers]]\nname = "extreme_loss"\noptions = { var = "nope" }\n'),

@@ -352,16 +352,17 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
 
 
 def check_distinct_roles(analysis: Mapping[str, Any]) -> None:
-    """Raise ConfigError unless ``analysis`` gives the size, control and seed roles three different
-    dims: the power law runs along the size, the boundary is sought along the control, and the
-    seed dim is averaged away, so one dim in two roles leaves the analyses nothing to work on
-    (found after the sweeps otherwise, in the analyzers' own terms)."""
+    """Raise ConfigError unless ``analysis`` gives the size, control, rows and seed roles four
+    different dims: the power law runs along the size, the boundary is sought along the control,
+    the phase diagram spans control x rows, and the seed dim is averaged away, so one dim in two
+    roles leaves the analyses nothing to work on (found after the sweeps otherwise, in the
+    analyzers' own terms, or not at all: a phase diagram over N)."""
     seen: dict[str, str] = {}
-    for key in ("size", "control", "seed"):
+    for key in ("size", "control", "rows", "seed"):
         dim = analysis[key]
         if dim in seen:
             raise ConfigError(f"analysis.{key} = {dim!r} is also analysis.{seen[dim]}: expected a different "
-                              "dimension for each of size, control and seed")
+                              "dimension for each of size, control, rows and seed")
         seen[dim] = key
 
 
