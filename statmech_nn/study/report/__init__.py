@@ -17,15 +17,35 @@ import xarray as xr
 from ...analysis.fss.layout import read_posterior
 from ...errors import DataError
 from ...io import read_netcdf, write_atomically
-from ..config import load_study
+from ..config import Study, load_study
 from ..layout import StudyLayout, slice_label
 from . import figures as figs
 from . import summary as summ
 from .html import render
 
 
-def _read(path: Path) -> xr.Dataset | None:
-    return read_netcdf(path) if path.exists() else None
+def _read(path: Path, study: Study | None = None) -> xr.Dataset | None:
+    """The analysis file (``study``: the sweep of ``study``) at ``path``, ``None`` if absent; a
+    one-line DataError naming it if ``statmech-nn study`` did not write it for this study (a
+    file swapped in or copied over): a sweep of another experiment, an analysis file without
+    the ``study_step`` attribute every study step records."""
+    if not path.exists():
+        return None
+    ds = read_netcdf(path)
+    rerun = f"rerun 'statmech-nn study' with its study file and -o {str(path.parent.parent)!r} to rewrite it"
+    title = ds.attrs.get("title", "none")
+    if study is not None:
+        try:
+            experiment = json.loads(ds.attrs.get("config_json", "")).get("experiment")
+        except (ValueError, AttributeError):
+            experiment = None
+        if experiment != study.experiment_name:
+            raise DataError(f"{str(path)!r} is not a sweep of the study's experiment {study.experiment_name!r} "
+                            f"(its title: {title!r}): {rerun}")
+    elif "study_step" not in ds.attrs:
+        raise DataError(f"{str(path)!r} was not written by 'statmech-nn study' (it has no study_step attribute; "
+                        f"its title: {title!r}): {rerun}")
+    return ds
 
 
 def build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
@@ -51,7 +71,7 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
     files: dict[str, xr.Dataset] = {}
     sweeps = {}
     for name in study.grids:
-        ds = _read(layout.sweep(name))
+        ds = _read(layout.sweep(name), study)
         if ds is None:
             raise DataError(f"{str(layout.sweep(name))!r} is missing: run 'statmech-nn study' first")
         sweeps[name] = files[f"sweeps/{name}.nc"] = ds
@@ -65,7 +85,9 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
     comparisons = _read(layout.comparisons)
     if comparisons is not None:
         files["analyses/fss_comparisons.nc"] = comparisons
-    robustness = read_netcdf(layout.robustness)
+    robustness = _read(layout.robustness)
+    if robustness is None:
+        raise DataError(f"{str(layout.robustness)!r} is missing: run 'statmech-nn study' first")
     files["analyses/robustness.nc"] = robustness
     slice_dims = list(phases["boundary"].dims)
 
@@ -89,7 +111,9 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
     figures["fss"] = figs.fss_figures(summary["comparisons"], posteriors, registry)
     figures["analyzers"] = {}
     for extra in study.extras:
-        result = read_netcdf(layout.extra(extra.name))
+        result = _read(layout.extra(extra.name))
+        if result is None:
+            raise DataError(f"{str(layout.extra(extra.name))!r} is missing: run 'statmech-nn study' first")
         files[f"analyses/extra/{extra.name}.nc"] = result
         shown = registry.analyzer(extra.name)().present(result, sweeps[extra.grid])
         summary["analyzers"][extra.name] = {
