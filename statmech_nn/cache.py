@@ -9,7 +9,7 @@ and the cell's coordinates. Layout of a cache directory:
   inspect or change a cache (:func:`existing_cache`) refuse any other directory, so that a
   mistyped ``--cache-dir`` never has a user's files deleted as corrupt cells; a sweep writes into
   a cache, or a new or empty directory, which it tags before computing its first cell. A cache
-  from before the tag (``points.sqlite``, no tag) is recognised and tagged;
+  from before the tag (:data:`OLD_CACHE_MARKERS`, no tag) is recognised and tagged;
 * ``<key[:2]>/<key>.nc`` + ``<key>.sha256``: the cells, a
   :class:`~statmech_nn.keyed_store.KeyedStore` (atomic writes, digest sidecars; a missing,
   truncated or altered entry is reported, deleted and recomputed -- never trusted; while an
@@ -97,13 +97,19 @@ def _write_tag(root: Path) -> None:
     write_atomically(root / TAG_NAME, lambda tmp: Path(tmp).write_text(_TAG_TEXT))
 
 
+#: what a cache from before the tag holds, any of which marks it: the point index (SQLite, or the
+#: per-file folder it replaced), the leases of a sweep stopped before its first cell, the
+#: artifacts that ``cache clear`` keeps
+OLD_CACHE_MARKERS = ("points.sqlite", "points", "leases", "artifacts")
+
+
 def _recognised(root: Path) -> bool:
-    """Whether the directory ``root`` is a cache: it is tagged, or it holds ``points.sqlite`` (a
-    cache from before the tag), which is tagged now where the directory can be written (a
-    read-only one stays recognised by its index)."""
+    """Whether the directory ``root`` is a cache: it is tagged, or it holds one of
+    :data:`OLD_CACHE_MARKERS` (a cache from before the tag), which is tagged now where the
+    directory can be written (a read-only one stays recognised by what it holds)."""
     if _tagged(root):
         return True
-    if not PointIndex(root).path.exists():
+    if not any((root / marker).exists() for marker in OLD_CACHE_MARKERS):
         return False
     with contextlib.suppress(StatmechError):
         _write_tag(root)
@@ -112,8 +118,9 @@ def _recognised(root: Path) -> bool:
 
 def _holds_nothing(root: Path) -> bool:
     """Whether the directory ``root`` is empty but for the temporary of a tag being written
-    (another sweep starting on the same new cache at this moment)."""
-    return all(entry.name.startswith(f".{TAG_NAME}.") for entry in root.iterdir())
+    (another sweep starting on the same new cache at this moment) and a filesystem's
+    ``lost+found`` (a dedicated mount)."""
+    return all(entry.name.startswith(f".{TAG_NAME}.") or entry.name == "lost+found" for entry in root.iterdir())
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,26 @@ def test_an_untagged_cache_of_the_older_layout_is_accepted_and_tagged(tmp_path, 
     assert "2 cells: 2 cached, 0 to compute" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("left", ["leases", "artifacts", "points"])
+def test_an_untagged_cache_without_an_index_is_still_a_cache(tmp_path, capsys, left):
+    """Truth: caches of the previous version that hold no points.sqlite are caches too -- a sweep
+    stopped before its first cell leaves leases/, `cache clear` keeps artifacts/, the oldest index
+    was the points/ folder -- so a resumed sweep and the cache commands accept and tag them
+    (they were refused with no way out but rm)."""
+    root = tmp_path / "cache"
+    (root / left).mkdir(parents=True)
+    assert main([*SWEEP, "--cache-dir", str(root), "--dry-run"]) == 0
+    assert main(["cache", "info", "--cache-dir", str(root)]) == 0
+    assert (root / "CACHEDIR.TAG").read_text().startswith(TAG_SIGNATURE)
+
+
+def test_a_dedicated_mount_with_only_lost_and_found_counts_as_empty(tmp_path, capsys):
+    root = tmp_path / "mount"
+    (root / "lost+found").mkdir(parents=True)
+    assert main([*SWEEP, "--cache-dir", str(root), "-o", str(tmp_path / "out.nc")]) == 0
+    assert (root / "CACHEDIR.TAG").exists()
+
+
 def test_a_sweep_starting_while_another_tags_the_same_new_folder_is_not_refused(tmp_path, capsys):
     """Truth: two sweeps may start on one new cache at once; the second may find the folder
     holding only the temporary of the tag the first is writing (write_atomically's
