@@ -124,20 +124,20 @@ def snapshot(root: Path) -> dict[str, bytes]:
     (small("toy_declared", extra="[analysis]\nobservable = 'nope'\n"),
      "analysis.observable = 'nope': expected a variable of experiment 'toy_declared' (loss, accuracy)"),
     (small("toy_declared", extra='[[analysis.analyzers]]\nname = "extreme_loss"\noptions = { var = "nope" }\n'),
-     "analysis.analyzers[0].options.var = 'nope': expected a variable of the experiment (loss, accuracy)"),
+     "analysis.analyzers[0].options.var = 'nope': expected a variable of the experiment, or a list of them "
+     "(loss, accuracy)"),
     (small(extra='[[analysis.analyzers]]\nname = "extreme_loss"\noptions = { nope = 1 }\n'),
      "analysis.analyzers[0].options: unknown option 'nope' for analyzer 'extreme_loss': expected one of var"),
     (small(extra='[[analysis.analyzers]]\nname = "wrapped_powerlaw"\noptions = { nope = 1 }\n'),
      "unknown option 'nope' for analyzer 'wrapped_powerlaw': expected one of var, size_dim, window"),
     (small(extra='[[analysis.analyzers]]\nname = "powerlaw"\noptions = { size_dim = "L" }\n'),
      "analysis.analyzers[0].options.size_dim = 'L': expected a dimension of the experiment (p_train, p_eval"),
-    (small(extra="[executor]\nworkers = 0\n"), "executor.workers = 0: expected an integer >= 1"),
 ])
 def test_what_would_fail_after_the_sweeps_fails_at_load(tmp_path, text, message):
     """Truth: each of these made a study run its sweeps (or write outside its directory: a grid
     named '../../escaped' wrote DIR/../../escaped.nc) and only then fail or misbehave; the study
     file alone shows it is wrong, so load_study refuses it in one line naming the file and the
-    bad value. workers = 0 is refused as --workers 0 is."""
+    bad value."""
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_study(path, registry=registry())
@@ -147,14 +147,18 @@ def test_what_would_fail_after_the_sweeps_fails_at_load(tmp_path, text, message)
 def test_accepted_analyzer_options_and_names_still_load(tmp_path):
     """Truth: the load-time checks refuse only what is wrong: an analyzer's real options (its
     run()'s keywords, or its option_functions'), dims of the experiment, a declared variable,
-    grid names of letters, digits, '_' and '-', and workers >= 1 all load."""
+    grid names of letters, digits, '_' and '-', a list of variables (fss's joint fit) and workers
+    all load."""
     extra = ('[executor]\nworkers = 2\n[analysis]\nobservable = "loss"\n'
              '[[analysis.analyzers]]\nname = "extreme_loss"\noptions = { var = "accuracy" }\n'
-             '[[analysis.analyzers]]\nname = "wrapped_powerlaw"\noptions = { var = "loss", size_dim = "N" }\n')
+             '[[analysis.analyzers]]\nname = "wrapped_powerlaw"\noptions = { var = "loss", size_dim = "N" }\n'
+             '[[analysis.analyzers]]\nname = "fss"\noptions = { var = ["loss", "accuracy"], size_dim = "N", '
+             'control_dim = "p_eval", average = "seed" }\n')
     study = load_study(write(tmp_path, small("toy_declared", grid="Phase-diagram_2", extra=extra)),
                        registry=registry())
     assert list(study.grids) == ["Phase-diagram_2"] and study.executor_choice() == {"workers": 2}
-    assert [e.options for e in study.extras] == [{"var": "accuracy"}, {"var": "loss", "size_dim": "N"}]
+    assert [e.options for e in study.extras][:2] == [{"var": "accuracy"}, {"var": "loss", "size_dim": "N"}]
+    assert study.extras[2].options["var"] == ["loss", "accuracy"]
 
 
 def test_cli_refuses_a_bad_setting_before_anything_runs(tmp_path, cli_registry, capsys):
@@ -190,7 +194,7 @@ def test_a_directory_of_the_same_study_resumes_and_an_edited_one_too(tmp_path, c
 
 @pytest.mark.parametrize("setup, message", [
     ("user", "is not empty and is not a study directory (it has no study.toml)"),
-    ("not_a_study", "holds a study.toml that is not a valid study file"),
+    ("not_a_study", "holds a study.toml that is not a study file"),
     ("other_grid", "holds another study (its study.toml has grid 'g', which"),
     ("other_options", "holds another study (its study.toml has option timing.delay = 0.0, not 0.5)"),
     ("other_experiment", "holds another study (its study.toml has experiment 'toy_phases', not 'toy_declared')"),
@@ -221,6 +225,26 @@ def test_a_directory_the_study_does_not_own_is_refused_and_left_as_it_was(tmp_pa
     text = str(info.value)
     assert message in text and repr(str(out)) in text and "give another -o, or delete it" in text, text
     assert "\n" not in text and snapshot(out) == before
+
+
+def test_a_directory_of_an_earlier_version_and_the_study_files_own_folder_are_used(tmp_path, cli_registry):
+    """Truth: a study directory whose study.toml this version no longer accepts (here the
+    size_offsets key that error_models replaced) holds the same study: it was refused as "not a
+    valid study file", stranding it; it resumes. A folder holding only the study file being run
+    (`study DIR/s.toml -o DIR`) holds nothing else of the user's, so it is used."""
+    reg = cli_registry
+    out = tmp_path / "out"
+    study = load_study(write(tmp_path, small()), registry=reg)
+    prepare_directory(study, out)
+    StudyLayout(out).study_file.write_text(small().replace("[analysis.fss]", "[analysis.fss]\nsize_offsets = true"))
+    (out / "sweeps").mkdir()
+    (out / "sweeps" / "g.nc").write_bytes(b"finished")
+    prepare_directory(study, out)
+    assert StudyLayout(out).study_file.read_text() == small()
+    own = tmp_path / "own"
+    own.mkdir()
+    prepare_directory(load_study(write(own, small(), "mine.toml"), registry=reg), own)
+    assert StudyLayout(own).study_file.read_text() == small()
 
 
 def test_a_directory_with_only_hidden_entries_is_used(tmp_path, cli_registry):

@@ -90,9 +90,8 @@ def _is_control_window(v: Any) -> bool:
 
 
 EXECUTOR = (
-    Option("workers", None, "a local Dask cluster of this many worker processes (left out: cells run "
-           "here, one after another)", (int,), check=lambda v: v >= 1,
-           accepted="an integer >= 1 (leave workers out to run the cells here)"),
+    Option("workers", 0, "a local Dask cluster of this many worker processes (0, the default: cells run "
+           "here, one after another)", (int,), check=non_negative, accepted="an integer >= 0"),
     Option("scheduler", "", "address of an existing Dask scheduler (tcp://host:8786)", (str,)),
     Option("scheduler_file", "", "scheduler file of an existing Dask cluster", (str,)),
 )
@@ -401,25 +400,39 @@ def check_analyzer_options(where: str, name: str, cls: type, options: Mapping[st
     for key, value in options.items():
         if key.endswith("_dim") and isinstance(value, str) and value not in dims:
             raise ConfigError(f"{where}.{key} = {value!r}: expected a dimension of the experiment ({', '.join(dims)})")
-        if key == "var" and variables and value not in variables:
-            raise ConfigError(f"{where}.var = {value!r}: expected a variable of the experiment ({', '.join(variables)})")
+        names = value if isinstance(value, list) else [value]          # a list: a joint fit (fss)
+        if key == "var" and variables and not set(names) <= set(variables):
+            raise ConfigError(f"{where}.var = {value!r}: expected a variable of the experiment, or a list of them "
+                              f"({', '.join(variables)})")
 
 
-def resume_conflict(old: Study, new: Study) -> str:
-    """Why ``new`` may not run into the directory that holds ``old`` ('' when it may).
+def resume_conflict(old_path: str | Path, new: Study, registry=None) -> str:
+    """Why ``new`` may not run into the directory whose study file is ``old_path`` ('' when it may).
 
     It may when it is the same study, perhaps edited: the same experiment with the same options
-    (what every number measures) and every grid of ``old`` (whose sweep would otherwise stay in
-    the directory, explained by no study file). Grid values, new grids, the analysis, the title
-    and the executor may change: every file whose key changes is recomputed (``docs/study.md``)."""
-    if old.experiment_name != new.experiment_name:
-        return f"experiment {old.experiment_name!r}, not {new.experiment_name!r}"
-    for section, values in old.options.items():
+    (what every number measures) and every grid of the old one (whose sweep would otherwise stay
+    in the directory, explained by no study file). Grid values, new grids, the analysis, the title
+    and the executor may change: every file whose key changes is recomputed (``docs/study.md``).
+    An old file that this version no longer accepts is compared as written (its options without
+    the defaults filled in), so that a directory of an earlier version is never stranded."""
+    try:
+        old = load_study(old_path, registry=registry)
+        experiment, options, grids = old.experiment_name, old.options, list(old.grids)
+    except StatmechError:
+        raw, _ = read_toml(old_path, "study file")
+        if not isinstance(raw.get("grids"), dict):
+            raise ConfigError(f"{old_path}: no [grids] table") from None
+        experiment = raw.get("experiment", DEFAULT_EXPERIMENT)
+        options = {k: v for k, v in raw.items() if k not in RESERVED and isinstance(v, dict)}
+        grids = list(raw.get("grids", {}))
+    if experiment != new.experiment_name:
+        return f"experiment {experiment!r}, not {new.experiment_name!r}"
+    for section, values in options.items():
         for key, value in values.items():
             other = new.options.get(section, {}).get(key)
             if other != value:
                 return f"option {section}.{key} = {value!r}, not {other!r}"
-    missing = [name for name in old.grids if name not in new.grids]
+    missing = [name for name in grids if name not in new.grids]
     if missing:
         return f"grid {missing[0]!r}, which {new.path} lacks"
     return ""

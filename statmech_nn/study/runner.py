@@ -24,7 +24,7 @@ from ..io import read_netcdf, write_atomically, write_netcdf
 from ..digest import sha256_of
 from ..sweep import plan_sweep, run_sweep, sweep_config
 from .analyses import StudyAnalyses
-from .config import Study, load_study, resume_conflict
+from .config import Study, resume_conflict
 from .layout import StudyLayout
 
 
@@ -43,8 +43,8 @@ def sweep_kwargs(client: Any = None) -> dict[str, Any]:
 
 def check_directory(study: Study, out: Path, registry=None) -> None:
     """Raise a one-line StatmechError naming ``out`` unless ``study`` may be run into it without
-    replacing anything it does not own: ``out`` is absent, holds nothing (or only hidden entries,
-    such as a temporary a killed write left), or is the directory of the same study -- its
+    replacing anything it does not own: ``out`` is absent, holds nothing (but hidden entries, such
+    as a temporary a killed write left, and the study's own file), or is the directory of the same study -- its
     ``study.toml`` has the same text, or is a study that ``study`` may resume
     (:func:`~.config.resume_conflict`: the same experiment, options and grids). A non-empty
     directory without a ``study.toml``, an unreadable one, or another study's is refused."""
@@ -54,8 +54,9 @@ def check_directory(study: Study, out: Path, registry=None) -> None:
     if not out.is_dir():
         raise StatmechError(f"output {str(out)!r} is a file: give a directory for the study")
     layout = StudyLayout(out)
+    own = Path(study.path).resolve() if Path(study.path).is_file() else None   # `study DIR/s.toml -o DIR`
     try:
-        entries = [entry.name for entry in out.iterdir() if not entry.name.startswith(".")]
+        entries = [entry.name for entry in out.iterdir() if not entry.name.startswith(".") and entry.resolve() != own]
         old_text = layout.study_file.read_bytes() if layout.study_file.is_file() else None
     except OSError as exc:
         raise StatmechError(f"cannot read the output directory {str(out)!r}: {exc.strerror or exc}") from None
@@ -66,9 +67,9 @@ def check_directory(study: Study, out: Path, registry=None) -> None:
         raise StatmechError(f"output directory {str(out)!r} is not empty and is not a study directory (it has no "
                             f"study.toml): {refuse}")
     try:
-        conflict = resume_conflict(load_study(layout.study_file, registry=registry), study)
+        conflict = resume_conflict(layout.study_file, study, registry)
     except StatmechError as exc:
-        raise StatmechError(f"output directory {str(out)!r} holds a study.toml that is not a valid study file "
+        raise StatmechError(f"output directory {str(out)!r} holds a study.toml that is not a study file "
                             f"({exc}): {refuse}") from None
     if conflict:
         raise StatmechError(f"output directory {str(out)!r} holds another study (its study.toml has {conflict}): "
