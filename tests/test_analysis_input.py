@@ -48,8 +48,11 @@ CONTROL_USERS = ("phases", "fss")             # these also run along a control d
 
 
 @pytest.mark.parametrize("analyzer, spoil, fragment", [
-    *[(a, dict(sizes=(8, 8, 32, 64)), "size dimension 'L' repeats the value 8 (2 times among 4)") for a in SIZE_USERS],
-    *[(a, dict(controls=(0.4, 0.4, 0.6)), "control dimension 'p' repeats the value 0.4") for a in CONTROL_USERS],
+    *[(a, dict(sizes=(8, 8, 32, 64)), "size dimension 'L' repeats the value 8 (2 times among 4)")
+      for a in SIZE_USERS if a != "fss"],
+    ("fss", dict(sizes=(8, 8, 32, 64)), "'y' has 2 values at the point L = 8, p = 0.4: expected one per point"),
+    ("phases", dict(controls=(0.4, 0.4, 0.6)), "control dimension 'p' repeats the value 0.4"),
+    ("fss", dict(controls=(0.4, 0.4, 0.6)), "'y' has 2 values at the point L = 8, p = 0.4"),
     *[(a, dict(sizes=("a", "b", "c", "d")), "size coordinate 'L' has dtype <U1 (a, b, c, d): expected numbers")
       for a in SIZE_USERS],
     *[(a, dict(controls=("x", "y", "z")), "control coordinate 'p' has dtype <U1") for a in CONTROL_USERS],
@@ -71,13 +74,16 @@ def test_a_spoilt_size_or_control_coordinate_is_named_by_every_analyzer(analyzer
 
 
 def test_scattered_points_may_share_size_and_control_values():
-    """Truth: 'no value twice' holds for a dimension (a grid) only: scattered points (p and L as
-    coordinates along one dimension) repeat sizes by design and are read point for point; a
-    repeated L in the grid layout of the same data is refused."""
+    """Truth: fss needs each (L, p) point once, not each value once: scattered points (p and L as
+    coordinates along one dimension) repeat sizes by design, also where that dimension is
+    indexed by L itself (a table read with set_index("L")), and are read point for point; a
+    repeated L in the grid layout of the same data puts two values at one point and is refused."""
     points = collapse_dataset("second_order", sizes=(8, 16), n_control=4, window="fixed", layout="points", seed=0)
     data = prepare_data(points, "y", err="y_err", size_dim="L", control_dim="p")
     assert data.observables[0].y.size == points.sizes["point"] == 8
-    with pytest.raises(DataError, match="size dimension 'L' repeats the value 8"):
+    by_size = prepare_data(points.swap_dims({"point": "L"}), "y", err="y_err", size_dim="L", control_dim="p")
+    np.testing.assert_array_equal(by_size.observables[0].y, data.observables[0].y)
+    with pytest.raises(DataError, match="2 values at the point L = 8"):
         prepare_data(grid(sizes=(8, 8, 32, 64)), "y", err="y_err", size_dim="L", control_dim="p")
 
 
@@ -125,13 +131,13 @@ POWERLAW = ["analyze", "powerlaw", "--var", "y", "--size", "L"]
 
 @pytest.mark.parametrize("data, command, fragment", [
     (dict(sizes=(8, 8, 32, 64)), [*POWERLAW], "size dimension 'L' repeats the value 8"),
-    (dict(controls=(0.4, 0.4, 0.6)), [*FSS, "--err", "y_err"], "control dimension 'p' repeats the value 0.4"),
+    (dict(controls=(0.4, 0.4, 0.6)), [*FSS, "--err", "y_err"], "'y' has 2 values at the point L = 8, p = 0.4"),
     (dict(sizes=("a", "b", "c", "d")), [*FSS, "--err", "y_err"], "size coordinate 'L' has dtype"),
     (dict(sizes=(np.nan, 16, 32, 64)), [*FSS, "--err", "y_err"], "size coordinate 'L' holds nan"),
     (dict(controls=(0.55,)), [*FSS, "--err", "y_err"], "finite data at 1 value(s) of the control p (0.55)"),
     ("replicas", [*FSS, "--average", "L"], "average = 'L' is the size dimension"),
     ("replicas", [*FSS, "--err", "y_err", "--select", "seed=0", "--average-errors", "moderated"],
-     "--average-errors"),    # the CLI refuses it before the API (statmech_nn/cli/analyze_fss.py)
+     "'moderated' (--average-errors) needs average=DIM"),
     ("replicas", [*FSS, "--average", "seed", "--error-floor", "inf"], "error_floor = inf"),
 ])
 def test_cli_names_the_bad_coordinate_or_option_in_one_line(tmp_path, capsys, data, command, fragment):

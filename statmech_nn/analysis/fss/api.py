@@ -13,8 +13,8 @@ points). Every other dimension must be fixed by ``select={dim: value}`` or avera
   ``n`` samples) the binomial floor ``sqrt((y (1 - y) + 1/n) / n)`` per point, which gives a
   measured 0 or 1 the error of one count;
 * a negative error, a missing variable or dimension, fewer than two sizes or two control values
-  with finite data, a size or control coordinate that is not numbers (finite; sizes > 0) or, as a
-  dimension, repeats a value: :class:`DataError`.
+  with finite data, a size or control coordinate that is not numbers (finite; sizes > 0), two
+  values at one (size, control) point: :class:`DataError`.
 """
 
 from __future__ import annotations
@@ -69,12 +69,13 @@ MIN_CONTROL_VALUES = 2
 
 def _check_axes(ds: xr.Dataset, size: str, control: str) -> None:
     """The size and control coordinates exist and hold numbers (:func:`~statmech_nn.schema.axis_values`:
-    finite, sizes > 0, no value twice along a dimension; scattered points share values)."""
+    finite, sizes > 0); a value may repeat along either (scattered points share sizes), a point
+    may not (:func:`_check_distinct_points`)."""
     for role, name in (("size", size), ("control", control)):
         if name not in ds.variables:
             raise DataError(f"dataset has no {role} dimension or coordinate {name!r}: it has "
                             f"{', '.join(map(str, ds.dims))} (dimensions) and {', '.join(map(str, ds.coords))} (coordinates)")
-        axis_values(ds[name].values, name, role, positive=role == "size", distinct=name in ds.dims)
+        axis_values(ds[name].values, name, role, positive=role == "size", distinct=False)
 
 
 def _points(ds: xr.Dataset, var: str, err: str | None, average: str | None, average_errors: str, size: str,
@@ -174,6 +175,7 @@ def prepare_data(data: xr.Dataset | xr.DataArray, var: str | Sequence[str], *, s
         if y.size == 0:
             raise DataError(f"variable {name!r} has no finite values")
         _check_control_spread(name, c, control_dim)
+        _check_distinct_points(name, s, c, size_dim, control_dim)
         floor = _error_floor(y, error_floor, n_samples)
         raised = e < floor
         if raised.any():
@@ -191,6 +193,17 @@ def _check_control_spread(name: str, control: np.ndarray, control_dim: str) -> N
     if values.size < MIN_CONTROL_VALUES:
         raise DataError(f"variable {name!r} has finite data at {values.size} value(s) of the control {control_dim} "
                         f"({', '.join(f'{v:g}' for v in values)}): a collapse needs at least {MIN_CONTROL_VALUES}")
+
+
+def _check_distinct_points(name: str, size: np.ndarray, control: np.ndarray, size_dim: str, control_dim: str) -> None:
+    """Each (size, control) point measured once: two values at one point (a size or control value
+    repeated along a grid dimension) would enter the collapse as independent measurements."""
+    points, counts = np.unique(np.column_stack([size, control]), axis=0, return_counts=True)
+    if (counts > 1).any():
+        k = int(np.argmax(counts > 1))
+        raise DataError(f"variable {name!r} has {counts[k]} values at the point {size_dim} = {points[k, 0]:g}, "
+                        f"{control_dim} = {points[k, 1]:g}: expected one per point (a repeated {size_dim} or "
+                        f"{control_dim} value? merge or drop it, or average replicas with average=DIM)")
 
 
 @dataclass(frozen=True)
