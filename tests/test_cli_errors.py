@@ -227,3 +227,20 @@ def test_an_output_folder_that_refuses_files_is_said_before_any_work(capsys, tmp
     status, err = run_cli(capsys, "sweep", *PERCOLATION, "--cache-dir", str(tmp_path / "cache"), "-o", "/proc/x.nc")
     assert_one_line_error(status, err, "cannot write '/proc/x.nc': its directory refuses new files (No such file")
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_form_specific_prior_narrows_a_general_one_in_either_order():
+    """Truth: `--prior p_c=0.5,0.7 --prior bkt:p_c=0.55,0.65` gives BKT the narrower box and
+    second order the general one (it was refused as "given twice"); the same level twice is
+    still refused."""
+    from statmech_nn.analysis.fss import BKT, SecondOrder
+    from statmech_nn.cli.analyze_fss import parse_priors
+    from statmech_nn.errors import ConfigError
+
+    forms = [SecondOrder(), BKT()]
+    expected = {"second_order": {"p_c": (0.5, 0.7)}, "bkt": {"p_c": (0.55, 0.65)}}
+    assert parse_priors(["p_c=0.5,0.7", "bkt:p_c=0.55,0.65"], forms) == expected
+    assert parse_priors(["bkt:p_c=0.55,0.65", "p_c=0.5,0.7"], forms) == expected
+    for twice in (["p_c=0.5,0.7", "p_c=0.6,0.8"], ["bkt:p_c=0.5,0.7", "bkt:p_c=0.6,0.8"]):
+        with pytest.raises(ConfigError, match="given twice"):
+            parse_priors(twice, forms)

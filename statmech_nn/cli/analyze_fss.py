@@ -68,9 +68,12 @@ def register(subparsers) -> None:
 
 def parse_priors(items: list[str], forms: list) -> dict[str, dict[str, tuple[float, float]]]:
     """``[FORM:]NAME=LO,HI`` -> ``{form name: {name: (lo, hi)}}``; without FORM, every form with
-    NAME. ``forms``: the fitted :class:`~statmech_nn.analysis.fss.ScalingForm` objects."""
+    NAME. A prior with FORM wins over one without (a general box narrowed for one form); the same
+    parameter given twice at one level is an error. ``forms``: the fitted
+    :class:`~statmech_nn.analysis.fss.ScalingForm` objects."""
     params = {f.name: f.params for f in forms}
     out: dict[str, dict[str, tuple[float, float]]] = {f.name: {} for f in forms}
+    specific: set[tuple[str, str]] = set()         # (form, name) set by a FORM:NAME item
     for item in items:
         head, sep, box = item.partition("=")
         form, colon, name = head.rpartition(":")
@@ -89,9 +92,12 @@ def parse_priors(items: list[str], forms: list) -> dict[str, dict[str, tuple[flo
             if not targets:
                 raise ConfigError(f"--prior {item!r}: no fitted form has a parameter {name!r}")
         for target in targets:
-            if name in out[target]:
+            if name in out[target] and ((target, name) in specific) == bool(colon):
                 raise ConfigError(f"--prior {item!r}: a prior for {name} of {target} is given twice: give it once")
-            out[target][name] = (lo, hi)
+            if colon or (target, name) not in specific:
+                out[target][name] = (lo, hi)
+            if colon:
+                specific.add((target, name))
     return out
 
 
