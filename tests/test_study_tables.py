@@ -62,3 +62,18 @@ def test_report_warnings_name_slices_with_text_values():
         "fss (optimizer = adam/w, p_train = 0.5, fitted a, size offsets): the bkt chains did not reach the requested "
         "length in autocorrelation times",
         "fss (optimizer = adam/w, p_train = 0.5, fitted a, size offsets): few sizes"]
+
+
+def test_the_fss_points_of_several_grids_are_their_observables_union():
+    """Truth: two grids sharing networks (same N, seed) at different p_eval: the observable comes
+    from each grid, and a per-network variable that differs by float32 rounding between them
+    (the MNIST train_loss, 3.7e-9 apart in a user's study) no longer stops the merge."""
+    from statmech_nn.study.analyses import observable_union
+
+    def sweep(p_eval, train_loss):
+        return xr.Dataset({"loss": (("p_eval", "N"), np.full((len(p_eval), 2), p_eval[0] + 1.0)),
+                           "train_loss": (("N",), train_loss)}, coords={"p_eval": p_eval, "N": [128, 256]})
+
+    union = observable_union([sweep([0.0, 0.2], [0.3, 0.2]), sweep([0.1], [0.3 + 3.7e-9, 0.2])], "loss")
+    assert list(union.data_vars) == ["loss"] and list(union.p_eval.values) == [0.0, 0.1, 0.2]
+    np.testing.assert_array_equal(union.loss.values[:, 0], [1.0, 1.1, 1.0])

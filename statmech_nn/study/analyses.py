@@ -148,8 +148,7 @@ class StudyAnalyses:
         if not fss["enabled"]:
             self.log("finite-size scaling: disabled (analysis.fss.enabled = false)")
             return None
-        merged = xr.merge([self.sweeps[g] for g in self.study.fss_grids], join="outer",
-                          compat="no_conflicts", combine_attrs="drop_conflicts")
+        merged = observable_union([self.sweeps[g] for g in self.study.fss_grids], self.study.analysis["observable"])
         rows = []
         for point in self.slices(phases):
             for fit_a in fss["fit_a"]:
@@ -251,6 +250,15 @@ class StudyAnalyses:
                           "robustness across slices", [phases] + ([] if comparisons is None else [comparisons]))
         write_netcdf(ds, self.layout.robustness)
         return read_netcdf(self.layout.robustness)
+
+
+def observable_union(sweeps: list[xr.Dataset], var: str) -> xr.Dataset:
+    """The observable ``var`` of ``sweeps`` on the union of their grids (outer join; where two hold
+    a point they hold the same cached value). The other variables are left out: a per-network one
+    such as the MNIST ``train_loss`` is evaluated with each grid's cells, so two grids that share
+    networks can differ in it by float32 rounding, which made the merge fail."""
+    return xr.merge([ds[[var]] for ds in sweeps], join="outer", compat="no_conflicts",
+                    combine_attrs="drop_conflicts")
 
 
 def seed_errors(y: xr.DataArray, *, size: str, control: str, seed: str, how: str,
