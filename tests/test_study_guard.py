@@ -321,7 +321,8 @@ def test_report_names_a_file_swapped_in(small_study, tmp_path, cli_registry, cap
     write_netcdf(foreign, path)
     assert main(["report", str(layout.root)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and repr(str(path)) in err and "rerun 'statmech-nn study'" in err, err
+    assert len(err.splitlines()) == 1 and repr(str(path)) in err, err
+    assert f"rerun 'statmech-nn study' with its study file and -o {str(layout.root)!r}" in err, err
 
 
 def test_report_of_a_study_file_that_is_not_utf8_is_one_line(small_study, tmp_path, cli_registry, capsys):

@@ -24,15 +24,19 @@ from . import summary as summ
 from .html import render
 
 
-def _read(path: Path, study: Study | None = None) -> xr.Dataset | None:
-    """The analysis file (``study``: the sweep of ``study``) at ``path``, ``None`` if absent; a
-    one-line DataError naming it if ``statmech-nn study`` did not write it for this study (a
-    file swapped in or copied over): a sweep of another experiment, an analysis file without
-    the ``study_step`` attribute every study step records."""
+def _read(layout: StudyLayout, path: Path, *, study: Study | None = None,
+          required: bool = True) -> xr.Dataset | None:
+    """The analysis file (``study``: the sweep of ``study``) at ``path`` in ``layout``; absent, a
+    one-line DataError if ``required``, else ``None``. A one-line DataError naming the file if
+    ``statmech-nn study`` did not write it for this study (a file swapped in or copied over): a
+    sweep of another experiment, an analysis file without the ``study_step`` attribute every
+    study step records."""
     if not path.exists():
+        if required:
+            raise DataError(f"{str(path)!r} is missing: run 'statmech-nn study' first")
         return None
     ds = read_netcdf(path)
-    rerun = f"rerun 'statmech-nn study' with its study file and -o {str(path.parent.parent)!r} to rewrite it"
+    rerun = f"rerun 'statmech-nn study' with its study file and -o {str(layout.root)!r} to rewrite it"
     title = ds.attrs.get("title", "none")
     if study is not None:
         try:
@@ -71,23 +75,17 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
     files: dict[str, xr.Dataset] = {}
     sweeps = {}
     for name in study.grids:
-        ds = _read(layout.sweep(name), study)
-        if ds is None:
-            raise DataError(f"{str(layout.sweep(name))!r} is missing: run 'statmech-nn study' first")
+        ds = _read(layout, layout.sweep(name), study=study)
         sweeps[name] = files[f"sweeps/{name}.nc"] = ds
-    phases = _read(layout.phases)
-    if phases is None:
-        raise DataError(f"{str(layout.phases)!r} is missing: run 'statmech-nn study' first")
+    phases = _read(layout, layout.phases)
     files["analyses/phases.nc"] = phases
-    scan = _read(layout.scan)
+    scan = _read(layout, layout.scan, required=False)
     if scan is not None:
         files["analyses/window_scan.nc"] = scan
-    comparisons = _read(layout.comparisons)
+    comparisons = _read(layout, layout.comparisons, required=False)
     if comparisons is not None:
         files["analyses/fss_comparisons.nc"] = comparisons
-    robustness = _read(layout.robustness)
-    if robustness is None:
-        raise DataError(f"{str(layout.robustness)!r} is missing: run 'statmech-nn study' first")
+    robustness = _read(layout, layout.robustness)
     files["analyses/robustness.nc"] = robustness
     slice_dims = list(phases["boundary"].dims)
 
@@ -111,9 +109,7 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
     figures["fss"] = figs.fss_figures(summary["comparisons"], posteriors, registry)
     figures["analyzers"] = {}
     for extra in study.extras:
-        result = _read(layout.extra(extra.name))
-        if result is None:
-            raise DataError(f"{str(layout.extra(extra.name))!r} is missing: run 'statmech-nn study' first")
+        result = _read(layout, layout.extra(extra.name))
         files[f"analyses/extra/{extra.name}.nc"] = result
         shown = registry.analyzer(extra.name)().present(result, sweeps[extra.grid])
         summary["analyzers"][extra.name] = {
