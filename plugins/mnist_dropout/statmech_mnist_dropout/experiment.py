@@ -25,10 +25,12 @@ import xarray as xr
 
 from statmech_nn.errors import ConfigError
 from statmech_nn.experiment import Cell, Experiment, ProgressCallback
+from statmech_nn.memory import available_memory
 from statmech_nn.options import Option, non_negative, positive
 from statmech_nn.schema import check_canonical_coordinate, set_coord_attrs
 
 from .flops import evaluation_work, training_work
+from .memory import check_cell_fits, networks_in_budget
 from .spec import N_TRAIN, CellResult, CellSpec, EvalConfig, MnistTensors, OptimizerConfig
 
 
@@ -228,12 +230,17 @@ class MnistDropoutExperiment(Experiment):
         return self._data
 
     def run_cell(self, cell: Cell, progress: ProgressCallback = None) -> xr.Dataset:
-        from .cell import run
+        """Train and evaluate ``cell``; on the CPU first check that it fits in the memory
+        available (:func:`.memory.check_cell_fits`; a GPU raises its own out-of-memory error)."""
+        from .cell import run, split_spec
+        from .parallel import default_workers
         from .weights import TrainedNetworks
 
         if len(cell["width"]) != 1 or len(cell["depth"]) != 1:
             raise ConfigError("a cell holds one width and one depth: use plan() to split the grid")
         spec = self.cell_spec(cell)
+        if self.device == "cpu":
+            check_cell_fits(spec, len(split_spec(spec, default_workers(self.device))), available_memory())
         trained = None if self.artifacts is None else TrainedNetworks(self.artifacts, self.training_identity())
         return cell_dataset(cell, run(spec, self.data(), self.device, progress, trained=trained),
                             spec.evaluation.n_masks)
@@ -274,28 +281,6 @@ def cell_dataset(cell: Cell, result: CellResult, n_masks: int) -> xr.Dataset:
         coords={d: list(cell[d]) for d in dims},
     )
     return set_coord_attrs(ds)
-
-
-def networks_in_budget(budget_bytes: float, width: int, depth: int, batch: int, steps: int, per_group: int,
-                       protocol: str, safety: float = 1.5) -> int:
-    """How many networks of one cell fit in ``budget_bytes`` of device memory (at least 1).
-
-    Per network (float32 = 4 B, int64 = 8 B): parameters, gradients and Adam's two moments,
-    ``16 P`` with ``P = 784 w + (d-1) w^2 + 10 w + d w + 10``; the step's buffers
-    ``4 (4 d + 2) w B`` (pre-activations, activations, derivatives, masks, two gradients) and
-    Philox words ``32 d w B`` (the eager tensor ops' int64 temporaries of a quarter row and the
-    stacked words; the compiled kernel needs only its float32 output); its share
-    of the minibatch schedule ``8 steps B / per_group`` and losses ``4 steps``. Once per cell,
-    evaluation of one group of ``per_group`` networks over the 10,000 test images:
-    ``per_group w n (12 + 12 [per_sample])``. Everything times ``safety`` (the CUDA graph's
-    private pool, allocator slack).
-    """
-    n_test = 10_000
-    params = 784 * width + (depth - 1) * width * width + 10 * width + depth * width + 10
-    per_network = (16 * params + 4 * (4 * depth + 2) * width * batch + 32 * depth * width * batch
-                   + 8 * steps * batch / per_group + 4 * steps)
-    evaluation = per_group * width * n_test * (12 + (12 if protocol == "per_sample" else 0))
-    return max(1, int((budget_bytes / safety - evaluation) // per_network))
 
 
 def _require_cuda() -> None:

@@ -30,10 +30,11 @@ import xarray as xr
 
 from statmech_nn.errors import ConfigError
 from statmech_nn.experiment import Cell, Experiment, ProgressCallback
+from statmech_nn.memory import available_memory
 from statmech_nn.options import Option, non_negative, positive
 
 from . import __version__
-from .newman_ziff import WRAPPING_KINDS, available_memory, canonical, first_wrapping_times, memory_needed
+from .newman_ziff import WRAPPING_KINDS, canonical, first_wrapping_times, memory_needed
 
 _WRAPPING_MEANING = {
     "horizontal": "a cluster wraps the torus horizontally",

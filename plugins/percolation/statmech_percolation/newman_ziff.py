@@ -25,7 +25,6 @@ Each run stops once every sample wraps both ways (near ``n ≈ 0.6 N`` for large
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -104,22 +103,6 @@ MAX_NODES = 1 << 23
 def memory_needed(L: int) -> int:
     """Peak bytes of one Newman–Ziff run on the ``L``×``L`` torus (a batch holds at least one run)."""
     return BYTES_PER_NODE * L * L
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (``MemAvailable`` of /proc/meminfo, else
-    the free physical pages), or ``None`` where the system does not say."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def first_wrapping_times(L: int, n_samples: int, rng: np.random.Generator,
