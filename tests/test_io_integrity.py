@@ -1,6 +1,8 @@
 """Damaged files are detected, not read as other numbers: every array of a written NetCDF file
-carries HDF5's Fletcher-32 checksum (statmech_nn.io.with_checksums). A tester flipped one bit of
-a sweep file and `analyze powerlaw` gave another alpha with exit 0."""
+carries HDF5's Fletcher-32 checksum, every array of a Zarr store a CRC32C after its compression
+(statmech_nn.io.with_checksums). A tester flipped one bit of a sweep file and `analyze powerlaw`
+gave another alpha with exit 0; a Zarr store without the CRC read back other numbers for 27 of
+30 flipped bytes of a chunk (zstd checks only its frame's structure)."""
 
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import xarray as xr
 from statmech_nn.analysis.fss.layout import read_posterior
 from statmech_nn.cli import main
 from statmech_nn.errors import DataError
-from statmech_nn.io import read_netcdf, write_netcdf
+from statmech_nn.io import read_dataset, read_netcdf, write_netcdf, write_zarr
 
 #: values whose float64 bytes occur once in the file: the damaged byte hits this array's data
 VALUES = np.linspace(0.1234567, 9.8765432, 500)
@@ -51,3 +53,37 @@ def test_a_damaged_group_of_a_tree_file_is_detected_too(tmp_path):
     read_netcdf(path)                                           # the root group is intact
     with pytest.raises(DataError, match="the file is damaged"):
         read_posterior(path)
+
+
+def test_every_flipped_byte_of_a_zarr_chunk_is_one_line_naming_the_damage(tmp_path, capsys):
+    """Truth: the store differs from what was written in one bit of the loss array's one chunk
+    file; 40 positions spread over the whole file (compressed data and the checksum at its end)
+    each fail the read with the one line, and the undamaged store reads back exactly."""
+    ds = xr.Dataset({"loss": (("N",), VALUES)}, coords={"N": np.arange(1, 501)})
+    store = tmp_path / "sweep.zarr"
+    write_zarr(ds, store)
+    np.testing.assert_array_equal(read_dataset(store)["loss"].values, VALUES)
+    [chunk] = [f for f in (store / "loss").rglob("*") if f.is_file() and f.name != "zarr.json"]
+    intact = chunk.read_bytes()
+    for at in np.linspace(0, len(intact) - 1, 40).astype(int):
+        damaged = bytearray(intact)
+        damaged[at] ^= 0x10
+        chunk.write_bytes(bytes(damaged))
+        with pytest.raises(DataError, match=r"sweep\.zarr' as Zarr: the store is damaged"):
+            read_dataset(store)
+    assert main(["analyze", "powerlaw", str(store), "--var", "loss", "--size", "N"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "the store is damaged" in err and "Traceback" not in err
+
+
+def test_every_group_of_a_zarr_tree_carries_the_checksum(tmp_path):
+    """Truth: the codec chain of each array, as the store's own metadata lists it, ends in
+    crc32c -- in the root and in a group below it (a posterior's draws)."""
+    import zarr
+    from zarr.codecs import Crc32cCodec
+
+    tree = xr.DataTree.from_dict({"/": xr.Dataset({"loss": (("N",), VALUES)}),
+                                  "/posterior": xr.Dataset({"p_c": (("draw",), VALUES)})})
+    write_zarr(tree, tmp_path / "tree.zarr")
+    for array in ("loss", "posterior/p_c"):
+        assert isinstance(zarr.open_array(tmp_path / "tree.zarr" / array).metadata.codecs[-1], Crc32cCodec)
