@@ -207,7 +207,9 @@ def write_zarr(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
 
     The store is Zarr format 3 and has no consolidated metadata: consolidated metadata is not
     part of the Zarr 3 specification (zarr warns on every write), and a local store opens
-    quickly without it."""
+    quickly without it. Every chunk is written, all-NaN ones too (zarr skips them by default
+    and reads a missing chunk as NaN), so that a chunk lost in a copy is detected on reading
+    (:func:`read_dataset`)."""
     try:
         import zarr
     except ImportError:
@@ -218,8 +220,8 @@ def write_zarr(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
                             "pip install 'statmech-nn[zarr]', or give a .nc name") from None
     path = check_writable(path)
     checked = with_checksums(ds, "zarr")
-    return write_atomically(path, lambda tmp: checked.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3),
-                            directory=True)
+    return write_atomically(path, lambda tmp: checked.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3,
+                                                              write_empty_chunks=True), directory=True)
 
 
 def read_dataset(path: str | os.PathLike) -> xr.Dataset:
@@ -232,8 +234,11 @@ def read_dataset(path: str | os.PathLike) -> xr.Dataset:
     if not path.exists():
         raise DataError(f"no such file: {str(path)!r}")
     try:
+        _check_chunks_present(path)
         with xr.open_zarr(path, consolidated=False) as ds:
             return ds.load()
+    except DataError:
+        raise
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         if "checksum" in first:
@@ -241,6 +246,24 @@ def read_dataset(path: str | os.PathLike) -> xr.Dataset:
         elif "decompression" in first.lower():
             first = f"the store is damaged ({first})"
         raise DataError(f"cannot read {str(path)!r} as Zarr: {first}") from None
+
+
+def _check_chunks_present(path: Path) -> None:
+    """A :class:`DataError` when a store written by :func:`write_zarr` (its arrays end their
+    codec chain in CRC32C) lacks a chunk: zarr would read the lost chunk as NaN, which in a
+    sweep means "not measured". Stores from other writers may leave empty chunks out."""
+    import zarr
+    from zarr.codecs import Crc32cCodec
+
+    arrays = [(name, node) for name, node in zarr.open_group(path, mode="r").members(max_depth=None)
+              if isinstance(node, zarr.Array)]
+    if not any(node.metadata.zarr_format == 3 and isinstance(node.metadata.codecs[-1], Crc32cCodec)
+               for _, node in arrays):
+        return
+    for name, node in arrays:
+        if node.nchunks_initialized < node.nchunks:
+            raise DataError(f"cannot read {str(path)!r} as Zarr: the store is damaged (array {name!r} has "
+                            f"{node.nchunks_initialized} of its {node.nchunks} chunks)")
 
 
 def read_netcdf(path: str | os.PathLike) -> xr.Dataset:

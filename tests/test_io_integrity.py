@@ -87,3 +87,21 @@ def test_every_group_of_a_zarr_tree_carries_the_checksum(tmp_path):
     write_zarr(tree, tmp_path / "tree.zarr")
     for array in ("loss", "posterior/p_c"):
         assert isinstance(zarr.open_array(tmp_path / "tree.zarr" / array).metadata.codecs[-1], Crc32cCodec)
+
+
+def test_a_lost_chunk_of_a_zarr_store_is_detected_not_read_as_unmeasured(tmp_path):
+    """Truth: zarr reads a missing chunk as the fill value, NaN, which in a sweep means "not
+    measured"; a store written here has every chunk, an all-NaN one too, so a chunk lost in a
+    copy is a one-line error naming the array and how many chunks it has of how many."""
+    loss = np.where(np.arange(500) < 250, np.nan, VALUES)   # first chunk all NaN: written anyway
+    ds = xr.Dataset({"loss": (("N",), loss)}, coords={"N": np.arange(1, 501)})
+    ds["loss"].encoding = {"chunks": (250,)}
+    store = tmp_path / "sweep.zarr"
+    write_zarr(ds, store)
+    np.testing.assert_array_equal(read_dataset(store)["loss"].values, loss)
+    chunks = sorted(f for f in (store / "loss").rglob("*") if f.is_file() and f.name != "zarr.json")
+    assert len(chunks) == 2
+    chunks[1].unlink()
+    with pytest.raises(DataError, match=r"sweep\.zarr' as Zarr: the store is damaged \(array 'loss' has 1 of its 2 "
+                                        r"chunks\)$"):
+        read_dataset(store)
