@@ -4,8 +4,9 @@ estimator checks)::
     from statmech_nn.testing import check_experiment
     check_experiment(MyExperiment, grid={"p": [0.5], "L": [8]})
 
-Each check raises :class:`~statmech_nn.errors.DataError` with a one-line message saying which
-part of the contract (``docs/data_model.md``) is violated; a result that differs between two runs
+Each check raises :class:`~statmech_nn.errors.PluginError` with a one-line message saying which
+part of the contract (``docs/data_model.md``) is violated -- the checks a sweep makes too, so a
+plugin that passes here is not refused there; a result that differs between two runs
 of the same cell raises xarray's ``AssertionError`` listing the differences.
 """
 
@@ -16,14 +17,14 @@ from typing import Any
 
 import xarray as xr
 
-from .errors import DataError
-from .experiment import Experiment, cell_points
-from .schema import validate_dataset
+from .errors import PluginError
+from .executor import check_cell_result
+from .experiment import Experiment, check_plan
 
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise DataError(message)
+        raise PluginError(message)
 
 
 def check_experiment(experiment_cls: type[Experiment], grid: Mapping[str, Any],
@@ -42,22 +43,13 @@ def check_experiment(experiment_cls: type[Experiment], grid: Mapping[str, Any],
     for dim in experiment_cls.dims:
         _require(dim in experiment_cls.default_grid, f"default_grid lacks dimension {dim!r}")
     experiment = experiment_cls(options)
-    cells = experiment.plan(experiment.validate_grid(grid))
-    _require(bool(cells), "plan() returned no cells")
-    covered = sum(cell_points(c) for c in cells)
-    expected = cell_points(experiment.validate_grid(grid))
-    _require(covered == expected, f"plan() cells cover {covered} grid points, the grid has {expected}")
+    full_grid = experiment.validate_grid(grid)
+    cells = experiment.plan(full_grid)
+    check_plan(experiment, full_grid, cells)
     first = None
     for cell in cells:
         ds = experiment.run_cell(cell)
-        for dim, values in cell.items():
-            _require(dim in ds.coords, f"run_cell result lacks coordinate {dim!r}")
-            _require(list(ds[dim].values) == list(values), f"coordinate {dim!r} differs from the cell")
-        validate_dataset(ds)
-        declared = set(getattr(experiment_cls, "variables", ()) or ())
-        _require(not declared or declared == set(map(str, ds.data_vars)),
-                 f"run_cell wrote the variables {sorted(map(str, ds.data_vars))}, but 'variables' declares "
-                 f"{sorted(declared)}")
+        check_cell_result(experiment, cell, ds)
         again = experiment_cls(options).run_cell(cell)
         xr.testing.assert_identical(ds, again)  # reproducible: same config + seed, same numbers
         first = ds if first is None else first

@@ -25,11 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import xarray as xr
+
 from .cache import CellCache
-from .errors import PluginError, StatmechError, StorageError
+from .errors import DataError, PluginError, StatmechError, StorageError
 from .experiment import Cell, Experiment, ProgressCallback
 from .lease import held, try_acquire, wait_until_released
 from .progress import SweepProgress
+from .schema import set_coord_attrs, validate_dataset
 
 #: Seconds to wait for a worker able to run the cells (an adaptive or batch cluster starts
 #: its workers late) before giving up with an error.
@@ -90,13 +93,34 @@ def compute_cell(experiment: Experiment, task: CellTask, cache_root: str | Path,
                           RuntimeWarning, stacklevel=2)
         experiment.artifacts = cache.artifacts
         result = experiment.run_cell(task.cell, progress)
-        for dim, values in task.cell.items():
-            if dim not in result.coords or list(result[dim].values) != list(values):
-                raise PluginError(f"experiment {experiment.name!r} returned coordinates that differ from "
-                                  f"its cell in {dim!r}: {list(result[dim].values) if dim in result.coords else 'none'} "
-                                  f"instead of {list(values)}")
+        check_cell_result(experiment, task.cell, result)
         cache.store(task.key, result, task.point_keys)
     return task.key
+
+
+def check_cell_result(experiment: Experiment, cell: Cell, result: Any) -> None:
+    """A one-line :class:`PluginError` naming the experiment unless ``result`` of
+    ``run_cell(cell)`` keeps the contract -- checked before it is cached, so that a plugin
+    fixed after the error computes the cell again: an ``xarray.Dataset`` whose coordinates are
+    the cell's values, which passes :func:`~statmech_nn.schema.validate_dataset` (the canonical
+    coordinates' attributes filled in as the sweep does) and, where the experiment declares
+    ``variables``, has exactly those data variables."""
+    where = f"experiment {experiment.name!r}"
+    if not isinstance(result, xr.Dataset):
+        raise PluginError(f"{where}: run_cell returned {type(result).__name__}, expected an xarray.Dataset")
+    for dim, values in cell.items():
+        if dim not in result.coords or list(result[dim].values) != list(values):
+            raise PluginError(f"{where} returned coordinates that differ from "
+                              f"its cell in {dim!r}: {list(result[dim].values) if dim in result.coords else 'none'} "
+                              f"instead of {list(values)}")
+    try:
+        validate_dataset(set_coord_attrs(result))
+    except DataError as exc:
+        raise PluginError(f"{where}: run_cell's dataset breaks the contract of docs/data_model.md: {exc}") from None
+    declared = set(getattr(experiment, "variables", ()) or ())
+    if declared and declared != set(map(str, result.data_vars)):
+        raise PluginError(f"{where}: run_cell wrote the variables {sorted(map(str, result.data_vars))}, but "
+                          f"'variables' declares {sorted(declared)}")
 
 
 def _reason(exc: BaseException) -> str:

@@ -26,11 +26,10 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
 import xarray as xr
 
 from .artifacts import ArtifactStore
-from .errors import ConfigError
+from .errors import ConfigError, PluginError
 from .options import Option, resolve_options
 from .schema import check_canonical_coordinate
 
@@ -119,6 +118,28 @@ class Experiment:
         raise NotImplementedError(f"experiment {self.name!r} does not implement run_cell")
 
 
-def cell_points(cell: Cell) -> int:
-    """Number of grid points in a cell."""
-    return int(np.prod([len(v) for v in cell.values()]))
+def check_plan(experiment: Experiment, grid: Mapping[str, tuple], cells: Sequence[Cell]) -> None:
+    """A one-line :class:`PluginError` unless ``cells`` (``experiment.plan(grid)``) cover every
+    point of the validated ``grid`` exactly once: each cell a sub-grid over exactly the
+    experiment's dims with values from the grid. A point left out would be NaN ("not measured")
+    in the sweep's file, a point in two cells computed twice; neither is the user's doing."""
+    where = f"experiment {experiment.name!r}: plan()"
+    seen: dict[tuple, int] = {}
+    for cell in cells:
+        if not isinstance(cell, Mapping) or set(cell) != set(experiment.dims):
+            keys = sorted(cell) if isinstance(cell, Mapping) else type(cell).__name__
+            raise PluginError(f"{where} returned a cell with keys {keys}; expected exactly its dims "
+                              f"{list(experiment.dims)}")
+        for dim in experiment.dims:
+            strays = [v for v in cell[dim] if v not in grid[dim]]
+            if strays:
+                raise PluginError(f"{where} returned a cell with {dim} = {strays[0]!r}, which is not in the grid "
+                                  f"{list(grid[dim])}")
+        for point in itertools.product(*(cell[d] for d in experiment.dims)):
+            seen[point] = seen.get(point, 0) + 1
+    points = list(itertools.product(*(grid[d] for d in experiment.dims)))
+    wrong = [p for p in points if p not in seen] or [p for p in points if seen[p] > 1]
+    if wrong:
+        named = ", ".join(f"{d}={v!r}" for d, v in zip(experiment.dims, wrong[0]))
+        raise PluginError(f"{where} puts the grid point {named} in {seen.get(wrong[0], 0)} cells; the cells "
+                          "must cover the grid exactly once")

@@ -35,7 +35,7 @@ from . import __version__
 from .cache import CellCache, cell_key, point_key
 from .errors import CellError
 from .executor import CellTask, describe_cell, run_on_dask, run_serial
-from .experiment import Cell, Experiment
+from .experiment import Cell, Experiment, check_plan
 from .progress import SweepProgress
 from .schema import distribution_of, ordered_dims, provenance_attrs, set_coord_attrs, validate_dataset
 
@@ -75,6 +75,7 @@ def plan_sweep(experiment: Experiment, grid: Mapping[str, Any], cache: CellCache
     cache.check_recognised(new_ok=True)
     identity = experiment.result_identity()
     cells = experiment.plan(full_grid)
+    check_plan(experiment, full_grid, cells)
     points = {id(cell): cell_point_list(cell) for cell in cells}
     keys = {id(cell): [point_key(identity, p) for p in points[id(cell)]] for cell in cells}
     found = cache.sources([k for cell in cells for k in keys[id(cell)]], verify=verify)
