@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import traceback
 import warnings
 from concurrent.futures import CancelledError
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from .cache import CellCache
 from .errors import DataError, PluginError, StatmechError, StorageError
 from .experiment import Cell, Experiment, ProgressCallback
 from .lease import held, try_acquire, wait_until_released
+from .plugin_faults import debugging, describe_failure
 from .progress import SweepProgress
 from .schema import set_coord_attrs, validate_dataset
 
@@ -124,10 +126,15 @@ def check_cell_result(experiment: Experiment, cell: Cell, result: Any) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    """One line for a failed cell: the toolkit's own error as it is; any other exception (the
+    plugin's code) with its type and where it was raised (:func:`describe_failure`). With
+    ``STATMECH_NN_DEBUG`` set the whole traceback goes to stderr first."""
+    if debugging():
+        traceback.print_exception(exc)
     if isinstance(exc, StatmechError):
+        text = str(exc).strip().splitlines()
         return text[0] if text else type(exc).__name__
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return describe_failure(exc)
 
 
 def run_serial(experiment: Experiment, tasks: list[CellTask], cache: CellCache, bar: SweepProgress) -> list[Failure]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, PluginError
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,17 @@ class Option:
     choices: tuple[Any, ...] | None = None
     check: Callable[[Any], bool] | None = None
     accepted: str = ""
+
+    def __post_init__(self):
+        """The default must be ``None`` (not set: the user may give a value, the code decides
+        otherwise) or a value the option accepts (a plugin's mistake, found when the plugin is
+        imported rather than in a sweep that ran with it)."""
+        if self.default is None:
+            return
+        try:
+            self.validate(self.default, self.name)
+        except ConfigError as exc:
+            raise PluginError(f"option {self.name!r} has a default it does not accept: {exc}") from None
 
     def validate(self, value: Any, where: str) -> Any:
         """Return ``value`` (ints promoted to float where float is accepted) or raise."""
@@ -66,8 +77,19 @@ OptionSpec = Mapping[str, Sequence[Option]]
 def describe_options(spec: OptionSpec) -> list[dict[str, Any]]:
     """One JSON-safe row per option: section, name, default, accepted values, doc (what
     ``statmech-nn plugins --options EXPERIMENT`` shows)."""
+    check_spec(spec)
     return [{"section": section, "name": opt.name, "default": opt.default, "accepted": opt.describe(),
              "doc": opt.doc} for section, options in spec.items() for opt in options]
+
+
+def check_spec(spec: OptionSpec) -> None:
+    """A :class:`PluginError` when a section declares two options of one name (the second
+    would be unreachable, yet listed)."""
+    for section, options in spec.items():
+        names = [opt.name for opt in options]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise PluginError(f"option section [{section}] declares {twice[0]!r} twice: give each option once")
 
 
 def resolve_options(spec: OptionSpec, given: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -76,6 +98,7 @@ def resolve_options(spec: OptionSpec, given: Mapping[str, Any] | None) -> dict[s
     Unknown sections and unknown keys are errors, so that a typo never silently falls back to
     a default.
     """
+    check_spec(spec)
     given = dict(given or {})
     resolved: dict[str, dict[str, Any]] = {}
     for section, section_given in given.items():

@@ -9,6 +9,8 @@ in one warning line naming the plugin, and skipped:
   loaded;
 * a hook that raises when called (e.g. a lazy import of a missing dependency) contributes
   nothing; the plugin's other hooks still count;
+* a hook that returns anything but a list of classes contributes nothing, and a class without a
+  ``name`` is skipped (each with its warning);
 * two classes of one kind with the same ``name`` make that name ambiguous: looking it up raises
   :class:`~statmech_nn.errors.PluginError` naming both plugins, while every other name of the
   kind keeps working (listing the whole kind, e.g. :meth:`PluginRegistry.experiments`, raises;
@@ -69,6 +71,19 @@ class _KindTable:
 def _one_line(exc: BaseException) -> str:
     text = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
     return (text.splitlines() or [type(exc).__name__])[0]
+
+
+def _classes_of(returned: Any, hook_name: str) -> list[type]:
+    """What a ``register_*`` hook returned, as a list of classes; a :class:`PluginError` for
+    anything else (``None`` counts as an empty list)."""
+    if returned is None:
+        return []
+    if not isinstance(returned, (list, tuple)):
+        raise PluginError(f"{hook_name} returned {type(returned).__name__}; expected a list of classes")
+    for item in returned:
+        if not isinstance(item, type):
+            raise PluginError(f"{hook_name} returned {item!r}, which is not a class; expected a list of classes")
+    return list(returned)
 
 
 def _implemented_hooks(plugin: Any) -> list[str]:
@@ -143,7 +158,7 @@ class PluginRegistry:
                 self._pm.unregister(name=name)
             unknown = [hook for hook in _implemented_hooks(plugin) if hook not in KIND_HOOKS]
             reason = (f"it implements {', '.join(map(repr, unknown))}, which is no hook" if unknown
-                      else str(exc).split(" in plugin ")[0])
+                      else "; ".join(line.strip() for line in str(exc).split(" in plugin ")[0].splitlines()))
             raise PluginError(f"plugin {name!r} is invalid: {reason} (hooks: {', '.join(KIND_HOOKS)})") from None
         self._info[name] = PluginInfo(name, version or "unknown", origin or repr(plugin))
         self._tables.clear()
@@ -160,7 +175,7 @@ class PluginRegistry:
         problems: list[str] = []
         for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
             try:
-                classes = list(impl.function() or [])
+                classes = _classes_of(impl.function(), hook_name)
             except Exception as exc:  # e.g. a lazy import of a missing dependency
                 message = _one_line(exc)
                 _warn(f"statmech_nn plugin {impl.plugin_name!r} failed in {hook_name}, which contributes nothing "
@@ -170,7 +185,10 @@ class PluginRegistry:
             for cls in classes:
                 name = getattr(cls, "name", None)
                 if not isinstance(name, str) or not name:
-                    problems.append(f"plugin {impl.plugin_name!r} registers {human} {cls!r} without a 'name'")
+                    problem = f"plugin {impl.plugin_name!r} registers {human} {cls.__qualname__} without a 'name'"
+                    _warn(f"{problem} (a non-empty str class attribute); it is skipped")
+                    self._info[impl.plugin_name].error = problem
+                    problems.append(problem)
                     continue
                 found.setdefault(name, []).append((impl.plugin_name, cls))
         table = _KindTable(problems=problems)

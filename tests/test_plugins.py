@@ -80,7 +80,7 @@ def test_block_env_skips_named_plugins(monkeypatch):
     assert "builtin" not in {p.name for p in registry.plugins()}
 
 
-def test_plugin_without_name_is_rejected():
+def test_plugin_without_name_is_rejected_and_said():
     class Nameless:
         @hookimpl
         def register_experiments(self):
@@ -88,8 +88,62 @@ def test_plugin_without_name_is_rejected():
 
     registry = PluginRegistry(load_entry_points=False)
     registry.register_plugin(Nameless(), "nameless")
-    with pytest.raises(PluginError, match="nameless"):
-        registry.experiments()
+    with pytest.warns(RuntimeWarning, match=r"plugin 'nameless' registers experiment object without a 'name' "
+                                            r"\(a non-empty str class attribute\); it is skipped"):
+        with pytest.raises(PluginError, match="nameless"):
+            registry.experiments()
+    assert {p.name: p for p in registry.plugins()}["nameless"].error
+
+
+@pytest.mark.parametrize("returned, said", [
+    (lambda: UniformMean(), r"returned UniformMean; expected a list of classes"),
+    (lambda: [42], r"returned 42, which is not a class; expected a list of classes"),
+], ids=["an-instance", "not-a-class"])
+def test_a_hook_returning_other_than_classes_is_one_warning_line(returned, said):
+    # Truth: the hook contract is "a list of classes"; an instance, or a list holding a number,
+    # used to fail as "TypeError: 'UniformMean' object is not iterable" or register nothing
+    # silently. Now the plugin's hook contributes nothing and one line says what it returned.
+    class Wrong:
+        @hookimpl
+        def register_experiments(self):
+            return returned()
+
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register_plugin(Wrong(), "wrong")
+    with pytest.warns(RuntimeWarning, match="plugin 'wrong' failed in register_experiments.*" + said):
+        assert registry.names("experiment") == []
+
+
+def test_a_hook_with_the_wrong_arguments_says_which():
+    # Truth: pluggy's message spans three lines; the argument it cannot match is on the last,
+    # which a first-line cut used to drop.
+    class Wrong:
+        @hookimpl
+        def register_experiments(self, registry):
+            return []
+
+    with pytest.raises(PluginError, match=r"^plugin 'wrong' is invalid: Plugin 'wrong' for hook 'register_experiments'; "
+                                          r"hookimpl definition: register_experiments\(registry\); "
+                                          r"Argument\(s\) \{'registry'\} are declared in the hookimpl"):
+        PluginRegistry(load_entry_points=False).register_plugin(Wrong(), "wrong")
+
+
+def test_an_option_default_it_does_not_accept_and_a_twice_declared_option_are_the_plugins_errors():
+    # Truth: each default breaks its own declaration (check, type, choices); a sweep used to
+    # run with them, while --set with the same value was refused. Found at declaration now, when
+    # the plugin is imported (its registry warning names the plugin).
+    from statmech_nn.options import Option, positive, resolve_options
+
+    with pytest.raises(PluginError, match=r"^option 'k' has a default it does not accept: k = -1\.0: expected a "
+                                          r"number > 0$"):
+        Option("k", -1.0, "a rate", (float,), check=positive, accepted="a number > 0")
+    with pytest.raises(PluginError, match=r"option 'n' has a default it does not accept: n = 'ten': expected int$"):
+        Option("n", "ten", "a count", (int,))
+    with pytest.raises(PluginError, match=r"mode = 'c': expected one of 'a', 'b'$"):
+        Option("mode", "c", "a mode", (str,), choices=("a", "b"))
+    twice = {"s": (Option("k", 1.0, "first", (float,)), Option("k", 2.0, "second", (float,)))}
+    with pytest.raises(PluginError, match=r"^option section \[s\] declares 'k' twice: give each option once$"):
+        resolve_options(twice, None)
 
 
 def test_plugins_command_lists_installed_plugins_with_versions_and_origins(capsys):

@@ -76,7 +76,8 @@ def test_a_failing_cell_names_its_coordinates_and_the_rest_is_kept(client, tmp_p
     trap.touch()
     probe = Probe({"probe": {"fail_at": 1, "trap": str(trap), "log": str(log)}})
     cache = CellCache(tmp_path / "c")
-    with pytest.raises(CellError, match=r"cell x=1 failed: ValueError: trap sprung at x=1; 3 of 4 computed cells are cached"):
+    with pytest.raises(CellError, match=r"cell x=1 failed: ValueError: trap sprung at x=1 \(at tests/probe_experiment.py:\d+\); "
+                                        r"3 of 4 computed cells are cached"):
         run_sweep(probe, {"x": [0, 1, 2, 3]}, cache, client=client, progress=False)
     assert calls(log) == [0, 2, 3]
     trap.unlink()
@@ -158,6 +159,30 @@ def test_every_worker_process_drops_late_close_timeouts_too(client):
     client.wait_for_workers(2, timeout=60)
     seen = client.run(lambda: any(isinstance(f, UnretrievedTimeouts) for f in logging.getLogger("asyncio").filters))
     assert list(seen.values()) == [True, True]
+    from statmech_nn.worker_logs import CellFailureReports
+
+    seen = client.run(lambda: any(isinstance(f, CellFailureReports)
+                                  for f in logging.getLogger("distributed.worker").filters))
+    assert list(seen.values()) == [True, True]
+
+
+def test_a_workers_compute_failed_report_is_dropped_unless_debugging(monkeypatch):
+    # Truth: the sweep reports a failed cell in one line with where it raised; the worker's own
+    # multi-line "Compute Failed" report (key, state, task, traceback) printed before it. It is
+    # dropped, other worker records pass, and STATMECH_NN_DEBUG=1 keeps it.
+    import logging
+
+    from statmech_nn.worker_logs import CellFailureReports
+
+    def record(msg):
+        return logging.LogRecord("distributed.worker", logging.ERROR, __file__, 1, msg, None, None)
+
+    failed = "Compute Failed\nKey:       statmech-cell-0123\nTraceback: ..."
+    monkeypatch.delenv("STATMECH_NN_DEBUG", raising=False)
+    assert not CellFailureReports().filter(record(failed))
+    assert CellFailureReports().filter(record("Worker stream died during communication"))
+    monkeypatch.setenv("STATMECH_NN_DEBUG", "1")
+    assert CellFailureReports().filter(record(failed))
 
 
 @pytest.mark.parametrize("error, shown", [(TimeoutError("Timeout"), False), (ValueError("a real fault"), True)],

@@ -26,6 +26,9 @@ from typing import Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from ..errors import PluginError
+from ..plugin_faults import plugin_call
+
 #: most rows of the default table (a larger result is summarised by its file, not a table)
 MAX_DEFAULT_ROWS = 60
 
@@ -111,3 +114,20 @@ class Analyzer:
     def present(self, result: xr.Dataset, data: xr.Dataset | None = None) -> Presentation:
         """Tables, figures and warnings of a stored ``result`` (``data``: the analysed input)."""
         return default_presentation(result, f"{self.name}: {self.summary}".rstrip(": "))
+
+
+def run_analyzer(cls: type[Analyzer], data: xr.Dataset, **options: Any) -> xr.Dataset | xr.DataTree:
+    """``cls().run(data, **options)`` held to the contract (module docstring), each breach one
+    line naming the analyzer and its plugin (:func:`statmech_nn.plugin_faults.plugin_call`): an
+    exception of its own code, a result that is not an ``xarray.Dataset`` (or ``DataTree``), or
+    an input it changed (checked against a deep copy taken before)."""
+    before = data.copy(deep=True)
+    with plugin_call("analyzer", cls):
+        result = cls().run(data, **options)
+    name = getattr(cls, "name", cls.__qualname__)
+    if not isinstance(result, (xr.Dataset, xr.DataTree)):
+        raise PluginError(f"analyzer {name!r}: run returned {type(result).__name__}, expected an xarray.Dataset")
+    if not data.identical(before):
+        raise PluginError(f"analyzer {name!r}: run changed its input dataset (values or attributes); it must "
+                          "return a new dataset and leave its input as it was")
+    return result

@@ -4,7 +4,7 @@ Each command lives in its own module exposing ``register(subparsers)`` (``analyz
 register their whole group); handlers return an exit status. The options, loading, tables and
 output every command shares are in :mod:`statmech_nn.cli.common`, with the ``--json`` rule (stdout
 carries only the JSON document; tables and messages go to stderr). Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
-status 2; usage errors likewise. Ctrl-C exits 130 with one line saying what is kept: a command
+status 2 (``STATMECH_NN_DEBUG=1``: after its traceback); usage errors likewise. Ctrl-C exits 130 with one line saying what is kept: a command
 that can resume sets ``on_interrupt`` (``parser.set_defaults(on_interrupt=...)``, e.g. the
 sweep's finished cells); for every other command nothing was written, since files are written
 whole or not at all.
@@ -17,11 +17,13 @@ import faulthandler
 import os
 import signal
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import StatmechError
+from ..plugin_faults import debugging
 
 PROG = "statmech-nn"
 NOTHING_WRITTEN = "no output was written (files are written whole or not at all)"
@@ -59,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except StatmechError as exc:
+        if debugging():
+            traceback.print_exception(exc)
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

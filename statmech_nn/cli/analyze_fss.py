@@ -10,12 +10,14 @@ in the root's attribute ``comparison_json``).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from typing import Any
 
 from ..analysis._options import ERROR_METHODS
 from ..errors import ConfigError
+from ..plugin_faults import plugin_call
 from .common import add_input, add_json, add_output, check_output, command_line, emit_json, parse_select, say
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale", "amp_corr")
@@ -124,14 +126,14 @@ def run(args) -> int:
 
 
 def _make_form(cls, corrections: bool | None):
-    """The form object; ``corrections`` None keeps the form's default."""
-    if corrections is None:
-        return cls()
-    try:
+    """The form object; ``corrections`` None keeps the form's default, and ``False`` is the
+    default of a form that has no correction (``--no-corrections`` over a comparison with one)."""
+    if corrections is not None and "corrections" in inspect.signature(cls).parameters:
         return cls(corrections=corrections)
-    except TypeError:
-        flag = "--corrections" if corrections else "--no-corrections"
-        raise ConfigError(f"{flag}: scaling form {cls.name!r} has no correction to switch") from None
+    if corrections:
+        raise ConfigError(f"--corrections: scaling form {cls.name!r} has no correction to switch on")
+    with plugin_call("scaling form", cls):
+        return cls()
 
 
 def _write(args, tree, title: str, source) -> None:

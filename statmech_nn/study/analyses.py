@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..analysis.base import run_analyzer
 from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..errors import DataError
 from ..io import read_netcdf, write_netcdf
@@ -108,7 +109,7 @@ class StudyAnalyses:
         the input's ``config_sha256``, the ``options`` and the analyzer's source file."""
         cls = self.registry.analyzer(analyzer)
         key = {**step, "input": data.attrs.get("config_sha256"), "options": options, "source": source_sha256(cls)}
-        return self._step(path, key, title, lambda: cls().run(data, **options), [data])
+        return self._step(path, key, title, lambda: run_analyzer(cls, data, **options), [data])
 
     def phases(self) -> xr.Dataset:
         data = self.sweeps[self.study.analysis_grid]

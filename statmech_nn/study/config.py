@@ -169,7 +169,7 @@ FSS = (
 ANALYSIS_SPEC = {"analysis": ANALYSIS, "analysis.phases": PHASES, "analysis.scan": SCAN,
                  "analysis.fss": FSS}
 EXTRA = (
-    Option("name", "", "registered analyzer name", (str,), check=bool, accepted="a non-empty name"),
+    Option("name", None, "registered analyzer name (required)", (str,), check=bool, accepted="a non-empty name"),
     Option("grid", "", "grid whose sweep it analyses (default: the first)", (str,)),
     Option("options", {}, "keyword options of the analyzer's run()", (dict,)),
 )

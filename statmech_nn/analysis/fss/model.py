@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ConfigError, DataError
+from ...errors import ConfigError, DataError, PluginError
+from ...plugin_faults import plugin_call
 from .forms import ScalingForm
 from .likelihood import SizeGroups, collapse_loglik, overlap_fraction, size_feature_sd, size_features
 
@@ -132,7 +133,10 @@ class CollapseModel:
             raise ConfigError(f"min_overlap = {min_overlap!r}: expected a fraction in [0, 1]")
         self.form, self.data = form, data
         self.fit_a, self.fit_err_scale, self.min_overlap = fit_a, fit_err_scale, float(min_overlap)
-        base = {**form.default_priors(data.all_control, data.all_size), **HYPER_PRIORS}
+        if not form.params or form.params[0] != "p_c":
+            raise PluginError(f"scaling form {form.name!r}: params = {form.params!r}: expected 'p_c' first")
+        with plugin_call("scaling form", type(form)):
+            base = {**form.default_priors(data.all_control, data.all_size), **HYPER_PRIORS}
         if fit_a:
             base["a"] = A_PRIOR
         local = observable_parameters(form, fit_a=fit_a, fit_err_scale=fit_err_scale, size_offsets=size_offsets,
@@ -167,6 +171,27 @@ class CollapseModel:
         self._size_features = [size_features(obs.control, index, size_offsets, size_tilts)
                                for obs, (_, index) in zip(data.observables, self._size_index)]
         self._check_pc_prior()
+        self._check_form()
+
+    def _check_form(self) -> None:
+        """Evaluate the form once for two walkers inside the prior box: a plugin's form that
+        raises, or returns the wrong shape, is one line naming it (module docstring of
+        :mod:`.forms`: ``(W, n)`` arrays, ``valid`` ``(W,)``) instead of a failure deep in the
+        optimiser."""
+        vectors = self.lower + np.array([[0.5], [0.25]]) * (self.upper - self.lower)
+        theta = self._theta(vectors)
+        with plugin_call("scaling form", type(self.form)):
+            for j, obs in enumerate(self.data.observables):
+                x = self.form.scaling_variable(obs.control, obs.size, self._local_theta(theta, j))
+                if np.shape(x) != (2, obs.y.size):
+                    raise PluginError(f"scaling form {self.form.name!r}: scaling_variable returned shape "
+                                      f"{np.shape(x)} for 2 walkers and {obs.y.size} points; expected (W, n) = "
+                                      f"(2, {obs.y.size})")
+                self._scaled(theta, j)  # ln G and r broadcast to x's shape
+            valid = self.form.valid(self.data.all_size, theta)
+            if np.shape(valid) != (2,):
+                raise PluginError(f"scaling form {self.form.name!r}: valid returned shape {np.shape(valid)} "
+                                  "for 2 walkers; expected (W,) = (2,)")
 
     def leaving_out(self, size: float) -> "CollapseModel":
         """The same prior and model with the likelihood of every size but ``size``:
@@ -225,9 +250,13 @@ class CollapseModel:
     def _theta(self, vectors: np.ndarray) -> dict[str, np.ndarray]:
         return {k: v[:, None] for k, v in self.to_physical(vectors).items()}
 
+    def _local_theta(self, theta, j: int) -> dict[str, np.ndarray]:
+        """``theta`` as the form sees it for observable ``j``: its own ``a``, if fitted."""
+        names = self.local_names[j]
+        return {**theta, "a": theta[names["a"]]} if "a" in names else {k: v for k, v in theta.items() if k != "a"}
+
     def _scaled(self, theta, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        obs, names = self.data.observables[j], self.local_names[j]
-        local = {**theta, "a": theta[names["a"]]} if "a" in names else {k: v for k, v in theta.items() if k != "a"}
+        obs, local = self.data.observables[j], self._local_theta(theta, j)
         x = self.form.scaling_variable(obs.control, obs.size, local)
         log_g = np.broadcast_to(self.form.log_size_factor(obs.size, local), x.shape)
         corr = np.broadcast_to(self.form.correction_factor(obs.size, local), x.shape) if self.form.corrected else None
