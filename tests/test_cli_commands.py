@@ -74,3 +74,17 @@ def test_cache_info_and_clearing_artifacts_keeps_cells(tmp_path, capsys):
     assert (tmp_path / "a.nc").exists() and (tmp_path / "b.nc").exists()
     a, b = xr.open_dataset(tmp_path / "a.nc"), xr.open_dataset(tmp_path / "b.nc")
     xr.testing.assert_identical(a.drop_attrs(deep=False), b.drop_attrs(deep=False))
+
+
+def test_dry_run_of_an_extended_grid_counts_partly_cached_cells_and_points(tmp_path, capsys):
+    # Truth: the percolation sweep p = 0.5 x L = 8, 16 is two cells (one per L) of one point;
+    # extending p to 0.5, 0.6 leaves each cell half cached. The summary used to say "0 cached,
+    # 2 to compute" beside two lines saying "partial (1/2 points cached)".
+    grid = ["--experiment", "percolation", "--grid", "L=8,16", "--set", "sampling.n_samples=20",
+            "--cache-dir", str(tmp_path / "c")]
+    assert main(["sweep", *grid, "--grid", "p=0.5", "-o", str(tmp_path / "a.nc")]) == 0
+    capsys.readouterr()
+    assert main(["sweep", *grid, "--grid", "p=0.5,0.6", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("partial (1/2 points cached)") == 2
+    assert "2 cells: 0 cached, 2 to compute (2 of them partly cached); points: 2 of 4 cached" in out

@@ -64,7 +64,12 @@ def run(args) -> int:
         for item in planned:
             print(f"{item.status:<8} {describe_cell(item.cell)}")
         n_cached = sum(p.todo is None for p in planned)
-        print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute (cache: {cache.root})")
+        n_partial = sum(p.todo is not None and p.n_cached > 0 for p in planned)
+        partly = f" ({n_partial} of them partly cached)" if n_partial else ""
+        points = (f"; points: {sum(p.n_cached for p in planned)} of {sum(p.n_points for p in planned)} cached"
+                  if n_partial else "")
+        print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute{partly}{points} "
+              f"(cache: {cache.root})")
         return 0
     # the default name carries the hash of the validated configuration, which run_sweep records
     # in the file; before any work only the folder is checked (with a stand-in name)
