@@ -127,6 +127,10 @@ def test_amentia_needs_every_indicator_at_chance():
     no_acc = classify_phases(ds, control_dim=None, accuracy_var=None)
     assert no_acc["phase"].values.tolist() == [AMENTIA, AMENTIA]
     assert no_acc.attrs["amentia_indicators"] == "loss=loss"
+    # both indicators off (an experiment that is no learning task): no amentia, flat is critical
+    neither = classify_phases(ds, control_dim=None, loss_var=None, accuracy_var=None)
+    assert neither["phase"].values.tolist() == [CRITICAL, CRITICAL]
+    assert neither.attrs["amentia_indicators"] == ""
 
 
 def test_phase_has_cf_flags_and_survives_netcdf(tmp_path):

@@ -121,6 +121,9 @@ def snapshot(root: Path) -> dict[str, bytes]:
     (small(extra="[analysis]\nseed = 'N'\n"), "analysis.seed = 'N' is also analysis.size"),
     (small(extra="[analysis]\ncontrol = 'seed'\n"), "analysis.seed = 'seed' is also analysis.control"),
     (small(extra="[analysis]\nrows = 'N'\n"), "analysis.rows = 'N' is also analysis.size"),
+    (small("toy_declared", extra="[analysis.phases]\nloss_var = 'energy'\naccuracy_var = 'acc'\n"),
+     "analysis.phases: experiment 'toy_declared' writes neither loss_var = 'energy' nor accuracy_var = 'acc' (it "
+     "writes loss, accuracy): name its loss or accuracy, or set both to \"\" (no amentia)"),
     (small("toy_declared", extra="[analysis]\nobservable = 'nope'\n"),
      "analysis.observable = 'nope': expected a variable of experiment 'toy_declared' (loss, accuracy)"),
     (small("toy_declared", extra='[[analysis.analyzers]]\nname = "extreme_loss"\noptions = { var = "nope" }\n'),
@@ -142,6 +145,24 @@ def test_what_would_fail_after_the_sweeps_fails_at_load(tmp_path, text, message)
     with pytest.raises(ConfigError) as info:
         load_study(path, registry=registry())
     assert message in str(info.value) and str(path) in str(info.value) and "\n" not in str(info.value), info.value
+
+
+def test_a_study_without_amentia_indicators_classifies_no_amentia(tmp_path):
+    """Truth: the toy is at chance (loss ln 10, accuracy 0.1, flat) for p_train >= 0.9, which the
+    default indicators call amentia; an experiment that is no learning task sets both to "" and
+    the same point is then critical (alpha compatible with 0), never amentia."""
+    from statmech_nn.analysis.phases import AMENTIA, CRITICAL
+
+    text = small().replace("p_train = [0.0]", "p_train = [0.0, 0.95]")
+    reg = registry()
+    phases = {}
+    for name, extra in (("default", ""), ("none", '[analysis.phases]\nloss_var = ""\naccuracy_var = ""\n')):
+        study = load_study(write(tmp_path, text + extra, f"{name}.toml"), registry=reg)
+        layout = run_study(study, tmp_path / name, CellCache(tmp_path / "cache"), progress=False,
+                           log=lambda line: None, registry=reg)
+        phases[name] = xr.open_dataset(layout.phases)["phase"].sel(p_train=0.95).load()
+    assert (phases["default"] == AMENTIA).all()
+    assert (phases["none"] == CRITICAL).all()
 
 
 def test_accepted_analyzer_options_and_names_still_load(tmp_path):

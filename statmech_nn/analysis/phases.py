@@ -18,7 +18,8 @@ code  meaning       criterion (``a = alpha``, ``s = alpha_stderr``, ``z`` defaul
 Amentia asks *every* available indicator to sit at chance: near the eumentia-dementia boundary
 the loss at the largest size can pass close to ``ln 10`` while the accuracy is far above 0.1,
 and such a point is critical, not amentia. Drop an indicator with ``loss_var=None`` or
-``accuracy_var=None``. ``amentia_alpha_tol`` lets a network at chance whose tiny exponent is
+``accuracy_var=None``; with both None no point is amentia (an experiment that is no learning
+task, where "at chance" means nothing). ``amentia_alpha_tol`` lets a network at chance whose tiny exponent is
 nominally significant (many seeds make ``s`` small) still count as not learning: over
 ``N = 128 .. 60000`` an exponent of 0.02 changes the loss by 13 % in all. Set it to 0 for the
 strict rule. Defaults and their reasons are in ``docs/analyzers.md``.
@@ -62,7 +63,8 @@ def classify(alpha, alpha_stderr, loss_last=None, accuracy_last=None, *, z: floa
              n_classes: int = 10, loss_tol: float = 0.15, accuracy_tol: float = 0.05,
              amentia_alpha_tol: float = 0.02) -> np.ndarray:
     """Phase codes (int8) from broadcastable arrays; see the module table. ``loss_last`` /
-    ``accuracy_last`` (values at the largest size) may be None, but not both."""
+    ``accuracy_last`` (values at the largest size) may each be None; both None: no point is
+    amentia (a task without chance level)."""
     _check_positive("z", z)
     _check_positive("loss_tol", loss_tol)
     _check_positive("accuracy_tol", accuracy_tol)
@@ -71,11 +73,8 @@ def classify(alpha, alpha_stderr, loss_last=None, accuracy_last=None, *, z: floa
         raise ConfigError(f"amentia_alpha_tol = {amentia_alpha_tol!r}: expected a number >= 0")
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
         raise ConfigError(f"n_classes = {n_classes!r}: expected an integer >= 2")
-    if loss_last is None and accuracy_last is None:
-        raise ConfigError("amentia needs the loss or the accuracy at the largest size: give at "
-                          "least one of loss_last, accuracy_last")
     alpha, s = np.broadcast_arrays(np.asarray(alpha, float), np.asarray(alpha_stderr, float))
-    at_chance = np.ones(alpha.shape, bool)
+    at_chance = np.full(alpha.shape, loss_last is not None or accuracy_last is not None)
     if loss_last is not None:
         at_chance &= np.abs(np.asarray(loss_last, float) - math.log(n_classes)) <= loss_tol
     if accuracy_last is not None:
@@ -200,10 +199,10 @@ def classify_phases(
         out[f"{role}_at_max_size"] = last[role].assign_attrs(
             long_name=f"{y.attrs.get('long_name', name)} at the largest fitted {size_dim}",
             units=str(y.attrs.get("units", "1")))
-    if not last:
+    if not last and (loss_var is not None or accuracy_var is not None):
         raise DataError(
             f"cannot recognise amentia: the dataset has neither loss_var={loss_var!r} nor "
-            f"accuracy_var={accuracy_var!r}; it has {', '.join(map(str, ds.data_vars))}")
+            f"accuracy_var={accuracy_var!r}; it has {', '.join(map(str, ds.data_vars))} (both None: no amentia)")
     arrays = xr.broadcast(fit["alpha"], fit["alpha_stderr"], *last.values())
     dims = arrays[0].dims
     alpha, stderr, *indicators = (a.transpose(*dims).values for a in arrays)

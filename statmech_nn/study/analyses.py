@@ -113,7 +113,9 @@ class StudyAnalyses:
 
     def phases(self) -> xr.Dataset:
         data = self.sweeps[self.study.analysis_grid]
-        options = {**self._fit_options(), "control_dim": self.study.analysis["control"], **self.study.phases}
+        chance = {k: self.study.phases[k] or None for k in ("loss_var", "accuracy_var")}  # "": none
+        options = {**self._fit_options(), "control_dim": self.study.analysis["control"], **self.study.phases,
+                   **chance}
         return self._analyzer_step(self.layout.phases, {"step": "phases"}, "phases", "phases", data, options)
 
     def window_scan(self) -> xr.Dataset | None:

@@ -119,6 +119,9 @@ PHASES = (
            (float,), check=positive, accepted="a number > 0"),
     Option("amentia_alpha_tol", 0.02, "amentia also when |alpha| <= this", (float,),
            check=non_negative, accepted="a number >= 0"),
+    Option("loss_var", "loss", "the task's loss variable, at chance (ln K) in amentia; \"\" for none", (str,)),
+    Option("accuracy_var", "accuracy", "the task's accuracy variable, at chance (1/K) in amentia; \"\" for none "
+           "(both \"\": no amentia, for an experiment that is no learning task)", (str,)),
 )
 SCAN = (
     Option("mode", "sliding", "windows of consecutive sizes ('sliding') or from the smallest "
@@ -306,6 +309,12 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
     if variables and analysis["observable"] not in variables:
         raise ConfigError(f"analysis.observable = {analysis['observable']!r}: expected a variable of experiment "
                           f"{experiment_name!r} ({', '.join(variables)})")
+    phases = resolved["analysis.phases"]
+    indicators = [v for v in (phases["loss_var"], phases["accuracy_var"]) if v]
+    if variables and indicators and not set(indicators) & set(variables):
+        raise ConfigError(f"analysis.phases: experiment {experiment_name!r} writes neither loss_var = "
+                          f"{phases['loss_var']!r} nor accuracy_var = {phases['accuracy_var']!r} (it writes "
+                          f"{', '.join(variables)}): name its loss or accuracy, or set both to \"\" (no amentia)")
     analysis["facets"] = [d for d in analysis["facets"] if d in dims]
     for key, names in (("analysis.grid", [analysis["grid"]] if analysis["grid"] else []),
                        ("analysis.fss.grids", fss["grids"])):
