@@ -24,7 +24,8 @@ from statmech_nn.analysis.base import Analyzer  # noqa: E402
 from statmech_nn.analysis.powerlaw import fit_powerlaw  # noqa: E402
 from statmech_nn.cache import CellCache  # noqa: E402
 from statmech_nn.cli import main  # noqa: E402
-from statmech_nn.errors import ConfigError, StatmechError  # noqa: E402
+from statmech_nn.analysis.fss import SecondOrder  # noqa: E402
+from statmech_nn.errors import ConfigError, DataError, StatmechError  # noqa: E402
 from statmech_nn.hookspecs import hookimpl  # noqa: E402
 from statmech_nn.io import write_netcdf  # noqa: E402
 from statmech_nn.study.config import load_study  # noqa: E402
@@ -75,10 +76,23 @@ class OddName(Analyzer):
         return xr.Dataset()
 
 
+class NoCollapseHere(SecondOrder):
+    """A form that refuses every data set, as a fit whose priors exclude the data does."""
+
+    name = "no_collapse_here"
+
+    def default_priors(self, control, size):
+        raise DataError("the priors exclude the data (a test form that never collapses)")
+
+
 class GuardPlugin:
     @hookimpl
     def register_experiments(self):
         return [DeclaredToy]
+
+    @hookimpl
+    def register_scaling_forms(self):
+        return [NoCollapseHere]
 
     @hookimpl
     def register_analyzers(self):
@@ -163,6 +177,29 @@ def test_a_study_without_amentia_indicators_classifies_no_amentia(tmp_path):
         phases[name] = xr.open_dataset(layout.phases)["phase"].sel(p_train=0.95).load()
     assert (phases["default"] == AMENTIA).all()
     assert (phases["none"] == CRITICAL).all()
+
+
+def test_a_failed_comparison_and_skipped_steps_are_in_the_report_which_is_still_written(tmp_path):
+    """Truth: the slice's comparison fails (its form refuses the data), which used to end the whole
+    study with no report; the window scan is skipped by its settings (10 sizes per window, 3
+    measured), which the report used not to say. Now both are listed under "Steps not computed"
+    in the page and summary.json, the rest of the report is built, and the study exits normally."""
+    import json
+
+    text = small().replace("[analysis.fss]\nenabled = false\n", "") + (
+        "[analysis.scan]\npoints = 10\n[analysis.fss]\nforms = ['no_collapse_here', 'second_order']\n"
+        "slices = [{p_train = 0.0, width = 8, depth = 1}]\ncontrol_window = [0.0, 1.0]\n")
+    reg = registry()
+    study = load_study(write(tmp_path, text), registry=reg)
+    layout = run_study(study, tmp_path / "out", CellCache(tmp_path / "cache"), progress=False,
+                       log=lambda line: None, registry=reg)
+    notes = json.loads(layout.summary.read_text())["not_computed"]
+    assert notes[0] == "window scan: skipped (3 sizes < 10 per window: analysis.scan.points)"
+    assert notes[1].startswith("fss p_train=0_width=8_depth=1") and notes[1].endswith(
+        "failed: the priors exclude the data (a test form that never collapses)")
+    assert notes[2].startswith("finite-size scaling: no comparison")
+    page = layout.report.read_text()
+    assert "Steps not computed" in page and "a test form that never collapses" in page
 
 
 def test_accepted_analyzer_options_and_names_still_load(tmp_path):

@@ -35,7 +35,7 @@ import xarray as xr
 
 from ..analysis.base import run_analyzer
 from ..analysis.fss.layout import read_posterior, to_inference_tree
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..io import read_netcdf, write_netcdf
 from .. import __version__
 from ..digest import canonical_json, sha256_of, source_sha256
@@ -63,6 +63,13 @@ class StudyAnalyses:
         self.study, self.layout, self.sweeps = study, layout, dict(sweeps)
         self.log, self.history = log, history
         self.registry = registry or get_registry()
+        #: steps skipped or failed in this run, each one line (robustness.nc keeps them for the report)
+        self.notes: list[str] = []
+
+    def _not_computed(self, note: str) -> None:
+        """Log a step that was skipped or failed, and keep it for the report."""
+        self.log(note)
+        self.notes.append(note)
 
     # -- steps -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -123,7 +130,8 @@ class StudyAnalyses:
         options = {k: v for k, v in self._fit_options().items() if k != "window"}
         options.update(self.study.scan)
         if data.sizes[options["size_dim"]] < options["points"]:
-            self.log(f"window scan: skipped ({data.sizes[options['size_dim']]} sizes < {options['points']} per window)")
+            self._not_computed(f"window scan: skipped ({data.sizes[options['size_dim']]} sizes < {options['points']} "
+                               "per window: analysis.scan.points)")
             return None
         return self._analyzer_step(self.layout.scan, {"step": "window_scan"}, "window scan", "powerlaw_scan",
                                    data, options)
@@ -149,7 +157,7 @@ class StudyAnalyses:
     def comparisons(self, phases: xr.Dataset) -> xr.Dataset | None:
         fss = self.study.fss
         if not fss["enabled"]:
-            self.log("finite-size scaling: disabled (analysis.fss.enabled = false)")
+            self._not_computed("finite-size scaling: disabled (analysis.fss.enabled = false)")
             return None
         merged = observable_union([self.sweeps[g] for g in self.study.fss_grids], self.study.analysis["observable"])
         rows = []
@@ -160,7 +168,8 @@ class StudyAnalyses:
                     if row is not None:
                         rows.append(row)
         if not rows:
-            self.log("finite-size scaling: no slice with a boundary and enough sizes")
+            self._not_computed("finite-size scaling: no comparison (no slice with a boundary and enough sizes, "
+                               "or every one failed)")
             return None
         ds = self._output(comparison_dataset(rows, fss["forms"]), "finite-size-scaling comparisons",
                           [self.sweeps[g] for g in self.study.fss_grids])
@@ -182,7 +191,7 @@ class StudyAnalyses:
         elif np.isfinite(boundary):
             lo, hi = boundary - window, boundary + window
         else:
-            self.log(f"fss {name}: skipped (no measured boundary to centre the control window on)")
+            self._not_computed(f"fss {name}: skipped (no measured boundary to centre the control window on)")
             return None
         data = select_values(merged[[var]], point, drop=True)
         data = data.sel({control: (data[control] >= lo) & (data[control] <= hi)})
@@ -203,8 +212,8 @@ class StudyAnalyses:
         }, coords={d: data[d] for d in (control, size)})
         sizes_with_points = int((mean.count(control) >= 2).sum())
         if sizes_with_points < fss["min_sizes"]:
-            self.log(f"fss {name}: skipped ({sizes_with_points} sizes with >= 2 {control} values in "
-                     f"[{lo:g}, {hi:g}]; needs {fss['min_sizes']})")
+            self._not_computed(f"fss {name}: skipped ({sizes_with_points} sizes with >= 2 {control} values in "
+                               f"[{lo:g}, {hi:g}]; needs analysis.fss.min_sizes = {fss['min_sizes']})")
             return None
         settings = {**{k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "refit")},
                     "size_offsets": size_offsets, "size_tilts": size_tilts}
@@ -219,8 +228,12 @@ class StudyAnalyses:
         if posteriors is None:
             self.log(f"fss {name}: comparing {', '.join(fss['forms'])} on {int(mean.count())} points "
                      f"({control} in [{lo:g}, {hi:g}])")
-            ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
-                                          forms=forms, fit_a=fit_a, **settings)
+            try:
+                ranking = fss_adapter.compare(points, y_name, f"{y_name}_err", size=size, control=control,
+                                              forms=forms, fit_a=fit_a, **settings)
+            except (ConfigError, DataError) as exc:  # this slice's data: the other slices still count
+                self._not_computed(f"fss {name}: failed: {exc}")
+                return None
             for form, post in ranking.posteriors.items():
                 tree = self._output(to_inference_tree(fss_adapter.with_slice(post, point)),
                                     f"FSS posterior, {form}, {name}", [self.sweeps[g] for g in self.study.fss_grids])
@@ -251,6 +264,7 @@ class StudyAnalyses:
         ds = self._output(robustness_dataset(phases, comparisons, self.study.analysis["control"],
                                              fss["fit_a"][0], fss["error_models"][0]),
                           "robustness across slices", [phases] + ([] if comparisons is None else [comparisons]))
+        ds.attrs["study_notes_json"] = canonical_json(self.notes)
         write_netcdf(ds, self.layout.robustness)
         return read_netcdf(self.layout.robustness)
 

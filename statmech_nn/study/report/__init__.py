@@ -98,6 +98,8 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
         "phase_points": summ.phase_points(phases),
         "comparisons": summ.comparisons(comparisons, slice_dims),
         "robustness": summ.robustness(robustness),
+        # steps the study skipped or that failed (a study directory of an earlier version: none recorded)
+        "not_computed": json.loads(robustness.attrs.get("study_notes_json", "[]")),
         "analyzers": {},
     }
     figures = figs.core_figures(study, sweeps[study.analysis_grid], phases, scan)

@@ -103,9 +103,10 @@ def _boundaries(b: dict[str, Any]) -> str:
     return table([*cols[:n], "boundary (alpha = 0)", "sign changes", cols[-1]], rows, text_cols={len(cols) - 2})
 
 
-def _comparisons(comps: list[dict[str, Any]]) -> str:
+def _comparisons(comps: list[dict[str, Any]], why_below: bool) -> str:
     if not comps:
-        return "<p>No finite-size-scaling comparison (no slice with a boundary and enough sizes).</p>"
+        return "<p>No finite-size-scaling comparison" + (": see <i>Steps not computed</i> below for why"
+                                                          if why_below else "") + ".</p>"
     forms = list(comps[0]["forms"])
     rows = []
     for c in comps:
@@ -220,13 +221,18 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
     parts.append("<h2>Loss against size, per phase</h2>" + _figures(figures["loss_vs_n"]))
     if figures["scan"]:
         parts.append("<h2>Exponent against the fit window</h2>" + _figures(figures["scan"]))
-    parts.append("<h2>Finite-size scaling at the boundaries</h2>" + _comparisons(summary["comparisons"]))
+    parts.append("<h2>Finite-size scaling at the boundaries</h2>"
+                 + _comparisons(summary["comparisons"], bool(summary["not_computed"])))
     for comp in summary["comparisons"]:
         parts.append(f"<h3>{html.escape(comparison_label(comp))}: {html.escape(comp['preferred'])} preferred by "
                      f"{pm(comp['delta_score'], comp['delta_se'])} nat</h3>")
         parts.append(_seed_errors(comp, study["analysis"]))
         parts.append(_error_shape(comp, study["analysis"]))
         parts.append(_figures(figures["fss"].get(comp["id"], []), row=True))
+    if summary["not_computed"]:
+        parts.append("<h2>Steps not computed</h2><p>Skipped by the study's settings, or failed on this slice's data "
+                     "(the other steps are unaffected):</p><ul>"
+                     + "".join(f"<li>{html.escape(n)}</li>" for n in summary["not_computed"]) + "</ul>")
     parts.append("<h2>Robustness across shapes</h2>" + _robustness(summary["robustness"]) + _primary(study["fss"]))
     for name, info in summary["analyzers"].items():
         parts.append(f"<h2>Analyzer {html.escape(name)}</h2>")
