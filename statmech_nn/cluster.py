@@ -69,7 +69,9 @@ def local_cluster(n_workers: int, *, gpus: int = 0) -> Any:
 def dask_client(*, workers: int | None = None, scheduler: str | None = None,
                 scheduler_file: str | os.PathLike | None = None, cuda: bool = False) -> Iterator[Any]:
     """A connected ``distributed.Client`` for one of the three ways (see the module docstring),
-    closed (with its local cluster) on exit; ``None`` if none was asked for (a serial sweep)."""
+    closed (with its local cluster) on exit; ``None`` if none was asked for, or ``workers=0``
+    (a serial sweep, here)."""
+    workers = None if workers == 0 else workers
     chosen = [name for name, value in (("--workers", workers), ("--scheduler", scheduler),
                                         ("--scheduler-file", scheduler_file)) if value is not None]
     if len(chosen) > 1:

@@ -79,6 +79,9 @@ def read_toml(path: str | Path, what: str = "configuration file") -> tuple[dict[
 def load_config(path: str | Path) -> SweepConfig:
     """Read and parse a sweep TOML file, with one-line errors for unreadable or invalid TOML."""
     raw, _ = read_toml(path)
+    if isinstance(raw.get("grids"), dict):
+        raise ConfigError(f"{path}: a study file (it has [grids.NAME] tables), not a sweep file: run it with "
+                          f"'statmech-nn study {path} -o DIR'")
     return parse_config(raw, where=str(path))
 
 

@@ -88,3 +88,15 @@ def test_dry_run_of_an_extended_grid_counts_partly_cached_cells_and_points(tmp_p
     out = capsys.readouterr().out
     assert out.count("partial (1/2 points cached)") == 2
     assert "2 cells: 0 cached, 2 to compute (2 of them partly cached); points: 2 of 4 cached" in out
+
+
+def test_a_study_file_given_to_sweep_says_to_run_study(capsys):
+    # Truth: examples/quick_study.toml is a study file; sweep used to answer "unknown section
+    # [grids]: expected one of data, evaluation, model, training".
+    from pathlib import Path
+
+    study = Path(__file__).resolve().parent.parent / "examples" / "quick_study.toml"
+    assert main(["sweep", str(study), "--dry-run"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"statmech-nn: error: {study}: a study file (it has [grids.NAME] tables), not a sweep "
+        f"file: run it with 'statmech-nn study {study} -o DIR'")

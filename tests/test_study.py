@@ -8,8 +8,10 @@ from __future__ import annotations
 import html
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import matplotlib
@@ -508,6 +510,37 @@ def test_kill_9_then_rerun_finishes_without_redoing_finished_cells(tmp_path):
     assert (tmp_path / "out" / "report.html").exists()
     again = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "computing" not in again.stderr, again.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_study_as_ctrl_c_does_and_the_rerun_finishes(tmp_path):
+    # Truth: SIGTERM is what a batch system's time limit sends; it used to end a study with exit
+    # 143, no message, and "leaked semaphore" warnings. Now it stops as Ctrl-C does: exit 143 (the
+    # shell's status for SIGTERM), one line saying what is kept -- the finished cells, which the
+    # rerun does not compute again.
+    without_fss = STUDY.replace("[analysis.fss]\n", "[analysis.fss]\nenabled = false\n")
+    study = write_study(tmp_path, delay=0.3, text=without_fss)
+    cache = tmp_path / "cache"
+    args = ["study", str(study), "-o", str(tmp_path / "out"), "--cache-dir", str(cache), "--no-progress"]
+    code = RUN_TOY.format(tests=str(Path(__file__).parent)).replace(
+        "from statmech_nn.cli import main; sys.exit(main(sys.argv[1:]))", "from statmech_nn.cli import entry; entry()")
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while len(list(cache.rglob("*.sha256"))) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the study finished before it could be terminated"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == ("statmech-nn: terminated (SIGTERM); finished sweep cells and analysis "
+                                            "steps are kept (run the same command to resume)"), err
+    assert "Traceback" not in err and "leaked" not in err
+    kept = len(list(cache.rglob("*.sha256")))
+    rerun = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    planned = re.search(r"sweep coarse: (\d+) cells, (\d+) cached", rerun.stderr)
+    assert planned and int(planned.group(2)) >= min(kept, 12), rerun.stderr
 
 
 def test_default_presentation_tables_the_result():

@@ -58,10 +58,12 @@ def test_workers_option_gives_the_serial_file_and_logs_each_cell(tmp_path):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (["--workers", "0"], "--workers 0: expected an integer >= 1"),
+    (["--workers", "-1"], "argument --workers: '-1': expected an integer >= 0 (0: here, serially)"),
+    (["--workers", "two"], "argument --workers: 'two': expected an integer >= 0"),
     (["--workers", "2", "--scheduler", "tcp://x:1"], "argument --scheduler: not allowed with argument --workers"),
 ])
 def test_bad_executor_options_are_one_line(tmp_path, capsys, bad, message):
+    # (--workers 0 is "here, serially", as workers = 0 in a study file: it overrides the file's)
     from statmech_nn.cli import main
 
     try:

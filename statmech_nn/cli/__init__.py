@@ -4,7 +4,8 @@ Each command lives in its own module exposing ``register(subparsers)`` (``analyz
 register their whole group); handlers return an exit status. The options, loading, tables and
 output every command shares are in :mod:`statmech_nn.cli.common`, with the ``--json`` rule (stdout
 carries only the JSON document; tables and messages go to stderr). Any :class:`~statmech_nn.errors.StatmechError` becomes one line on stderr and exit
-status 2 (``STATMECH_NN_DEBUG=1``: after its traceback); usage errors likewise. Ctrl-C exits 130 with one line saying what is kept: a command
+status 2 (``STATMECH_NN_DEBUG=1``: after its traceback); usage errors likewise. Ctrl-C exits 130
+(SIGTERM, as from a batch system's time limit, 143) with one line saying what is kept: a command
 that can resume sets ``on_interrupt`` (``parser.set_defaults(on_interrupt=...)``, e.g. the
 sweep's finished cells); for every other command nothing was written, since files are written
 whole or not at all.
@@ -65,18 +66,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exception(exc)
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; {getattr(args, 'on_interrupt', NOTHING_WRITTEN)}", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{PROG}: {how}; {getattr(args, 'on_interrupt', NOTHING_WRITTEN)}", file=sys.stderr)
+        return 128 + signal.SIGTERM if isinstance(exc, Terminated) else 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's time limit, ``kill``), raised where the program is, so that it
+    stops as after Ctrl-C -- worker processes stopped, finished work kept, one line -- with the
+    shell's status for SIGTERM (143)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def entry() -> None:
     """Console-script entry point. A reader that stops early (``statmech-nn ... --json | head``)
     closes the pipe: that ends the command quietly, with the shell's status for SIGPIPE (141),
     instead of a BrokenPipeError traceback. ``kill -USR1 PID`` makes a running command print the
-    stack of every thread to stderr and go on (:mod:`faulthandler`): where a stuck run waits."""
+    stack of every thread to stderr and go on (:mod:`faulthandler`): where a stuck run waits. SIGTERM
+    stops it as Ctrl-C does (:class:`Terminated`)."""
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         status = main()
         sys.stdout.flush()

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     p.add_argument("--cache-dir", help="cell cache directory (default: <data>/cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     add_executor_options(p)
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, on_interrupt="finished sweep cells and analysis steps are kept (run the same "
+                                             "command to resume)")
 
 
 def run(args) -> int:
