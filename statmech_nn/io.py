@@ -36,9 +36,12 @@ FULL_DISK_MARGIN = 1 << 20
 
 
 def check_writable(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = ()) -> Path:
-    """Fail early, with a one-line error, if ``path`` cannot be written (before any work), or if
-    it is one of the command's ``inputs`` (writing would replace what is being read)."""
+    """Fail early, with a one-line error, if ``path`` cannot be written (before any work): a
+    ``.zarr`` name without zarr >= 3 installed, a directory, an unwritable place; or if it is one
+    of the command's ``inputs`` (writing would replace what is being read)."""
     path = Path(path)
+    if _is_zarr(path):
+        _require_zarr(path)
     for given in inputs:
         if given is not None and path.exists() and Path(given).exists() and os.path.samefile(path, given):
             raise StatmechError(f"output path {str(path)!r} is the input {str(given)!r}: writing would replace it; "
@@ -165,6 +168,18 @@ def _is_zarr(path: Path) -> bool:
     return path.suffix == ".zarr"
 
 
+def _require_zarr(path: Path) -> None:
+    """A one-line error unless zarr >= 3 (the format-3 stores :func:`write_zarr` writes) is installed."""
+    try:
+        import zarr
+    except ImportError:
+        zarr = None
+    if zarr is None or int(zarr.__version__.split(".")[0]) < 3:
+        found = f"zarr {zarr.__version__} is installed" if zarr else "zarr is not installed"
+        raise StatmechError(f"writing {str(path)!r} as Zarr needs zarr >= 3 ({found}): "
+                            "pip install 'statmech-nn[zarr]', or give a .nc name")
+
+
 def write_dataset(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     """Write ``ds`` to ``path`` atomically: a Zarr store if the name ends in ``.zarr``
     (:func:`write_zarr`), NetCDF-4 otherwise (:func:`write_netcdf`). Returns the path."""
@@ -210,14 +225,6 @@ def write_zarr(ds: xr.Dataset | xr.DataTree, path: str | os.PathLike) -> Path:
     quickly without it. Every chunk is written, all-NaN ones too (zarr skips them by default
     and reads a missing chunk as NaN), so that a chunk lost in a copy is detected on reading
     (:func:`read_dataset`)."""
-    try:
-        import zarr
-    except ImportError:
-        zarr = None
-    if zarr is None or int(zarr.__version__.split(".")[0]) < 3:
-        found = f"zarr {zarr.__version__} is installed" if zarr else "zarr is not installed"
-        raise StatmechError(f"writing {str(path)!r} as Zarr needs zarr >= 3 ({found}): "
-                            "pip install 'statmech-nn[zarr]', or give a .nc name") from None
     path = check_writable(path)
     checked = with_checksums(ds, "zarr")
     return write_atomically(path, lambda tmp: checked.to_zarr(tmp, mode="w", consolidated=False, zarr_format=3,

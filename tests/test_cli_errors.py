@@ -84,6 +84,9 @@ def test_scan_points_without_scan_is_said(capsys, tmp_path):
     write_netcdf(synthetic_dataset(p_train=(0.0,), p_eval=(0.5,)), tmp_path / "in.nc")
     assert_one_line_error(*run_cli(capsys, "analyze", "powerlaw", str(tmp_path / "in.nc"), "--scan-points", "5"),
                           "--scan-points 5", "--scan")
+    # too few points names the flag, not the Python keyword (it said "points = 2: ...")
+    assert_one_line_error(*run_cli(capsys, "analyze", "powerlaw", str(tmp_path / "in.nc"), "--scan", "sliding",
+                                   "--scan-points", "2"), "--scan-points 2: expected an integer >= 3")
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
@@ -244,3 +247,17 @@ def test_a_form_specific_prior_narrows_a_general_one_in_either_order():
     for twice in (["p_c=0.5,0.7", "p_c=0.6,0.8"], ["bkt:p_c=0.5,0.7", "bkt:p_c=0.6,0.8"]):
         with pytest.raises(ConfigError, match="given twice"):
             parse_priors(twice, forms)
+
+
+def test_a_zarr_output_without_zarr_is_refused_before_any_cell(capsys, tmp_path, monkeypatch):
+    # Truth: with zarr not importable (None in sys.modules makes "import zarr" fail), a sweep to
+    # -o OUT.zarr computed every cell and only then said zarr was missing; now it fails before
+    # the cache is even created.
+    import sys
+
+    monkeypatch.setitem(sys.modules, "zarr", None)
+    cache = tmp_path / "cache"
+    status, err = run_cli(capsys, "sweep", "--experiment", "percolation", "--grid", "p=0.5", "--grid", "L=8",
+                          "--cache-dir", str(cache), "-o", str(tmp_path / "out.zarr"))
+    assert_one_line_error(status, err, "as Zarr needs zarr >= 3 (zarr is not installed)", "or give a .nc name")
+    assert not cache.exists()

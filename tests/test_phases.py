@@ -195,3 +195,17 @@ def test_cli_phases_bad_input(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "fewer than 3 finite" in err, err
     assert main(["analyze", "phases", str(tmp_path / "missing.nc")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--control", "N"], "--control N is the size dimension (--size): the boundary is sought along another one, "
+                         "e.g. --control p_eval; --control none skips it"),
+    (["--control", "width"], "--control width: no such dimension of loss (it has p_train, p_eval, N, seed); "
+                             "--control none skips the boundary"),
+], ids=["the-size", "absent"])
+def test_cli_phases_control_errors_speak_the_command_line(tmp_path, capsys, flags, message):
+    # Truth: both used to answer in Python ("use control_dim=None"), one without saying that N is
+    # the size; the command line's spelling of "skip" is --control none.
+    write_netcdf(synthetic_dataset(p_train=(0.0,), seed=28), tmp_path / "in.nc")
+    assert main(["analyze", "phases", str(tmp_path / "in.nc"), *flags]) == 2
+    assert capsys.readouterr().err.strip() == f"statmech-nn: error: {message}"

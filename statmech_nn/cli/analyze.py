@@ -28,6 +28,9 @@ def run_powerlaw(args: argparse.Namespace) -> int:
     if args.scan is not None:
         opts = {k: v for k, v in fit_options(args).items() if k != "window"}
         points = DEFAULT_SCAN_POINTS if args.scan_points is None else args.scan_points
+        if points < 3:
+            raise ConfigError(f"--scan-points {points}: expected an integer >= 3 (a fit with a goodness of fit "
+                              "needs 3 sizes)")
         result = window_scan(ds, args.var, mode=args.scan, points=points, **opts)
         say(args, f"{args.var}: alpha vs {args.scan} fit window")
     else:
@@ -48,6 +51,13 @@ def run_phases(args: argparse.Namespace) -> int:
 
     check_output(args.output, args.file)
     ds = load(args)
+    control = phase_options(args)["control_dim"]
+    if control is not None and control == args.size:
+        raise ConfigError(f"--control {control} is the size dimension (--size): the boundary is sought along "
+                          "another one, e.g. --control p_eval; --control none skips it")
+    if control is not None and args.var in ds.data_vars and control not in ds[args.var].dims:
+        raise ConfigError(f"--control {control}: no such dimension of {args.var} (it has "
+                          f"{', '.join(map(str, ds[args.var].dims))}); --control none skips the boundary")
     result = classify_phases(ds, args.var, **fit_options(args), **phase_options(args))
     rows = records(result, ["alpha", "alpha_stderr", "phase"])
     names = dict(enumerate(PHASES)) | {UNCLASSIFIED: "unclassified"}
