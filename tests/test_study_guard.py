@@ -138,6 +138,11 @@ def snapshot(root: Path) -> dict[str, bytes]:
     (small("toy_declared", extra="[analysis.phases]\nloss_var = 'energy'\naccuracy_var = 'acc'\n"),
      "analysis.phases: experiment 'toy_declared' writes neither loss_var = 'energy' nor accuracy_var = 'acc' (it "
      "writes loss, accuracy): name its loss or accuracy, or set both to \"\" (no amentia)"),
+    (small(extra="[analysis]\nobservable = 'accuracy'\n"),
+     "analysis.observable = 'accuracy' is the accuracy (accuracy_var): the phases read alpha < 0 as learning"),
+    (small(extra="[analysis]\nwindow = [5000, 100000]\n"),
+     "analysis.window = [5000, 100000] holds 1 of the analysis grid's N values (100, 1000, 10000): a power-law "
+     "fit with a goodness of fit needs 3"),
     (small("toy_declared", extra="[analysis]\nobservable = 'nope'\n"),
      "analysis.observable = 'nope': expected a variable of experiment 'toy_declared' (loss, accuracy)"),
     (small("toy_declared", extra='[[analysis.analyzers]]\nname = "extreme_loss"\noptions = { var = "nope" }\n'),

@@ -321,6 +321,18 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
         for name in names:
             if name not in grids:
                 raise ConfigError(f"{key}: unknown grid {name!r}: expected one of {', '.join(grids)}")
+    if phases["accuracy_var"] and analysis["observable"] == phases["accuracy_var"]:
+        raise ConfigError(f"analysis.observable = {analysis['observable']!r} is the accuracy (accuracy_var): the "
+                          "phases read alpha < 0 as learning, which needs an observable that falls as the network "
+                          "learns, such as the loss")
+    if analysis["window"]:
+        sizes = grids[analysis["grid"] or next(iter(grids))][analysis["size"]]
+        lo, hi = analysis["window"]
+        inside = [n for n in sizes if lo <= n <= hi]
+        if len(inside) < 3:
+            raise ConfigError(f"analysis.window = [{lo:g}, {hi:g}] holds {len(inside)} of the analysis grid's "
+                              f"{analysis['size']} values ({', '.join(f'{n:g}' for n in sizes)}): a power-law fit "
+                              "with a goodness of fit needs 3")
     check_walkers(fss, [registry.scaling_form(form)() for form in fss["forms"]])
     for form in fss["forms"]:
         check_file_name("analysis.fss.forms", form)
