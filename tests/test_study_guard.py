@@ -396,3 +396,25 @@ def test_report_of_a_study_file_that_is_not_utf8_is_one_line(small_study, tmp_pa
     assert main(["report", str(layout.root)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(layout.study_file) in err, err
+
+
+def test_report_of_a_hand_edited_study_file_warns_that_the_numbers_are_not_its(small_study, tmp_path,
+                                                                                 cli_registry, capsys):
+    """Truth: the study ran with p_train = [0.0]; its study.toml, edited afterwards to list
+    p_train = [0.0, 0.5], no longer hashes to the config_sha256 the analyses record. The page
+    used to show the edited configuration beside numbers it did not produce, silently; now the
+    command warns in one line and the page and summary.json carry the warning. The intact copy
+    has no such warning."""
+    import json
+
+    layout = copy_of(small_study, tmp_path)
+    assert main(["report", str(layout.root)]) == 0
+    assert not [w for w in json.loads(layout.summary.read_text())["warnings"] if "is not the study" in w]
+    capsys.readouterr()
+    layout.study_file.write_text(layout.study_file.read_text().replace("p_train = [0.0]", "p_train = [0.0, 0.5]"))
+    assert main(["report", str(layout.root)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "is not the study" in line]
+    assert len(warned) == 1 and "rerun 'statmech-nn study' on this directory" in warned[0]
+    assert any("is not the study the analyses were computed for" in w
+               for w in json.loads(layout.summary.read_text())["warnings"])
+    assert "is not the study the analyses were computed for" in layout.report.read_text()

@@ -9,6 +9,7 @@ rebuilds the page in seconds.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -118,12 +119,28 @@ def _build_report(root: str | Path, *, registry=None) -> dict[str, Any]:
             "file": f"analyses/extra/{extra.name}.nc", "grid": extra.grid,
             "tables": {t.key: t.to_json() for t in shown.tables}, "warnings": list(shown.warnings)}
         figures["analyzers"][extra.name] = [(f.key, f.caption, f.figure) for f in shown.figures]
-    summary["warnings"] = collect_warnings(summary)
+    summary["warnings"] = collect_warnings(summary) + _edited(study, robustness)
     summary["provenance"] = summ.provenance(files)
     write_atomically(layout.summary, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1, allow_nan=False)))
     page = render(summary, figures)
     write_atomically(layout.report, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
     return summary
+
+
+def _edited(study: Study, robustness: xr.Dataset) -> list[str]:
+    """A warning (also raised as a :class:`RuntimeWarning`) when ``study.toml`` is not the study the
+    analyses were last computed for: ``robustness.nc``, rewritten by every run, records that
+    study's ``config_sha256`` (a hand-edited file would otherwise be shown as the configuration
+    of numbers it did not produce)."""
+    recorded = robustness.attrs.get("config_sha256")
+    if recorded in (None, study.sha256):
+        return []
+    message = (f"study.toml (config_sha256 {study.sha256[:12]}) is not the study the analyses were computed for "
+               f"({recorded[:12]}): it was edited, or is read by another version of statmech_nn, after the run; "
+               "the configuration shown may not be what produced these numbers: rerun 'statmech-nn study' on "
+               "this directory")
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    return [message]
 
 
 def collect_warnings(summary: dict[str, Any]) -> list[str]:
