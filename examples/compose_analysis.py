@@ -1,10 +1,13 @@
 """Compose an analysis in Python: sweep -> exponents -> phases -> figures -> NetCDF.
 
 Run from the repository root after the README's set-up command:
-    .venv/bin/python examples/compose_analysis.py
-It uses a synthetic dataset with known exponents (statmech_nn.testing), so it runs in seconds;
+    .venv/bin/python examples/compose_analysis.py [OUT_DIR]
+(it writes its figures and NetCDF file into OUT_DIR, default data/examples/). It uses a synthetic dataset with known exponents (statmech_nn.testing), so it runs in seconds;
 replace `synthetic_dataset(...)` by `read_netcdf("your_sweep.nc")` for real data.
 """
+
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +23,9 @@ sweep = synthetic_dataset(p_train=np.linspace(0, 0.8, 5), p_eval=np.linspace(0, 
 exponents = fit_powerlaw(sweep, "loss", size_dim="N")
 phases = classify_phases(sweep, "loss", control_dim="p_eval")
 print(phases["boundary"].to_series())
-plot_loss_vs_n(sweep.sel(p_train=0.0), phases.sel(p_train=0.0)).savefig("loss_vs_n.png")
-plot_phase_diagram(phases).savefig("phase_diagram.png")
-write_netcdf(phases, "phases.nc")
-print("wrote loss_vs_n.png, phase_diagram.png, phases.nc")
+out = Path(sys.argv[1] if len(sys.argv) > 1 else "data/examples")
+out.mkdir(parents=True, exist_ok=True)
+plot_loss_vs_n(sweep.sel(p_train=0.0), phases.sel(p_train=0.0)).savefig(out / "loss_vs_n.png")
+plot_phase_diagram(phases).savefig(out / "phase_diagram.png")
+write_netcdf(phases, out / "phases.nc")
+print(f"wrote loss_vs_n.png, phase_diagram.png, phases.nc in {out}")

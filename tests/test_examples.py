@@ -31,3 +31,17 @@ def test_example_is_a_valid_study_or_sweep(path, tmp_path, capsys):
 def test_the_examples_include_both_kinds():
     kinds = {_is_study(p) for p in EXAMPLES}
     assert kinds == {True, False}, [p.name for p in EXAMPLES]
+
+
+def test_compose_analysis_example_writes_into_its_out_dir(tmp_path):
+    # Truth: the script's three outputs appear in the directory it is given, and nothing lands in
+    # the working directory (it wrote them into the repository root, untracked).
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "examples" / "compose_analysis.py"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "out")], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["loss_vs_n.png", "phase_diagram.png", "phases.nc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -138,6 +138,8 @@ def snapshot(root: Path) -> dict[str, bytes]:
     (small("toy_declared", extra="[analysis.phases]\nloss_var = 'energy'\naccuracy_var = 'acc'\n"),
      "analysis.phases: experiment 'toy_declared' writes neither loss_var = 'energy' nor accuracy_var = 'acc' (it "
      "writes loss, accuracy): name its loss or accuracy, or set both to \"\" (no amentia)"),
+    (small(extra="[analysis]\nfacets = ['widht']\n"),
+     "analysis.facets: 'widht' is not a dimension of experiment 'toy_phases' (p_train, p_eval, N, width, depth, seed)"),
     (small(extra="[analysis]\nobservable = 'accuracy'\n"),
      "analysis.observable = 'accuracy' is the accuracy (accuracy_var): the phases read alpha < 0 as learning"),
     (small(extra="[analysis]\nwindow = [5000, 100000]\n"),

@@ -315,6 +315,11 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
         raise ConfigError(f"analysis.phases: experiment {experiment_name!r} writes neither loss_var = "
                           f"{phases['loss_var']!r} nor accuracy_var = {phases['accuracy_var']!r} (it writes "
                           f"{', '.join(variables)}): name its loss or accuracy, or set both to \"\" (no amentia)")
+    if "facets" in analysis_raw:  # given: a typo is an error; the default drops dims the experiment lacks
+        unknown = [d for d in analysis["facets"] if d not in dims]
+        if unknown:
+            raise ConfigError(f"analysis.facets: {unknown[0]!r} is not a dimension of experiment {experiment_name!r} "
+                              f"({', '.join(experiment.dims)})")
     analysis["facets"] = [d for d in analysis["facets"] if d in dims]
     for key, names in (("analysis.grid", [analysis["grid"]] if analysis["grid"] else []),
                        ("analysis.fss.grids", fss["grids"])):
