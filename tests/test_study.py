@@ -483,6 +483,25 @@ def test_rerun_redoes_nothing(finished):
     assert {p: p.stat().st_mtime_ns for p in stamp} == stamp
 
 
+def test_a_grid_added_for_other_slices_leaves_the_comparisons_as_they_are(finished, tmp_path):
+    # Truth: the comparison's slice (p_train 0, width 8, depth 1) gets no new point from a grid of
+    # p_train = 0.3 only, so its fit sees the same numbers and is reused; its key held the
+    # sweeps' hashes, and adding any grid refitted every comparison (a reviewer: 25 s wasted).
+    import shutil
+
+    layout, registry, _ = finished
+    root = Path(shutil.copytree(layout.root, tmp_path / "out"))
+    cache = shutil.copytree(layout.root.parent / "cache", tmp_path / "cache")
+    text = STUDY.format(delay=0.0) + "\n[grids.other]\np_train = [0.3]\np_eval = [0.3, 0.5]\ndepth = [1]\n"
+    study = load_study(write_study(tmp_path, text=text.replace("{", "{{").replace("}", "}}")), registry=registry)
+    stamp = {p: p.stat().st_mtime_ns for p in (root / "analyses" / "fss").rglob("*.nc")}
+    lines: list[str] = []
+    run_study(study, root, CellCache(cache), progress=False, log=lines.append, registry=registry)
+    assert any(line.startswith("sweep other") for line in lines), lines
+    assert not any("comparing" in line for line in lines), lines
+    assert {p: p.stat().st_mtime_ns for p in stamp} == stamp
+
+
 RUN_TOY = ("import sys; sys.path.insert(0, {tests!r}); import study_toy; "
            "from statmech_nn.plugins import get_registry; "
            "get_registry().register_plugin(study_toy.StudyToyPlugin(), 'study_toy'); "

@@ -38,7 +38,7 @@ from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..errors import ConfigError, DataError
 from ..io import read_netcdf, write_netcdf
 from .. import __version__
-from ..digest import canonical_json, sha256_of, source_sha256
+from ..digest import canonical_json, data_sha256, sha256_of, source_sha256
 from ..schema import cf_output, git_commit
 from ..selection import select_values
 from . import fss_adapter
@@ -193,7 +193,9 @@ class StudyAnalyses:
         else:
             self._not_computed(f"fss {name}: skipped (no measured boundary to centre the control window on)")
             return None
-        data = select_values(merged[[var]], point, drop=True)
+        # the slice's own measurements: a value of the control or size that only another slice's
+        # grid holds is all-NaN here and is dropped, so the fit (and its key) does not see it
+        data = select_values(merged[[var]], point, drop=True).dropna(control, how="all").dropna(size, how="all")
         data = data.sel({control: (data[control] >= lo) & (data[control] <= hi)})
         if data.sizes[control]:  # the window as used: no unmeasured (e.g. negative) rate
             lo, hi = max(lo, float(data[control].min())), min(hi, float(data[control].max()))
@@ -218,7 +220,9 @@ class StudyAnalyses:
         settings = {**{k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "refit")},
                     "size_offsets": size_offsets, "size_tilts": size_tilts}
         forms = [self.registry.scaling_form(f) for f in fss["forms"]]     # a plugin's form too
-        key = step_key({"step": "fss", "inputs": [self.sweeps[g].attrs.get("config_sha256") for g in self.study.fss_grids],
+        # keyed by the numbers the fit sees, not by the sweeps they come from: a grid added elsewhere
+        # leaves this slice's comparison as it is
+        key = step_key({"step": "fss", "data": data_sha256(points),
                          "slice": point, "window": [lo, hi], "fit_a": fit_a, "forms": fss["forms"],
                          "form_sources": [source_sha256(f) for f in forms],
                          "observable": [var, fss["observable"]], "settings": settings,
