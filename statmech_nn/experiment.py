@@ -55,12 +55,18 @@ class Experiment:
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
         self.options = resolve_options(self.options_spec, options)
-        if device not in self.devices:
-            raise ConfigError(
-                f"unknown device {device!r} for experiment {self.name!r}: expected one of "
-                + ", ".join(self.devices)
-            )
+        self.check_device(device)
         self.device = device
+
+    @classmethod
+    def check_device(cls, device: str) -> None:
+        """Raise a one-line :class:`ConfigError` unless the experiment can run on ``device`` here.
+        The default checks the name against :attr:`devices`; a plugin adds what it must find on
+        this machine (e.g. a CUDA GPU) by overriding and calling ``super()``. Called before any
+        work, by the constructor and by the command line for its ``--device``."""
+        if device not in cls.devices:
+            raise ConfigError(f"unknown device {device!r} for experiment {cls.name!r}: expected one of "
+                              + ", ".join(cls.devices))
 
     # -- grid ---------------------------------------------------------------------------
     @classmethod
@@ -143,3 +149,12 @@ def check_plan(experiment: Experiment, grid: Mapping[str, tuple], cells: Sequenc
         named = ", ".join(f"{d}={v!r}" for d, v in zip(experiment.dims, wrong[0]))
         raise PluginError(f"{where} puts the grid point {named} in {seen.get(wrong[0], 0)} cells; the cells "
                           "must cover the grid exactly once")
+
+
+def check_device_option(experiment_cls: type[Experiment], device: str, option: str = "--device") -> None:
+    """``experiment_cls.check_device(device)`` for a device given on the command line: its error
+    names the option (``--device: unknown device 'gpu' ...``), not the file it overrides."""
+    try:
+        experiment_cls.check_device(device)
+    except ConfigError as exc:
+        raise ConfigError(f"{option}: {exc}") from None

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from .errors import DataError, StatmechError, StorageError
+from .errors import ConfigError, DataError, StatmechError, StorageError
 
 #: A write that failed while its filesystem had less than this free is reported as a full disk.
 FULL_DISK_MARGIN = 1 << 20
@@ -162,6 +162,22 @@ def _remove(path: Path) -> None:
 #: files at the top of a Zarr store (format 3; format 2): an existing directory without one is
 #: the user's, never replaced by a store
 ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray")
+
+
+#: the extensions of a NetCDF output's name (anything else but ``.zarr`` is refused for a dataset)
+NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf")
+
+
+def check_dataset_name(path: str | os.PathLike, *, zarr: bool = True) -> None:
+    """A one-line :class:`ConfigError` unless ``path`` names a dataset file: a NetCDF extension
+    (:data:`NETCDF_SUFFIXES`) or, where ``zarr``, a ``.zarr`` store. ``-o out.txt`` or ``out.csv``
+    would otherwise get NetCDF bytes under a name that promises something else."""
+    accepted = NETCDF_SUFFIXES + ((".zarr",) if zarr else ())
+    suffix = Path(path).suffix
+    if suffix not in accepted:
+        kinds = "NetCDF" + (" or a Zarr store" if zarr else "")
+        raise ConfigError(f"output {str(path)!r}: expected a name ending in {', '.join(accepted)} ({kinds}), "
+                          f"not {suffix or '(no extension)'!r}")
 
 
 def _is_zarr(path: Path) -> bool:

@@ -66,7 +66,7 @@ def test_cache_info_and_clearing_artifacts_keeps_cells(tmp_path, capsys):
     assert main(["cache", "info", "--cache-dir", str(tmp_path / "c")]) == 0
     lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
     assert lines["artifacts"][1] == "4" and lines["cells"][1] == "2"
-    assert main(["cache", "clear-artifacts", "--cache-dir", str(tmp_path / "c")]) == 0
+    assert main(["cache", "clear-artifacts", "--yes", "--cache-dir", str(tmp_path / "c")]) == 0
     assert "deleted 4 artifact files" in capsys.readouterr().out
     assert not (tmp_path / "c" / "artifacts").exists()
     assert main([*sweep, "-o", str(tmp_path / "b.nc")]) == 0

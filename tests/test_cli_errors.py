@@ -1,6 +1,8 @@
 """Bad input on the command line: one line on stderr naming the value and what is accepted,
 exit status 2, no traceback, and nothing computed before the check."""
 
+from pathlib import Path
+
 import pytest
 
 from statmech_nn.cli import main
@@ -157,7 +159,8 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(capsys, tmp_p
     assert nc.read_bytes() == before
     config = tmp_path / "s.toml"
     config.write_text('experiment = "percolation"\np = [0.5]\nL = [8]\n')
-    assert_one_line_error(*run_cli(capsys, "sweep", str(config), "-o", str(config)), "is the input")
+    # (refused by its name now, .toml being no dataset's; the input is kept either way)
+    assert_one_line_error(*run_cli(capsys, "sweep", str(config), "-o", str(config)), f"output '{config}'")
     assert config.read_text().startswith("experiment")
 
 
@@ -261,3 +264,50 @@ def test_a_zarr_output_without_zarr_is_refused_before_any_cell(capsys, tmp_path,
                           "--cache-dir", str(cache), "-o", str(tmp_path / "out.zarr"))
     assert_one_line_error(status, err, "as Zarr needs zarr >= 3 (zarr is not installed)", "or give a .nc name")
     assert not cache.exists()
+
+
+def test_a_bad_value_in_the_sweep_file_names_the_file(capsys, tmp_path):
+    # Truth: the same bad value is the file's when it is in the file (its path leads the line)
+    # and the command line's when --grid/--set gives it (no path); a file value that the command
+    # line replaces is not checked, since replacing it may be the fix.
+    config = tmp_path / "s.toml"
+    config.write_text("p_train = [1.0]\n[training]\nepochs = -1\n")
+    status, err = run_cli(capsys, "sweep", str(config), "--dry-run", "--cache-dir", str(tmp_path / "c"))
+    assert_one_line_error(status, err, f"{config}: ")
+    status, err = run_cli(capsys, "sweep", str(config), "--set", "training.epochs=1", "--dry-run",
+                          "--cache-dir", str(tmp_path / "c"))
+    assert_one_line_error(status, err, f"{config}: p_train = 1.0")
+    status, err = run_cli(capsys, "sweep", str(config), "--grid", "p_train=0.5", "--set", "training.epochs=-2",
+                          "--dry-run", "--cache-dir", str(tmp_path / "c"))
+    assert_one_line_error(status, err, "training.epochs = -2")
+    assert str(config) not in err
+    assert run_cli(capsys, "sweep", str(config), "--grid", "p_train=0.5", "--set", "training.epochs=1",
+                   "--grid", "N=10", "--dry-run", "--cache-dir", str(tmp_path / "c"))[0] == 0
+
+
+@pytest.mark.parametrize("command", ["sweep", "study", "bench"])
+def test_a_bad_device_option_is_blamed_on_the_option(capsys, tmp_path, command):
+    # Truth: `--device gpu` is the command line's mistake: the line names --device and not the
+    # study file it overrides (it said "examples/quick_study.toml: unknown device 'gpu'").
+    study = Path(__file__).parents[1] / "examples" / "quick_study.toml"
+    argv = {"sweep": ["sweep", "--dry-run", "--cache-dir", str(tmp_path / "c")],
+            "study": ["study", str(study), "-o", str(tmp_path / "out")], "bench": ["bench", "--quick"]}[command]
+    status, err = run_cli(capsys, *argv, "--device", "gpu")
+    assert_one_line_error(status, err, "error: --device: unknown device 'gpu'", "cpu, cuda")
+    assert "quick_study" not in err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["sweep", "analyze powerlaw", "analyze fss"])
+@pytest.mark.parametrize("name", ["out.txt", "out", "out.csv"])
+def test_a_dataset_output_needs_a_netcdf_or_zarr_name(capsys, tmp_path, command, name):
+    # Truth: -o out.txt wrote NetCDF bytes under a text file's name; a dataset's -o must end in a
+    # NetCDF extension (or .zarr, which `analyze fss` does not write), refused before any work
+    # (the analyses' input does not even exist: the name is checked first).
+    argv = {"sweep": ["sweep", "--grid", "N=10", "--cache-dir", str(tmp_path / "c")],
+            "analyze powerlaw": ["analyze", "powerlaw", str(tmp_path / "in.nc")],
+            "analyze fss": ["analyze", "fss", str(tmp_path / "in.nc"), "--var", "y", "--size", "L",
+                            "--control", "p", "--form", "second_order"]}[command]
+    status, err = run_cli(capsys, *argv, "-o", str(tmp_path / name))
+    expected = ".nc, .nc4, .netcdf, .cdf" + (" (NetCDF)" if command == "analyze fss" else ", .zarr")
+    assert_one_line_error(status, err, f"output {str(tmp_path / name)!r}: expected a name ending in {expected}")
+    assert not (tmp_path / name).exists() and not (tmp_path / "c").exists()

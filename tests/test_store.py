@@ -157,11 +157,55 @@ def test_cache_clear_deletes_cells_and_keeps_artifacts(tmp_path, capsys):
     cache = CellCache(tmp_path / "c")
     run_sweep(Probe(), {"x": [0, 1]}, cache, progress=False)
     cache.artifacts.save("cd" * 32, {"w": np.ones(10)})
-    assert main(["cache", "clear", "--cache-dir", str(cache.root)]) == 0
+    assert main(["cache", "clear", "--yes", "--cache-dir", str(cache.root)]) == 0
     assert "deleted 4 cell files" in capsys.readouterr().out
     assert not list(cache.root.glob("??/*")) and cache.artifacts.load("cd" * 32) is not None
     _, planned = plan_sweep(Probe(), {"x": [0, 1]}, cache)
     assert all(item.todo is not None for item in planned)
+
+
+def answer_on_a_terminal(argv: list[str], answer: str) -> tuple[int, str]:
+    """Run ``statmech-nn ARGV`` on a real pseudo-terminal, type ``answer`` and Enter; its exit
+    status and everything it printed there."""
+    import pty
+
+    leader, follower = pty.openpty()
+    run = subprocess.Popen([sys.executable, "-m", "statmech_nn", *argv], stdin=follower, stdout=follower,
+                           stderr=follower)
+    os.close(follower)
+    os.write(leader, f"{answer}\n".encode())  # the terminal holds the line until the prompt reads it
+    printed = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the program ended and closed its side
+            break
+        if not chunk:
+            break
+        printed += chunk
+    os.close(leader)
+    return run.wait(timeout=120), printed.decode()
+
+
+def test_cache_clear_asks_before_deleting(tmp_path, capsys):
+    """Truth: `cache clear` deleted every finished cell without a word. Now, with no terminal to
+    ask on (pytest's standard input) and no --yes, both deleting actions refuse in one line and
+    delete nothing; on a real terminal the answer "n" keeps the cells and "y" deletes them."""
+    cache = CellCache(tmp_path / "c")
+    run_sweep(Probe(), {"x": [0, 1]}, cache, progress=False)
+    cache.artifacts.save("cd" * 32, {"w": np.ones(10)})
+    cells = sorted(cache.root.glob("??/*"))
+    for action in ("clear", "clear-artifacts"):
+        assert main(["cache", action, "--cache-dir", str(cache.root)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].endswith("pass --yes to confirm (there is no terminal to ask on)"), err
+    assert sorted(cache.root.glob("??/*")) == cells and cache.artifacts.load("cd" * 32) is not None
+    status, printed = answer_on_a_terminal(["cache", "clear", "--cache-dir", str(cache.root)], "n")
+    assert status == 2 and "delete 4 cell files" in printed and "nothing deleted" in printed, printed
+    assert sorted(cache.root.glob("??/*")) == cells
+    status, printed = answer_on_a_terminal(["cache", "clear", "--cache-dir", str(cache.root)], "y")
+    assert status == 0 and "deleted 4 cell files" in printed, printed
+    assert not list(cache.root.glob("??/*")) and cache.artifacts.load("cd" * 32) is not None
 
 
 def test_dry_run_does_not_call_a_corrupt_cell_cached(tmp_path, capsys):
@@ -221,3 +265,13 @@ def test_a_per_file_point_index_is_migrated_into_sqlite(tmp_path):
     assert all(item.todo is None for item in planned)
     assert cache.index.path.exists() and not (cache.root / "points").exists()
     assert cache.index.count() == 3
+
+
+def test_a_replaced_output_is_said_to_be_replaced(tmp_path, capsys):
+    # Truth: a second sweep into the same -o replaced the first file silently; the line saying
+    # what was written now says that it replaced a file, and only when one was there.
+    out = tmp_path / "a.nc"
+    for expect_replaced in (False, True):
+        assert main([*PERCOLATION, "--cache-dir", str(tmp_path / "c"), "-o", str(out)]) == 0
+        said = capsys.readouterr().out
+        assert said.startswith(f"wrote {out}") and ("(replaced the file that was there)" in said) == expect_replaced

@@ -18,7 +18,8 @@ from typing import Any
 from ..analysis._options import ERROR_METHODS
 from ..errors import ConfigError
 from ..plugin_faults import plugin_call
-from .common import add_input, add_json, add_output, check_output, command_line, emit_json, parse_select, say
+from .common import (add_input, add_json, add_output, check_output, command_line, emit_json, parse_select, say,
+                     write_and_say)
 
 GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale", "amp_corr")
 
@@ -141,7 +142,8 @@ def _write(args, tree, title: str, source) -> None:
     from ..io import write_netcdf
     from ..schema import cf_output
 
-    write_netcdf(cf_output(tree, title=title, history=command_line(args), inputs=[source]), args.output)
+    write_and_say(args, cf_output(tree, title=title, history=command_line(args), inputs=[source]), args.output,
+                  write_netcdf)
 
 
 def _run(args) -> int:
@@ -157,7 +159,7 @@ def _run(args) -> int:
     forms = [_make_form(registry.scaling_form(name), args.corrections) for name in names]  # names -> objects, once
     if args.compare and len(forms) < 2:
         raise ConfigError(f"--compare {args.compare!r}: expected at least two form names separated by commas")
-    check_output(args.output, args.file)
+    check_output(args.output, args.file, zarr=False)
     priors = parse_priors(args.prior, forms)
     data = read_dataset(args.file)
     options = dict(var=args.var, err=args.err, average=args.average, average_errors=args.average_errors,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..config import DEFAULT_EXPERIMENT
 from ..errors import ConfigError, PluginError
+from ..experiment import check_device_option
 from ..plugins import get_registry
 from .common import add_json, emit_json, say
 
@@ -22,6 +23,7 @@ def run(args) -> int:
     experiment_cls = get_registry().experiment(args.experiment)
     if not hasattr(experiment_cls, "benchmark"):
         raise PluginError(f"experiment {args.experiment!r} has no benchmark")
+    check_device_option(experiment_cls, args.device)
     experiment = experiment_cls(device=args.device)
     extra = {} if args.networks is None else {"networks": _counts(args.networks)}
     report = experiment.benchmark(quick=args.quick, log=lambda text: say(args, text), **extra)

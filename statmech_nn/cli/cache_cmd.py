@@ -1,10 +1,14 @@
 """``statmech-nn cache info|verify|clear|clear-artifacts``: what the sweep cache holds, checking
 every entry, and deleting finished cells or kept intermediates (trained weights). Each refuses a
-directory that is not a cache (:func:`statmech_nn.cache.existing_cache`)."""
+directory that is not a cache (:func:`statmech_nn.cache.existing_cache`); the two that delete ask
+first (:func:`confirm`)."""
 
 from __future__ import annotations
 
+import sys
+
 from ..cache import Damage, default_cache_root, existing_cache
+from ..errors import ConfigError
 
 
 def register(subparsers) -> None:
@@ -21,6 +25,9 @@ def register(subparsers) -> None:
     for name, summary, handler in actions:
         action = sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")
         action.add_argument("--cache-dir", help="cache directory (default: <data>/cache)")
+        if name.startswith("clear"):
+            action.add_argument("-y", "--yes", action="store_true",
+                                help="delete without asking (needed where there is no terminal to ask on)")
         action.set_defaults(handler=handler)
 
 
@@ -66,9 +73,23 @@ def run_verify(args) -> int:
     return 0
 
 
+def confirm(args, what: str) -> None:
+    """Go on only if the user agrees to delete ``what``: ``--yes``, or "y" typed on a terminal.
+    Without a terminal (a batch job, a pipe) and without ``--yes``, a one-line error: finished
+    cells can cost hours of training, and nothing asks twice."""
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise ConfigError(f"this deletes {what}: pass --yes to confirm (there is no terminal to ask on)")
+    answer = input(f"delete {what}? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise ConfigError(f"not confirmed ({answer or 'no answer'!r}): nothing deleted")
+
+
 def run_clear(args) -> int:
     cache = _cache(args)
     files, n_bytes = cache.usage()["cells"]
+    confirm(args, f"{files} cell files ({_human(n_bytes)}) and the point index in {cache.root}")
     cache.clear_cells()
     print(f"deleted {files} cell files ({_human(n_bytes)}) and the point index from {cache.root}; artifacts kept")
     return 0
@@ -77,6 +98,7 @@ def run_clear(args) -> int:
 def run_clear_artifacts(args) -> int:
     cache = _cache(args)
     files, n_bytes = cache.usage()["artifacts"]
+    confirm(args, f"{files} artifact files ({_human(n_bytes)}) in {cache.artifacts.root}")
     cache.clear_artifacts()
     print(f"deleted {files} artifact files ({_human(n_bytes)}) from {cache.artifacts.root}; cells kept")
     return 0

@@ -91,12 +91,13 @@ def load(args: argparse.Namespace) -> xr.Dataset:
     return select_values(read_dataset(args.file), parse_select(args.select))
 
 
-def check_output(path: str | None, *inputs: str | None) -> None:
-    """Fail before any work if the ``-o`` path cannot be written or is one of the ``inputs``
-    (no-op without ``-o``)."""
+def check_output(path: str | None, *inputs: str | None, zarr: bool = True) -> None:
+    """Fail before any work if the dataset path ``-o`` has no NetCDF (or, where ``zarr``, Zarr)
+    extension, cannot be written, or is one of the ``inputs`` (no-op without ``-o``)."""
     if path is not None:
-        from ..io import check_writable
+        from ..io import check_dataset_name, check_writable
 
+        check_dataset_name(path, zarr=zarr)
         check_writable(path, inputs=inputs)
 
 
@@ -124,7 +125,9 @@ def check_figure_path(path: str) -> None:
     if suffix not in formats:
         raise ConfigError(f"-o {path!r}: unknown figure format {suffix or '(none)'!r}; expected "
                           "an extension among " + ", ".join(sorted(formats)))
-    check_output(path)
+    from ..io import check_writable
+
+    check_writable(path)
 
 
 # -- tables ------------------------------------------------------------------------------------
@@ -176,11 +179,18 @@ def finish(args: argparse.Namespace, result: xr.Dataset, summary: dict[str, Any]
         analyzer = result.attrs.get("analyzer", args.command)
         result = cf_output(result, title=f"statmech_nn {analyzer} analysis of {Path(args.file).name}",
                            history=command_line(args), inputs=[source])
-        write_dataset(result, args.output)
-        say(args, f"wrote {args.output}")
+        write_and_say(args, result, args.output, write_dataset)
     if args.json:
         emit_json({**summary, "output": args.output})
     return 0
+
+
+def write_and_say(args: argparse.Namespace, result: Any, path: str | Path, write, note: str = "") -> None:
+    """``write(result, path)``, then "wrote PATH" (:func:`say`), noting that an existing file was
+    replaced: a rerun with the same ``-o`` replaces the earlier result, which the user should see."""
+    replaced = Path(path).exists()
+    write(result, path)
+    say(args, f"wrote {path}" + (" (replaced the file that was there)" if replaced else "") + note)
 
 
 def command_line(args: argparse.Namespace) -> str:

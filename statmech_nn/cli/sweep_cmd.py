@@ -8,11 +8,13 @@ from pathlib import Path
 from ..cache import CellCache, default_cache_root
 from ..config import SweepConfig, load_config, parse_assignments, parse_value
 from ..datasets import data_root
-from ..errors import ConfigError
+from ..errors import ConfigError, StatmechError
 from ..executor import describe_cell
-from ..io import check_writable, write_dataset
+from ..experiment import check_device_option
+from ..io import check_dataset_name, check_writable, write_dataset
 from ..plugins import get_registry
 from ..sweep import plan_sweep, run_sweep
+from .common import write_and_say
 from .executor_options import add_executor_options, client_from_args
 
 
@@ -40,19 +42,41 @@ def register(subparsers) -> None:
 
 
 def build_config(args) -> SweepConfig:
+    """The sweep file's configuration with the command line's ``--experiment``, ``--device``,
+    ``--grid`` and ``--set`` applied over it. The file's own values are validated first
+    (:func:`_check_file`), so that an error in the file names the file."""
     config = load_config(args.config) if args.config else SweepConfig()
-    if args.experiment:
-        config.experiment = args.experiment
-    if args.device:
-        config.device = args.device
-    for dim, values in parse_assignments(args.grid, "--grid", "DIM=V1,V2,...").items():
-        config.grid[dim] = [parse_value(v) for v in values.split(",")]
+    grid = {dim: [parse_value(v) for v in values.split(",")]
+            for dim, values in parse_assignments(args.grid, "--grid", "DIM=V1,V2,...").items()}
+    options: dict[str, dict] = {}
     for dotted, value in parse_assignments(args.set, "--set", "SECTION.KEY=VALUE").items():
         section, dot, key = dotted.partition(".")
         if not dot or not key:
             raise ConfigError(f"--set {dotted}={value}: expected SECTION.KEY=VALUE, e.g. training.epochs=5")
-        config.options.setdefault(section, {})[key] = parse_value(value)
+        options.setdefault(section, {})[key] = parse_value(value)
+    if args.device is not None:
+        check_device_option(get_registry().experiment(args.experiment or config.experiment), args.device)
+    if args.config and args.experiment in (None, config.experiment):
+        _check_file(args.config, config, grid, options, device=args.device)
+    config.experiment = args.experiment or config.experiment
+    config.device = args.device or config.device
+    config.grid.update(grid)
+    for section, values in options.items():
+        config.options.setdefault(section, {}).update(values)
     return config
+
+
+def _check_file(path: str, config: SweepConfig, grid: dict, options: dict[str, dict], *, device: str | None) -> None:
+    """Validate the file's experiment, device, options and grid, less what the command line
+    replaces (a value being overridden may be the reason for the override); an error is
+    prefixed with the file's path."""
+    own_options = {section: {k: v for k, v in values.items() if k not in options.get(section, {})}
+                   for section, values in config.options.items()}
+    try:
+        experiment = get_registry().experiment(config.experiment)(own_options, device=device or config.device or "cpu")
+        experiment.validate_grid({d: v for d, v in config.grid.items() if d not in grid})
+    except StatmechError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
 
 
 def run(args) -> int:
@@ -74,12 +98,13 @@ def run(args) -> int:
     # the default name carries the hash of the validated configuration, which run_sweep records
     # in the file; before any work only the folder is checked (with a stand-in name)
     results = data_root() / "results"
+    if args.output:
+        check_dataset_name(args.output)
     check_writable(Path(args.output) if args.output else results / f"{experiment.name}.nc", inputs=[args.config])
     with client_from_args(args, cuda=experiment.device.startswith("cuda")) as client:
         ds = run_sweep(experiment, config.grid, cache, progress=False if args.no_progress else None,
                        history="statmech-nn " + " ".join(args.argv), client=client)
     output = Path(args.output) if args.output else (
         results / f"{experiment.name}-{ds.attrs['config_sha256'][:10]}.nc")
-    write_dataset(ds, output)
-    print(f"wrote {output} (cells cached in {cache.root})")
+    write_and_say(args, ds, output, write_dataset, note=f" (cells cached in {cache.root})")
     return 0

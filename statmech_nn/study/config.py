@@ -44,7 +44,7 @@ from typing import Any
 
 from ..analysis._options import ERROR_METHODS, option_names
 from ..config import DEFAULT_EXPERIMENT, read_toml
-from ..errors import ConfigError, StatmechError
+from ..errors import ConfigError, PluginError, StatmechError
 from ..options import Option, non_negative, positive, resolve_options
 from ..digest import sha256_of
 from .layout import check_file_name
@@ -240,10 +240,26 @@ def load_study(path: str | Path, *, device: str | None = None, registry=None) ->
     """Read, parse and validate a study file (``device`` overrides the file's)."""
     path = Path(path)
     raw, text = read_toml(path, "study file")
+    if device is not None:
+        _check_device_override(raw, device, registry)
     try:
         return parse_study(raw, text=text, path=str(path), device=device, registry=registry)
     except StatmechError as exc:
         raise type(exc)(f"{path}: {exc}") from None
+
+
+def _check_device_override(raw: Mapping[str, Any], device: str, registry) -> None:
+    """``--device`` checked against the file's experiment first, so that its error names the
+    option rather than the study file (a file naming no known experiment is left to
+    :func:`parse_study`, which reports it with the file's path)."""
+    from ..experiment import check_device_option
+    from ..plugins import get_registry
+
+    try:
+        experiment_cls = (registry or get_registry()).experiment(str(raw.get("experiment", DEFAULT_EXPERIMENT)))
+    except PluginError:
+        return
+    check_device_option(experiment_cls, device)
 
 
 def _string(raw: Mapping[str, Any], key: str, default: str) -> str:

@@ -96,9 +96,14 @@ class MnistDropoutExperiment(Experiment):
 
     def __init__(self, options: Mapping[str, Any] | None = None, *, device: str = "cpu"):
         super().__init__(options, device=device)
+        self._data = None
+
+    @classmethod
+    def check_device(cls, device: str) -> None:
+        """A known device name, and for ``cuda`` a GPU that torch sees (checked before any work)."""
+        super().check_device(device)
         if device == "cuda":
             _require_cuda()
-        self._data = None
 
     # -- grid ---------------------------------------------------------------------------
     @classmethod
@@ -289,7 +294,7 @@ def _require_cuda() -> None:
 
     if not torch.cuda.is_available():
         build = f"built with CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
-        raise ConfigError(f"device = 'cuda': no CUDA GPU is available here (torch {torch.__version__}, "
+        raise ConfigError(f"device 'cuda': no CUDA GPU is available here (torch {torch.__version__}, "
                           f"{build}): expected cpu")
 
 

@@ -94,4 +94,4 @@ def test_cuda_without_a_gpu_is_one_line_and_exit_2(tmp_path):
                               timeout=120, env=env)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 2, done.stderr[-500:]
-        assert len(lines) == 1 and "device = 'cuda': no CUDA GPU" in lines[0], done.stderr[-500:]
+        assert len(lines) == 1 and "--device: device 'cuda': no CUDA GPU" in lines[0], done.stderr[-500:]

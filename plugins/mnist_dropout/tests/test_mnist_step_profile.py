@@ -61,4 +61,4 @@ def test_bad_arguments_are_usage_errors(argv, named, capsys):
 def test_cuda_without_a_gpu_is_a_one_line_error(capsys):
     assert step_profile.main(["--device", "cuda"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("step_profile: device = 'cuda': no CUDA GPU is available here")
+    assert line.startswith("step_profile: device 'cuda': no CUDA GPU is available here")
