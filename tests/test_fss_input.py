@@ -304,6 +304,10 @@ def test_priors_that_cut_a_posterior_are_named_and_a_forms_own_bounds_are_not():
     second = CollapseModel(SecondOrder(), data)
     (cut,) = _bound_warnings(second, draws(second, nu=(5.0, 6.0)))
     assert "95 % interval of nu reaches its upper prior bound 6" in cut
+    # the advice names the knob of each way to fit (it named Python's priors= only, which a
+    # study user cannot set)
+    assert cut.endswith("widen the prior: --prior nu=LO,HI, analysis.fss.priors {nu = [LO, HI]} in a study, "
+                        "priors={'nu': (LO, HI)} in Python"), cut
     assert _bound_warnings(second, draws(second, nu=(1.0, 1.5))) == []
     bkt = CollapseModel(BKT(), data)
     lmin_edge = bkt.priors["L0"][1]

@@ -59,6 +59,7 @@ control_window = 0.25
 n_walkers = 16
 n_tau = 5.0
 max_steps = 500
+priors = {{"bkt:sigma" = [0.2, 2.9]}}
 
 [[analysis.analyzers]]
 name = "extreme_loss"
@@ -116,6 +117,13 @@ def finished(tmp_path_factory):
      "error_models = ['independent', 'offsets_tilts']\n",
      "analysis.fss.n_walkers = 18: expected an even number >= 20, twice the 10 parameters of the corrected bkt fit "
      "under error model 'offsets_tilts'"),
+    # prior boxes: names checked against the compared forms at load, boxes as numbers lo < hi
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\npriors = {'ising:nu' = [0.5, 2.0]}\n",
+     "analysis.fss.priors 'ising:nu': form 'ising' is not fitted (expected one of second_order, bkt)"),
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\npriors = {gamma = [0.5, 2.0]}\n",
+     "analysis.fss.priors 'gamma': no fitted form has a parameter 'gamma'"),
+    ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\npriors = {nu = [2.0, 0.5]}\n",
+     "analysis.fss.priors = {'nu': [2.0, 0.5]}: expected a table of \"[FORM:]NAME\" = [lo, hi] with lo < hi"),
     # the booleans of earlier versions name their replacement
     ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis.fss]\nsize_offsets = true\n",
      "analysis.fss.size_offsets: replaced by error_models, the list of error models to compare under"),
@@ -309,7 +317,8 @@ def test_a_plugins_scaling_form_is_fitted_by_the_study_and_refitted_when_its_cod
     import edited_plugin
 
     text = STUDY.replace('name = "extreme_loss"', 'name = "edited_loss"').replace(
-        "control_window = 0.25\n", 'control_window = 0.25\nforms = ["second_order", "edited_form"]\nvariants = false\n')
+        "control_window = 0.25\n", 'control_window = 0.25\nforms = ["second_order", "edited_form"]\nvariants = false\n'
+    ).replace('priors = {{"bkt:sigma" = [0.2, 2.9]}}\n', "")           # no bkt fitted here
     registry = study_toy.registry()
     registry.register_plugin(edited_plugin.Plugin(), "edited")
     study = load_study(write_study(tmp_path, text=text), registry=registry)
@@ -471,6 +480,17 @@ def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_p
 
 
 @pytest.mark.slow
+def test_the_study_priors_reach_the_fits(finished):
+    # Truth: analysis.fss.priors "bkt:sigma" = [0.2, 2.9] replaces BKT's default sigma box
+    # (0.2, 3.0) in its fit and leaves second order's boxes as they are (a study had no way to act
+    # on a warning asking for a wider prior).
+    layout, _, _ = finished
+    boxes = {path.stem: json.loads(read_posterior(path).attrs["priors_json"])
+             for path in (layout.root / "analyses" / "fss").rglob("*.nc")}
+    assert boxes and all((box.get("sigma") == [0.2, 2.9]) == form.endswith("__bkt") for form, box in boxes.items())
+    assert all(box["nu"] == [0.25, 6.0] for form, box in boxes.items() if form.endswith("__second_order"))
+
+
 def test_rerun_redoes_nothing(finished):
     layout, registry, _ = finished
     study = load_study(layout.study_file, registry=registry)

@@ -21,9 +21,6 @@ from ..plugin_faults import plugin_call
 from .common import (add_input, add_json, add_output, check_output, command_line, emit_json, parse_select, say,
                      write_and_say)
 
-GENERIC_PARAMS = ("p_c", "a", "amp", "length", "err_scale", "amp_corr")
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser("fss", help="finite-size-scaling collapse: posterior of p_c and exponents")
     add_input(p, "FILE.nc", "NetCDF dataset")
@@ -70,38 +67,21 @@ def register(subparsers) -> None:
 
 
 def parse_priors(items: list[str], forms: list) -> dict[str, dict[str, tuple[float, float]]]:
-    """``[FORM:]NAME=LO,HI`` -> ``{form name: {name: (lo, hi)}}``; without FORM, every form with
-    NAME. A prior with FORM wins over one without (a general box narrowed for one form); the same
-    parameter given twice at one level is an error. ``forms``: the fitted
-    :class:`~statmech_nn.analysis.fss.ScalingForm` objects."""
-    params = {f.name: f.params for f in forms}
-    out: dict[str, dict[str, tuple[float, float]]] = {f.name: {} for f in forms}
-    specific: set[tuple[str, str]] = set()         # (form, name) set by a FORM:NAME item
+    """``--prior [FORM:]NAME=LO,HI`` items -> ``{form name: {name: (lo, hi)}}`` over the fitted
+    ``forms`` (:func:`~statmech_nn.analysis.fss.priors.prior_boxes`)."""
+    from ..analysis.fss.priors import prior_boxes
+
+    entries = []
     for item in items:
         head, sep, box = item.partition("=")
-        form, colon, name = head.rpartition(":")
         try:
             lo, hi = (float(v) for v in box.split(","))
         except ValueError:
             raise ConfigError(f"--prior {item!r}: expected [FORM:]NAME=LO,HI with two numbers") from None
-        if not sep or not name:
+        if not sep:
             raise ConfigError(f"--prior {item!r}: expected [FORM:]NAME=LO,HI")
-        if colon:
-            if form not in out:
-                raise ConfigError(f"--prior {item!r}: form {form!r} is not fitted (expected one of {', '.join(out)})")
-            targets = [form]
-        else:
-            targets = [f for f in out if name in GENERIC_PARAMS or name in params[f]]
-            if not targets:
-                raise ConfigError(f"--prior {item!r}: no fitted form has a parameter {name!r}")
-        for target in targets:
-            if name in out[target] and ((target, name) in specific) == bool(colon):
-                raise ConfigError(f"--prior {item!r}: a prior for {name} of {target} is given twice: give it once")
-            if colon or (target, name) not in specific:
-                out[target][name] = (lo, hi)
-            if colon:
-                specific.add((target, name))
-    return out
+        entries.append((f"--prior {item!r}", head, (lo, hi)))
+    return prior_boxes(entries, forms)
 
 
 def _table(summary: dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ from ..digest import canonical_json, data_sha256, sha256_of, source_sha256
 from ..schema import cf_output, git_commit
 from ..selection import select_values
 from . import fss_adapter
-from .config import ERROR_MODELS, Study
+from .config import ERROR_MODELS, Study, study_priors
 from .layout import StudyLayout, comparison_name
 from .tables import comparison_dataset, robustness_dataset
 
@@ -218,7 +218,8 @@ class StudyAnalyses:
                                f"[{lo:g}, {hi:g}]; needs analysis.fss.min_sizes = {fss['min_sizes']})")
             return None
         settings = {**{k: fss[k] for k in ("n_walkers", "n_tau", "max_steps", "seed", "variants", "refit")},
-                    "size_offsets": size_offsets, "size_tilts": size_tilts}
+                    "size_offsets": size_offsets, "size_tilts": size_tilts,
+                    "priors": study_priors(fss, self.registry)}
         forms = [self.registry.scaling_form(f) for f in fss["forms"]]     # a plugin's form too
         # keyed by the numbers the fit sees, not by the sweeps they come from: a grid added elsewhere
         # leaves this slice's comparison as it is

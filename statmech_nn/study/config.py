@@ -84,6 +84,11 @@ def _is_slices(v: Any) -> bool:
     return isinstance(v, list) and len(v) >= 1 and all(isinstance(s, dict) and s for s in v)
 
 
+def _is_prior_table(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(box, list) and len(box) == 2 and all(_is_number(b) for b in box)
+                                       and box[0] < box[1] for box in v.values())
+
+
 def _is_control_window(v: Any) -> bool:
     return (_is_number(v) and v > 0) or (isinstance(v, list) and len(v) == 2
                                          and all(_is_number(b) for b in v) and v[0] < v[1])
@@ -168,6 +173,9 @@ FSS = (
            "beside one level per size", (int,), check=non_negative, accepted="an integer >= 0"),
     Option("refit", False, "score sizes whose held-out estimate is unreliable (Pareto k > 0.7) exactly, by "
            "refitting without them (one more fit per such size; docs/fss.md)", (bool,)),
+    Option("priors", {}, "prior boxes replacing the forms' defaults: \"[FORM:]NAME\" = [lo, hi], without FORM for "
+           "every form with the parameter (docs/fss.md, 'Priors')", (dict,), check=_is_prior_table,
+           accepted='a table of "[FORM:]NAME" = [lo, hi] with lo < hi, e.g. {nu = [0.3, 5.0], "bkt:sigma" = [0.2, 2.0]}'),
 )
 ANALYSIS_SPEC = {"analysis": ANALYSIS, "analysis.phases": PHASES, "analysis.scan": SCAN,
                  "analysis.fss": FSS}
@@ -355,6 +363,7 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
                               f"{analysis['size']} values ({', '.join(f'{n:g}' for n in sizes)}): a power-law fit "
                               "with a goodness of fit needs 3")
     check_walkers(fss, [registry.scaling_form(form)() for form in fss["forms"]])
+    study_priors(fss, registry)                    # names checked now; each box's range by the fit
     for form in fss["forms"]:
         check_file_name("analysis.fss.forms", form)
     if isinstance(fss["slices"], list):
@@ -478,6 +487,16 @@ def resume_conflict(old_path: str | Path, new: Study, registry=None) -> str:
     if missing:
         return f"grid {missing[0]!r}, which {new.path} lacks"
     return ""
+
+
+def study_priors(fss: Mapping[str, Any], registry) -> dict[str, dict[str, tuple[float, float]]]:
+    """``analysis.fss.priors`` as ``{form name: {parameter: (lo, hi)}}`` over the compared forms
+    (:func:`~statmech_nn.analysis.fss.priors.prior_boxes`); a one-line error naming the key for
+    a form not compared or a parameter none of them has."""
+    from ..analysis.fss.priors import prior_boxes
+
+    entries = [(f"analysis.fss.priors {key!r}", key, tuple(box)) for key, box in fss["priors"].items()]
+    return prior_boxes(entries, [registry.scaling_form(form)() for form in fss["forms"]])
 
 
 def check_walkers(fss: Mapping[str, Any], forms: list[Any]) -> None:

@@ -31,12 +31,14 @@ class Ranking:
 
 def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, forms: Sequence[Any],
             fit_a: bool, n_walkers: int, n_tau: float, max_steps: int, seed: int, variants: bool,
-            size_offsets: bool, size_tilts: bool, refit: bool) -> Ranking:
+            size_offsets: bool, size_tilts: bool, refit: bool,
+            priors: Mapping[str, Mapping[str, tuple[float, float]]] | None = None) -> Ranking:
     """Fit ``forms`` (scaling-form classes or instances; built-in names too) to the points of
     ``data`` (``var`` ± ``err`` over ``size`` x ``control``);
     ``variants``: each form without and with its correction to scaling, the better kept;
     ``size_offsets``, ``size_tilts``: the error model with one offset, one slope per size;
-    ``refit``: unreliable held-out scores computed exactly (all
+    ``refit``: unreliable held-out scores computed exactly; ``priors``: ``{form name: {parameter:
+    (lo, hi)}}`` replacing the forms' default boxes (all
     :func:`~statmech_nn.analysis.fss.fit_fss`). The fits run side by side, one process per core
     this process may use (``taskset`` limits them). The ranking's warnings are the data's and the
     comparison's; each kept posterior holds its own (a discarded variant's warnings would describe
@@ -48,7 +50,7 @@ def compare(data: xr.Dataset, var: str, err: str, *, size: str, control: str, fo
         result = compare_forms(data, var, err=err, size_dim=size, control_dim=control, forms=tuple(forms),
                                fit_a=fit_a, n_walkers=n_walkers, n_tau=n_tau, max_steps=max_steps,
                                seed=seed, variants=variants, size_offsets=size_offsets, size_tilts=size_tilts,
-                               refit=refit, processes=0)
+                               refit=refit, priors=priors, processes=0)
     return Ranking(str(result.preferred), float(result.delta), float(result.delta_se),
                    dict(result.results), list(result.warnings))
 

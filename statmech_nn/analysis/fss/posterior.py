@@ -42,6 +42,13 @@ BOUND_FRACTION = 0.01
 OVERLAP_MARGIN = 0.05
 
 
+def widen(name: str) -> str:
+    """The advice of a bound warning, for each way a user fits: the command line, a study file,
+    Python."""
+    return (f"widen the prior: --prior {name}=LO,HI, analysis.fss.priors {{{name} = [LO, HI]}} in a study, "
+            f"priors={{'{name}': (LO, HI)}} in Python")
+
+
 def _bound_warnings(model: CollapseModel, flat: np.ndarray) -> list[str]:
     """Warnings for priors that decide a result: a median at a bound (any parameter), or the 95 %
     interval of a physical parameter reaching one -- the prior, not the data, then ends the
@@ -59,11 +66,11 @@ def _bound_warnings(model: CollapseModel, flat: np.ndarray) -> list[str]:
                 continue
             if median_gap < BOUND_FRACTION * width[i]:
                 messages.append(f"{model.form.name}: posterior median of {name} sits at its {side} prior bound "
-                                f"{edge:g}; widen the prior (priors={{'{name}': (lo, hi)}})")
+                                f"{edge:g}; {widen(name)}")
             elif not _is_hyper(model, name) and end_gap < BOUND_FRACTION * width[i]:
                 messages.append(f"{model.form.name}: the 95 % interval of {name} reaches its {side} prior bound "
                                 f"{edge:g}: the prior, not the data, ends it there, so the interval is too narrow "
-                                f"on that side; widen the prior (priors={{'{name}': (lo, hi)}})")
+                                f"on that side; {widen(name)}")
     return messages
 
 
