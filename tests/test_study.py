@@ -532,14 +532,19 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-c", RUN_TOY.format(tests=str(Path(__file__).parent)), *args]
 
 
+def _slow_study_without_fss(tmp_path: Path) -> tuple[list[str], Path]:
+    """The `study` arguments of the toy study at 0.3 s a cell without its FSS step, and its cache."""
+    without_fss = STUDY.replace("[analysis.fss]\n", "[analysis.fss]\nenabled = false\n")
+    study = write_study(tmp_path, delay=0.3, text=without_fss)
+    cache = tmp_path / "cache"
+    return ["study", str(study), "-o", str(tmp_path / "out"), "--cache-dir", str(cache), "--no-progress"], cache
+
+
 @pytest.mark.slow
 def test_kill_9_then_rerun_finishes_without_redoing_finished_cells(tmp_path):
     # Truth: a study killed (SIGKILL) after some cells are cached reruns only the others, then
     # nothing. The FSS step is off here: its own rerun is test_rerun_redoes_nothing's.
-    without_fss = STUDY.replace("[analysis.fss]\n", "[analysis.fss]\nenabled = false\n")
-    study = write_study(tmp_path, delay=0.3, text=without_fss)
-    cache = tmp_path / "cache"
-    args = ["study", str(study), "-o", str(tmp_path / "out"), "--cache-dir", str(cache), "--no-progress"]
+    args, cache = _slow_study_without_fss(tmp_path)
     finished_cells = crash_after_cells(_cli(*args), cache, at_least=3)
     assert 3 <= finished_cells < 24  # 4 sizes x 3 seeds x 2 grids
     rerun = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
@@ -557,10 +562,7 @@ def test_sigterm_stops_a_study_as_ctrl_c_does_and_the_rerun_finishes(tmp_path):
     # 143, no message, and "leaked semaphore" warnings. Now it stops as Ctrl-C does: exit 143 (the
     # shell's status for SIGTERM), one line saying what is kept -- the finished cells, which the
     # rerun does not compute again.
-    without_fss = STUDY.replace("[analysis.fss]\n", "[analysis.fss]\nenabled = false\n")
-    study = write_study(tmp_path, delay=0.3, text=without_fss)
-    cache = tmp_path / "cache"
-    args = ["study", str(study), "-o", str(tmp_path / "out"), "--cache-dir", str(cache), "--no-progress"]
+    args, cache = _slow_study_without_fss(tmp_path)
     code = RUN_TOY.format(tests=str(Path(__file__).parent)).replace(
         "from statmech_nn.cli import main; sys.exit(main(sys.argv[1:]))", "from statmech_nn.cli import entry; entry()")
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

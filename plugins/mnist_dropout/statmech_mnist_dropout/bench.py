@@ -24,7 +24,7 @@ five minutes). Evaluation throughput is
 network-test-image evaluations per second at ``p_eval = 0.5``: naive = each network in train mode (``nn.Dropout``, per-sample masks) over a
 ``DataLoader`` of the test set; batched = :func:`.evaluate.evaluate` on the trained parts side
 by side, with either protocol. Both ways get an untimed warm-up of a few steps first. Peak
-memory (``ru_maxrss``) is measured in a fresh subprocess that trains and evaluates a 64-network
+memory (the process's own peak RSS, ``VmHWM``) is measured in a fresh subprocess that trains and evaluates a 64-network
 cell at ``N = 60,000``.
 """
 
@@ -38,6 +38,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -173,8 +174,8 @@ def batched_evaluate(trained, data: MnistTensors, protocol: str, device: str) ->
 
 
 def peak_memory_mb(spec: CellSpec, device: str, steps: int = 20) -> float:
-    """``ru_maxrss`` (MiB) of a fresh process training (``steps`` steps) and evaluating the
-    cell ``spec`` (handed over pickled on stdin)."""
+    """Peak resident memory (MiB) of a fresh process training (``steps`` steps) and evaluating
+    the cell ``spec`` (handed over pickled on stdin), by :func:`own_peak_rss_mb`."""
     code = ("import pickle, sys, torch; from statmech_mnist_dropout.bench import memory_probe; "
             f"torch.set_num_threads({torch.get_num_threads()}); memory_probe(pickle.load(sys.stdin.buffer), {device!r})")
     # masks are evaluated one at a time: 2 give the peak
@@ -189,7 +190,20 @@ def memory_probe(spec: CellSpec, device: str) -> None:
     _, trained = batched_train(spec, data, device)
     for protocol in ("per_network", "per_sample"):
         batched_evaluate(trained, data, protocol, device)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    print(own_peak_rss_mb())
+
+
+def own_peak_rss_mb() -> float:
+    """This program's peak resident memory in MiB: ``VmHWM`` of ``/proc/self/status`` on Linux.
+    Not ``ru_maxrss``: Linux carries the peak of the process that ``exec``'d into it (a
+    ``fork`` of the parent, as large as the parent) into ``ru_maxrss``, so a probe started from
+    a 3 GB test process reported 3 GB whatever it did. Elsewhere ``ru_maxrss`` (KiB on Linux and
+    the BSDs, bytes on macOS)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        return int(status.read_text().split("VmHWM:")[1].split()[0]) / 1024.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
 
 
 class Mt19937Masks:
