@@ -479,7 +479,22 @@ def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_p
     assert "toy study" in layout.report.read_text()
 
 
-@pytest.mark.slow
+def test_the_reports_warnings_are_grouped_by_where_they_come_from(finished):
+    # Truth: every warning of summary.json is on the page once, under the heading of its source
+    # ("fss (SLICE)" for a comparison's), and each source is named once: a slice's warnings were
+    # one flat line each, its name repeated on every one.
+    layout, _, _ = finished
+    warnings = json.loads(layout.summary.read_text())["warnings"]
+    section = layout.report.read_text().split(f"<h2>Warnings ({len(warnings)})</h2>")[1].split("<h2>")[0]
+    sources = {w.partition(": ")[0] for w in warnings}
+    assert len(sources) < len(warnings)
+    for source in sources:
+        assert section.count(f"<li>{html.escape(source)}<ul>") == 1, source
+    for w in warnings:
+        assert f"<li>{html.escape(w.partition(': ')[2])}</li>" in section, w
+    assert section.count("<li>") == len(warnings) + len(sources)
+
+
 def test_the_study_priors_reach_the_fits(finished):
     # Truth: analysis.fss.priors "bkt:sigma" = [0.2, 2.9] replaces BKT's default sigma box
     # (0.2, 3.0) in its fit and leaves second order's boxes as they are (a study had no way to act
@@ -491,6 +506,7 @@ def test_the_study_priors_reach_the_fits(finished):
     assert all(box["nu"] == [0.25, 6.0] for form, box in boxes.items() if form.endswith("__second_order"))
 
 
+@pytest.mark.slow
 def test_rerun_redoes_nothing(finished):
     layout, registry, _ = finished
     study = load_study(layout.study_file, registry=registry)

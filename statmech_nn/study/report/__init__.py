@@ -135,17 +135,18 @@ def _edited(study: Study, robustness: xr.Dataset) -> list[str]:
     recorded = robustness.attrs.get("config_sha256")
     if recorded in (None, study.sha256):
         return []
-    message = (f"study.toml (config_sha256 {study.sha256[:12]}) is not the study the analyses were computed for "
-               f"({recorded[:12]}): it was edited, or is read by another version of statmech_nn, after the run; "
-               "the configuration shown may not be what produced these numbers: rerun 'statmech-nn study' on "
-               "this directory")
+    message = (f"study.toml: this file (config_sha256 {study.sha256[:12]}) is not the study the analyses were "
+               f"computed for ({recorded[:12]}); it was edited, or is read by another version of statmech_nn, after "
+               "the run, so the configuration shown may not be what produced these numbers (rerun 'statmech-nn "
+               "study' on this directory)")
     warnings.warn(message, RuntimeWarning, stacklevel=3)
     return [message]
 
 
 def collect_warnings(summary: dict[str, Any]) -> list[str]:
     """Every warning of the study: several boundary crossings, each comparison's fit warnings
-    and its unconverged chains, and the analyzers' own."""
+    and its unconverged chains, and the analyzers' own; each "WHERE: TEXT" (the report groups
+    them by WHERE)."""
     out = []
     b = summary["boundaries"]
     i_cross = b["columns"].index("n_crossings")

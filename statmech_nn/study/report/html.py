@@ -193,6 +193,23 @@ def _figures(items, *, row: bool = False) -> str:
     return f"<div class='row'>{inner}</div>" if row else inner
 
 
+def _warnings(warnings: list[str]) -> str:
+    """The study's warnings, grouped by where they come from (the text before the first ": ",
+    e.g. "fss (p_train = 0, width = 32, depth = 1)"), in their order: a slice's eight warnings
+    are one item with its own list, not eight lines repeating its name."""
+    if not warnings:
+        return "<h2>Warnings</h2><p>None.</p>"
+    groups: dict[str, list[str]] = {}
+    for w in warnings:
+        source, sep, text = w.partition(": ")
+        groups.setdefault(source if sep else "", []).append(text if sep else w)
+    items = "".join(
+        f"<li>{html.escape(source)}<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in texts) + "</ul></li>"
+        if source else "".join(f"<li>{html.escape(t)}</li>" for t in texts)
+        for source, texts in groups.items())
+    return f"<h2>Warnings ({len(warnings)})</h2><ul class='warn'>{items}</ul>"
+
+
 def _provenance(p: dict[str, Any]) -> str:
     versions = html.escape(p["software_versions"])
     files = table(["file", "configuration hash", "created", "git commit"],
@@ -242,9 +259,7 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
             if t["caption"]:
                 parts.append(f"<p class='muted'>{html.escape(t['caption'])}</p>")
         parts.append(_figures(figures["analyzers"].get(name, [])))
-    warnings = summary["warnings"]
-    parts.append("<h2>Warnings</h2>" + ("<ul class='warn'>" + "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
-                                        + "</ul>" if warnings else "<p>None.</p>"))
+    parts.append(_warnings(summary["warnings"]))
     parts.append(_provenance(summary["provenance"]))
     parts.append("</body></html>")
     return "\n".join(parts)
