@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,17 @@ class PlannedCell:
         if self.todo is None:
             return "cached"
         return f"partial ({self.n_cached}/{self.n_points} points cached)" if self.n_cached else "todo"
+
+
+def describe_plan(planned: Sequence[PlannedCell]) -> str:
+    """One line for a plan: "12 cells: 8 cached, 4 to compute", with "(2 of them partly
+    cached); points: 50 of 60 cached" where some cells are partly cached."""
+    n_cached = sum(p.todo is None for p in planned)
+    n_partial = sum(p.todo is not None and p.n_cached > 0 for p in planned)
+    partly = f" ({n_partial} of them partly cached)" if n_partial else ""
+    points = (f"; points: {sum(p.n_cached for p in planned)} of {sum(p.n_points for p in planned)} cached"
+              if n_partial else "")
+    return f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute{partly}{points}"
 
 
 def cell_point_list(cell: Cell) -> list[dict[str, Any]]:

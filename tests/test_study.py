@@ -506,6 +506,37 @@ def test_the_study_priors_reach_the_fits(finished):
     assert all(box["nu"] == [0.25, 6.0] for form, box in boxes.items() if form.endswith("__second_order"))
 
 
+def test_a_dry_run_says_what_would_be_computed_and_writes_nothing(finished, tmp_path):
+    # Truth: the finished study's grids are done; the same study into a new directory with the
+    # same cache finds all 12 + 12 cells (one per N and seed) cached, with an empty cache all to compute; no
+    # directory or cache is created; a folder of other files is refused as the run refuses it.
+    from statmech_nn.errors import StatmechError
+    from statmech_nn.study.runner import plan_study
+
+    layout, registry, _ = finished
+    study = load_study(layout.study_file, registry=registry)
+    cache = CellCache(layout.root.parent / "cache")
+    assert plan_study(study, layout.root, cache, registry=registry)[:3] == [
+        f"directory {layout.root}: resumes the study there", "sweep coarse: done before", "sweep dense: done before"]
+    lines = plan_study(study, tmp_path / "new", cache, registry=registry)
+    assert lines[:3] == [f"directory {tmp_path / 'new'}: new", "sweep coarse: 12 cells: 12 cached, 0 to compute",
+                         "sweep dense: 12 cells: 12 cached, 0 to compute"], lines
+    lines = plan_study(study, tmp_path / "new", CellCache(tmp_path / "empty"), registry=registry)
+    assert lines[1:3] == ["sweep coarse: 12 cells: 0 cached, 12 to compute",
+                          "sweep dense: 12 cells: 0 cached, 12 to compute"], lines
+    assert "FSS comparisons" in lines[3] and "analyzer extreme_loss" in lines[3] and "(24 cells to compute" in lines[3]
+    assert not (tmp_path / "new").exists() and not (tmp_path / "empty").exists()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(StatmechError, match="is not empty and is not a study directory"):
+        plan_study(study, tmp_path / "mine", cache, registry=registry)
+    done = subprocess.run(_cli("study", str(layout.study_file), "-o", str(tmp_path / "cli"), "--dry-run",
+                               "--cache-dir", str(cache.root)), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.splitlines()[1] == "sweep coarse: 12 cells: 12 cached, 0 to compute", \
+        done.stdout + done.stderr
+    assert not (tmp_path / "cli").exists()
+
+
 @pytest.mark.slow
 def test_rerun_redoes_nothing(finished):
     layout, registry, _ = finished

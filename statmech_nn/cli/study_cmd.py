@@ -18,6 +18,9 @@ def register(subparsers) -> None:
                         "anything else is refused)")
     p.add_argument("--device", help="cpu or cuda (overrides the file)")
     p.add_argument("--cache-dir", help="cell cache directory (default: <data>/cache)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be computed (each grid's cells against the cache, digests checked) and "
+                        "whether DIR is new or resumed; compute and write nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     add_executor_options(p)
     p.set_defaults(handler=run, on_interrupt="finished sweep cells and analysis steps are kept (run the same "
@@ -30,11 +33,14 @@ def run(args) -> int:
     from ..cache import CellCache, default_cache_root
     from ..cluster import dask_client
     from ..study.config import load_study
-    from ..study.runner import prepare_directory, run_study
+    from ..study.runner import plan_study, prepare_directory, run_study
 
     study = load_study(args.study, device=args.device)
-    prepare_directory(study, Path(args.output))  # a refused or uncreatable -o fails before a cluster starts
     cache = CellCache(default_cache_root(args.cache_dir))
+    if args.dry_run:
+        print("\n".join(plan_study(study, args.output, cache)))
+        return 0
+    prepare_directory(study, Path(args.output))  # a refused or uncreatable -o fails before a cluster starts
     given = {k: getattr(args, k) for k in ("workers", "scheduler", "scheduler_file") if getattr(args, k) is not None}
     choice = given or study.executor_choice()  # the command line wins over the file's [executor]
     with dask_client(**choice, cuda=study.device.startswith("cuda")) as client:

@@ -13,7 +13,7 @@ from ..executor import describe_cell
 from ..experiment import check_device_option
 from ..io import check_dataset_name, check_writable, write_dataset
 from ..plugins import get_registry
-from ..sweep import plan_sweep, run_sweep
+from ..sweep import describe_plan, plan_sweep, run_sweep
 from .common import write_and_say
 from .executor_options import add_executor_options, client_from_args
 
@@ -87,13 +87,7 @@ def run(args) -> int:
         _, planned = plan_sweep(experiment, config.grid, cache, verify=True)
         for item in planned:
             print(f"{item.status:<8} {describe_cell(item.cell)}")
-        n_cached = sum(p.todo is None for p in planned)
-        n_partial = sum(p.todo is not None and p.n_cached > 0 for p in planned)
-        partly = f" ({n_partial} of them partly cached)" if n_partial else ""
-        points = (f"; points: {sum(p.n_cached for p in planned)} of {sum(p.n_points for p in planned)} cached"
-                  if n_partial else "")
-        print(f"{len(planned)} cells: {n_cached} cached, {len(planned) - n_cached} to compute{partly}{points} "
-              f"(cache: {cache.root})")
+        print(f"{describe_plan(planned)} (cache: {cache.root})")
         return 0
     # the default name carries the hash of the validated configuration, which run_sweep records
     # in the file; before any work only the folder is checked (with a stand-in name)

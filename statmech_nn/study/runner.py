@@ -22,7 +22,7 @@ from ..cache import CellCache
 from ..errors import DataError, StatmechError
 from ..io import read_netcdf, write_atomically, write_netcdf
 from ..digest import sha256_of
-from ..sweep import plan_sweep, run_sweep, sweep_config
+from ..sweep import describe_plan, plan_sweep, run_sweep, sweep_config
 from .analyses import StudyAnalyses
 from .config import Study, resume_conflict
 from .layout import StudyLayout
@@ -98,16 +98,11 @@ def run_sweeps(study: Study, layout: StudyLayout, cache: CellCache, *, progress:
     sweeps = {}
     for name, grid in study.grids.items():
         path = layout.sweep(name)
-        expected = sha256_of(sweep_config(experiment, experiment.validate_grid(grid)))
-        if path.exists():
-            try:
-                old = read_netcdf(path)
-            except DataError:
-                old = None
-            if old is not None and old.attrs.get("config_sha256") == expected:
-                log(f"sweep {name}: done before ({path.relative_to(layout.root)})")
-                sweeps[name] = old
-                continue
+        old = _finished_sweep(experiment, grid, path)
+        if old is not None:
+            log(f"sweep {name}: done before ({path.relative_to(layout.root)})")
+            sweeps[name] = old
+            continue
         _, planned = plan_sweep(experiment, grid, cache)
         todo = sum(p.todo is not None for p in planned)
         log(f"sweep {name}: {len(planned)} cells, {len(planned) - todo} cached, {todo} to compute")
@@ -116,6 +111,42 @@ def run_sweeps(study: Study, layout: StudyLayout, cache: CellCache, *, progress:
         log(f"sweep {name}: wrote {path.relative_to(layout.root)}")
         sweeps[name] = read_netcdf(path)
     return sweeps
+
+
+def _finished_sweep(experiment, grid, path: Path) -> xr.Dataset | None:
+    """The sweep file ``path`` if it holds exactly ``grid`` of ``experiment`` (its
+    ``config_sha256`` is this configuration's), else None (absent, damaged or another grid)."""
+    if not path.exists():
+        return None
+    try:
+        old = read_netcdf(path)
+    except DataError:
+        return None
+    return old if old.attrs.get("config_sha256") == sha256_of(sweep_config(experiment, experiment.validate_grid(grid))) \
+        else None
+
+
+def plan_study(study: Study, out: str | Path, cache: CellCache, *, registry=None) -> list[str]:
+    """What :func:`run_study` would do, as lines for a person, computing and writing nothing
+    (``study --dry-run``): whether ``out`` is new or resumed (refused as the run would be), then
+    per grid whether its sweep file is done, else its cells against the cache (digests checked),
+    then the analyses, which always run (each reuses its earlier result where its key matches)."""
+    out = Path(out)
+    check_directory(study, out, registry)
+    experiment = study.experiment(registry)
+    lines = [f"directory {out}: " + ("resumes the study there" if out.exists() and any(out.iterdir()) else "new")]
+    to_compute = 0
+    for name, grid in study.grids.items():
+        if _finished_sweep(experiment, grid, StudyLayout(out).sweep(name)) is not None:
+            lines.append(f"sweep {name}: done before")
+            continue
+        _, planned = plan_sweep(experiment, grid, cache, verify=True)
+        to_compute += sum(p.todo is not None for p in planned)
+        lines.append(f"sweep {name}: {describe_plan(planned)}")
+    steps = ["phases", "window scan", *(["FSS comparisons at the boundaries the sweeps show"] if study.fss["enabled"]
+                                        else []), "robustness table", *(f"analyzer {e.name}" for e in study.extras)]
+    lines.append(f"then: {', '.join(steps)}, report ({to_compute} cells to compute; cache: {cache.root})")
+    return lines
 
 
 def run_study(study: Study, out: str | Path, cache: CellCache, *, progress: bool | None = None,
