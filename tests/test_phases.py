@@ -166,6 +166,8 @@ def test_unfitted_points_are_unclassified_and_skipped_by_the_boundary():
     ({"z": 0.0}, lambda ds: ds, ConfigError, "z = 0.0"),
     ({"n_classes": 1}, lambda ds: ds, ConfigError, "n_classes = 1"),
     ({"loss_tol": -1.0}, lambda ds: ds, ConfigError, "loss_tol"),
+    # |accuracy - 1/K| <= 2 holds for every accuracy: every point would count as at chance
+    ({"accuracy_tol": 2.0}, lambda ds: ds, ConfigError, "accuracy_tol = 2.0: expected a number in (0, 1)"),
     ({"treshold": 1}, lambda ds: ds, ConfigError, "unknown option 'treshold'"),
 ])
 def test_bad_input_is_one_line_error(options, mutate, error, fragment):

@@ -68,6 +68,8 @@ def classify(alpha, alpha_stderr, loss_last=None, accuracy_last=None, *, z: floa
     _check_positive("z", z)
     _check_positive("loss_tol", loss_tol)
     _check_positive("accuracy_tol", accuracy_tol)
+    if accuracy_tol >= 1:   # an accuracy and 1/K both lie in [0, 1]: every point would be at chance
+        raise ConfigError(f"accuracy_tol = {accuracy_tol!r}: expected a number in (0, 1) (accuracies are fractions)")
     if isinstance(amentia_alpha_tol, bool) or not isinstance(amentia_alpha_tol, (int, float)) \
             or not (np.isfinite(amentia_alpha_tol) and amentia_alpha_tol >= 0):
         raise ConfigError(f"amentia_alpha_tol = {amentia_alpha_tol!r}: expected a number >= 0")

@@ -121,7 +121,7 @@ PHASES = (
     Option("loss_tol", 0.15, "amentia: |loss - ln K| <= this at the largest size", (float,),
            check=positive, accepted="a number > 0"),
     Option("accuracy_tol", 0.05, "amentia: |accuracy - 1/K| <= this at the largest size",
-           (float,), check=positive, accepted="a number > 0"),
+           (float,), check=lambda v: 0 < v < 1, accepted="a number in (0, 1) (accuracies are fractions)"),
     Option("amentia_alpha_tol", 0.02, "amentia also when |alpha| <= this", (float,),
            check=non_negative, accepted="a number >= 0"),
     Option("loss_var", "loss", "the task's loss variable, at chance (ln K) in amentia; \"\" for none", (str,)),
