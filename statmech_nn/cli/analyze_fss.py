@@ -21,6 +21,7 @@ from ..plugin_faults import plugin_call
 from .common import (add_input, add_json, add_output, check_output, command_line, emit_json, parse_select, say,
                      write_and_say)
 
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("fss", help="finite-size-scaling collapse: posterior of p_c and exponents")
     add_input(p, "FILE.nc", "NetCDF dataset")
