@@ -190,7 +190,8 @@ def answer_on_a_terminal(argv: list[str], answer: str) -> tuple[int, str]:
 def test_cache_clear_asks_before_deleting(tmp_path, capsys):
     """Truth: `cache clear` deleted every finished cell without a word. Now, with no terminal to
     ask on (pytest's standard input) and no --yes, both deleting actions refuse in one line and
-    delete nothing; on a real terminal the answer "n" keeps the cells and "y" deletes them."""
+    delete nothing; on a real terminal the answer "n" keeps the cells and "y" deletes them; with
+    nothing to delete there is no question."""
     cache = CellCache(tmp_path / "c")
     run_sweep(Probe(), {"x": [0, 1]}, cache, progress=False)
     cache.artifacts.save("cd" * 32, {"w": np.ones(10)})
@@ -206,6 +207,8 @@ def test_cache_clear_asks_before_deleting(tmp_path, capsys):
     status, printed = answer_on_a_terminal(["cache", "clear", "--cache-dir", str(cache.root)], "y")
     assert status == 0 and "deleted 4 cell files" in printed, printed
     assert not list(cache.root.glob("??/*")) and cache.artifacts.load("cd" * 32) is not None
+    assert main(["cache", "clear", "--cache-dir", str(cache.root)]) == 0   # nothing left: nothing to ask
+    assert "deleted 0 cell files" in capsys.readouterr().out
 
 
 def test_dry_run_does_not_call_a_corrupt_cell_cached(tmp_path, capsys):

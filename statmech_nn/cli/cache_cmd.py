@@ -73,11 +73,12 @@ def run_verify(args) -> int:
     return 0
 
 
-def confirm(args, what: str) -> None:
-    """Go on only if the user agrees to delete ``what``: ``--yes``, or "y" typed on a terminal.
-    Without a terminal (a batch job, a pipe) and without ``--yes``, a one-line error: finished
-    cells can cost hours of training, and nothing asks twice."""
-    if args.yes:
+def confirm(args, n_files: int, what: str) -> None:
+    """Go on only if the user agrees to delete ``what`` (``n_files`` files): ``--yes``, or "y"
+    typed on a terminal. Without a terminal (a batch job, a pipe) and without ``--yes``, a
+    one-line error: finished cells can cost hours of training, and nothing asks twice. Nothing
+    to delete: no question."""
+    if args.yes or n_files == 0:
         return
     if not sys.stdin.isatty():
         raise ConfigError(f"this deletes {what}: pass --yes to confirm (there is no terminal to ask on)")
@@ -89,7 +90,7 @@ def confirm(args, what: str) -> None:
 def run_clear(args) -> int:
     cache = _cache(args)
     files, n_bytes = cache.usage()["cells"]
-    confirm(args, f"{files} cell files ({_human(n_bytes)}) and the point index in {cache.root}")
+    confirm(args, files, f"{files} cell files ({_human(n_bytes)}) and the point index in {cache.root}")
     cache.clear_cells()
     print(f"deleted {files} cell files ({_human(n_bytes)}) and the point index from {cache.root}; artifacts kept")
     return 0
@@ -98,7 +99,7 @@ def run_clear(args) -> int:
 def run_clear_artifacts(args) -> int:
     cache = _cache(args)
     files, n_bytes = cache.usage()["artifacts"]
-    confirm(args, f"{files} artifact files ({_human(n_bytes)}) in {cache.artifacts.root}")
+    confirm(args, files, f"{files} artifact files ({_human(n_bytes)}) in {cache.artifacts.root}")
     cache.clear_artifacts()
     print(f"deleted {files} artifact files ({_human(n_bytes)}) from {cache.artifacts.root}; cells kept")
     return 0
