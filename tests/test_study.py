@@ -479,6 +479,26 @@ def test_report_is_self_contained_and_rebuilds_without_computing(finished, tmp_p
     assert "toy study" in layout.report.read_text()
 
 
+def test_the_report_words_each_comparison_by_its_strength(finished):
+    # Truth: |score difference| / se from summary.json decides the words (docs/fss.md: >= 2 se a
+    # verdict, 1-2 se a lean, below 1 none); the page said "X preferred by" and printed X in bold
+    # for every comparison, a tie included.
+    layout, _, _ = finished
+    summary = json.loads(layout.summary.read_text())
+    page = layout.report.read_text()
+    assert summary["comparisons"]
+    for comp in summary["comparisons"]:
+        z = comp["delta_score"] / comp["delta_se"]
+        expected = "verdict" if z >= 2 else "lean" if z >= 1 else "none"
+        assert comp["strength"] == expected, comp
+        words = {"verdict": f"{comp['preferred']} preferred by", "lean": f"a lean to {comp['preferred']}",
+                 "none": f"no preference ({comp['preferred']} ahead by"}[expected]
+        assert re.search(rf"<h3>[^<]*: {re.escape(html.escape(words))}", page), words
+    columns = summary["robustness"]["columns"]
+    assert all(dict(zip(columns, row))["strength"] in ("verdict", "lean", "none")
+               for row in summary["robustness"]["rows"])
+
+
 def test_the_reports_warnings_are_grouped_by_where_they_come_from(finished):
     # Truth: every warning of summary.json is on the page once, under the heading of its source
     # ("fss (SLICE)" for a comparison's), and each source is named once: a slice's warnings were

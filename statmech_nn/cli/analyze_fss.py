@@ -131,6 +131,7 @@ def _run(args) -> int:
     import xarray as xr
 
     from ..analysis.fss import compare_forms, fit_fss, summarize
+    from ..analysis.fss.compare import describe_preference
     from ..analysis.fss.layout import to_inference_tree
     from ..io import read_dataset
     from ..plugins import get_registry
@@ -160,8 +161,9 @@ def _run(args) -> int:
             if len(scores) > 1:
                 say(args, f"{name} variants, score: " + ", ".join(f"{v} {x:.2f}" for v, x in scores.items())
                     + f" -> {max(scores, key=scores.get)}")
-        say(args, f"preferred: {summary['preferred']} (score difference {summary['delta_score']:.2f} "
-              f"+- {summary['delta_se']:.2f} nats)")
+        difference = f"{summary['delta_score']:.2f} +- {summary['delta_se']:.2f} nats"
+        say(args, "outcome: " + describe_preference(summary["preferred"], summary["delta_score"], summary["delta_se"],
+                                                    difference))
         if args.output:
             root = xr.DataTree(xr.Dataset(attrs={"comparison_json": json.dumps(
                 {k: v for k, v in summary.items() if k != "forms"}, sort_keys=True)}))

@@ -34,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from ..analysis.base import run_analyzer
+from ..analysis.fss.compare import describe_preference
 from ..analysis.fss.layout import read_posterior, to_inference_tree
 from ..errors import ConfigError, DataError
 from ..io import read_netcdf, write_netcdf
@@ -251,7 +252,8 @@ class StudyAnalyses:
                                    "study_warnings_json": canonical_json(ranking.warnings)})
                 write_netcdf(tree, paths[form])
             posteriors = {form: read_posterior(p) for form, p in paths.items()}
-            self.log(f"fss {name}: {ranking.preferred} preferred by {ranking.delta:.2f} ± {ranking.delta_se:.2f}")
+            self.log(f"fss {name}: " + describe_preference(ranking.preferred, ranking.delta, ranking.delta_se,
+                                                            f"{ranking.delta:.2f} ± {ranking.delta_se:.2f}"))
         else:
             self.log(f"fss {name}: done before")
         shape, hints = fss_adapter.seed_error_shape(y, size=size, control=control, seed=seed,

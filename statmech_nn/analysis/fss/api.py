@@ -34,7 +34,7 @@ from ...schema import axis_values, data_variable
 from ...selection import select_values
 from .._options import ERROR_METHODS
 from ..moderated_variance import replica_errors
-from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd
+from .compare import PARETO_K_LIMIT, held_out_loglik, loso_elpd, rank_forms, refit_elpd, strength
 from .forms import ScalingForm, as_form
 from .model import CORRECTION_HYPERPARAMETERS, CollapseData, CollapseModel, Observable
 from .posterior import build_posterior, summarize, unreliable_sizes
@@ -356,10 +356,12 @@ class Comparison:
     variant_scores: dict[str, dict[str, float]] = field(default_factory=dict)   # form -> {variant: score}
 
     def summary(self) -> dict[str, Any]:
-        """``{"preferred", "delta_score", "delta_se", "score_name", "n_sizes", "warnings",
-        "variants": {name: {variant: score}}, "forms": {name: summarize(...)}}``."""
+        """``{"preferred", "delta_score", "delta_se", "strength", "score_name", "n_sizes", "warnings",
+        "variants": {name: {variant: score}}, "forms": {name: summarize(...)}}``; ``strength``:
+        :func:`~.compare.strength` (``"verdict"``, ``"lean"`` or ``"none"``)."""
         first = next(iter(self.results.values()))
         return {"preferred": self.preferred, "delta_score": self.delta, "delta_se": self.delta_se,
+                "strength": strength(self.delta, self.delta_se),
                 "score_name": "loso_elpd", "n_sizes": int(first.sizes["size"]), "warnings": list(self.warnings),
                 "variants": self.variant_scores, "forms": {n: summarize(ds) for n, ds in self.results.items()}}
 

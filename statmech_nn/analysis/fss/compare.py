@@ -134,6 +134,35 @@ def small_sample_factor(n_sizes: int) -> float:
     return float(scipy.stats.t.ppf(level, n_sizes - 1) / scipy.stats.norm.ppf(level))
 
 
+#: a score difference of at least this many standard errors is a verdict; from :data:`LEAN_SE` up
+#: to it, a lean; below, no preference (docs/fss.md, "What the comparison can and cannot tell":
+#: with 4 sizes the se is itself uncertain by ~40 %, and 1-2 se went the wrong way in simulation)
+VERDICT_SE = 2.0
+LEAN_SE = 1.0
+
+
+def strength(delta: float | None, delta_se: float | None) -> str:
+    """How strongly a comparison prefers its form, by the reading rule of ``docs/fss.md``:
+    ``"verdict"`` where ``delta >= 2 se``, ``"lean"`` where ``1 se <= delta < 2 se``, ``"none"``
+    below one standard error. A zero or undefined standard error (one form, one size, a missing
+    number) gives ``"none"``: there is nothing to measure the difference against."""
+    if delta is None or delta_se is None or not (np.isfinite(delta) and np.isfinite(delta_se)) or delta_se <= 0:
+        return "none"
+    z = abs(delta) / delta_se
+    return "verdict" if z >= VERDICT_SE else "lean" if z >= LEAN_SE else "none"
+
+
+def describe_preference(preferred: str, delta: float | None, delta_se: float | None, difference: str) -> str:
+    """The comparison's outcome in words that carry its :func:`strength`: "bkt preferred by
+    DIFFERENCE", "a lean to bkt (DIFFERENCE: 1-2 standard errors)" or "no preference (bkt ahead
+    by DIFFERENCE: under one standard error)"; ``difference`` is the score difference as the
+    caller prints it (e.g. "7.75 ± 5.3 nat")."""
+    return {"verdict": f"{preferred} preferred by {difference}",
+            "lean": f"a lean to {preferred} ({difference}: 1-2 standard errors)",
+            "none": f"no preference ({preferred} ahead by {difference}: under one standard error)"}[
+        strength(delta, delta_se)]
+
+
 def rank_forms(per_size: dict[str, np.ndarray]) -> tuple[str, float, float]:
     """``(preferred form, score difference to the runner-up, its standard error)``; the standard
     error is ``sqrt(K var_k(difference))`` times :func:`small_sample_factor` (measured without

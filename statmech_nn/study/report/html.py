@@ -10,6 +10,7 @@ import io
 import json
 from typing import Any
 
+from ...analysis.fss.compare import describe_preference
 from ..config import ERROR_MODEL_LABELS
 from .summary import comparison_label
 
@@ -103,6 +104,14 @@ def _boundaries(b: dict[str, Any]) -> str:
     return table([*cols[:n], "boundary (alpha = 0)", "sign changes", cols[-1]], rows, text_cols={len(cols) - 2})
 
 
+def _preferred_cell(preferred: str, strength: str) -> str:
+    """The "preferred" cell by the comparison's strength (:func:`~statmech_nn.analysis.fss.compare.
+    strength`): the form in bold for a verdict (>= 2 se), "lean to FORM" (1-2 se), "none (FORM
+    ahead)" below one se -- a table of bold names read every tie as a finding."""
+    name = html.escape(preferred)
+    return {"verdict": f"<b>{name}</b>", "lean": f"lean to {name}", "none": f"none ({name} ahead)"}[strength]
+
+
 def _comparisons(comps: list[dict[str, Any]], why_below: bool) -> str:
     if not comps:
         return "<p>No finite-size-scaling comparison" + (": see <i>Steps not computed</i> below for why"
@@ -113,7 +122,7 @@ def _comparisons(comps: list[dict[str, Any]], why_below: bool) -> str:
         where = ", ".join(f"{d} = {fmt(v)}" for d, v in c["slice"].items())
         model = html.escape(ERROR_MODEL_LABELS.get(c["error_model"], "not recorded"))
         cells = [where, fmt(c["fit_a"]), model, f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
-                 fmt(c["n_points"]), f"<b>{html.escape(c['preferred'])}</b>", pm(c["delta_score"], c["delta_se"])]
+                 fmt(c["n_points"]), _preferred_cell(c["preferred"], c["strength"]), pm(c["delta_score"], c["delta_se"])]
         for f in forms:
             info = c["forms"][f]
             lines = [f"{html.escape(p)} = {interval(e)}" for p, e in info["params"].items()]
@@ -121,7 +130,7 @@ def _comparisons(comps: list[dict[str, Any]], why_below: bool) -> str:
             cells.append("<br>".join(lines))
         cells.append(fmt(len(c["warnings"])))
         rows.append(cells)
-    return table(["slice", "fitted a", "error model", "control window", "points", "preferred",
+    return table(["slice", "fitted a", "error model", "control window", "points", "preference",
                   "score difference [nat]", *[f"{f}: median [68 %]" for f in forms], "warnings"], rows,
                  text_cols={0, 2, 5, *range(7, 7 + len(forms))})
 
@@ -170,9 +179,10 @@ def _robustness(r: dict[str, Any]) -> str:
                 for p in params if get[f"{p}_median"] is not None]
         rows.append([*[fmt(get[d]) for d in dims], pm(get["boundary"], get["boundary_stderr"]),
                      f"[{fmt(get['alpha_min'])}, {fmt(get['alpha_max'])}]", counts,
-                     html.escape(get["preferred"] or "–"), pm(get["delta_score"], get["delta_se"]),
+                     _preferred_cell(get["preferred"], get["strength"]) if get["preferred"] else "–",
+                     pm(get["delta_score"], get["delta_se"]),
                      "<br>".join(ests) or "–"])
-    return table([*dims, "boundary", "alpha range", "points e / d / a / c", "preferred form",
+    return table([*dims, "boundary", "alpha range", "points e / d / a / c", "preference",
                   "score difference [nat]", "p_c and exponents (median [68 %])"], rows,
                  text_cols={len(dims) + 3, len(dims) + 5})
 
@@ -241,8 +251,9 @@ def render(summary: dict[str, Any], figures: dict[str, Any]) -> str:
     parts.append("<h2>Finite-size scaling at the boundaries</h2>"
                  + _comparisons(summary["comparisons"], bool(summary["not_computed"])))
     for comp in summary["comparisons"]:
-        parts.append(f"<h3>{html.escape(comparison_label(comp))}: {html.escape(comp['preferred'])} preferred by "
-                     f"{pm(comp['delta_score'], comp['delta_se'])} nat</h3>")
+        outcome = describe_preference(comp["preferred"], comp["delta_score"], comp["delta_se"],
+                                      f"{pm(comp['delta_score'], comp['delta_se'])} nat")
+        parts.append(f"<h3>{html.escape(comparison_label(comp))}: {html.escape(outcome)}</h3>")
         parts.append(_seed_errors(comp, study["analysis"]))
         parts.append(_error_shape(comp, study["analysis"]))
         parts.append(_figures(figures["fss"].get(comp["id"], []), row=True))

@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ...analysis.base import json_number
+from ...analysis.fss.compare import strength
 from ...analysis.phases import PHASES
 from ...schema import git_commit, software_versions
 from ..config import ERROR_MODEL_LABELS, Study
@@ -119,6 +120,7 @@ def comparisons(ds: xr.Dataset | None, slice_dims: list[str]) -> list[dict[str, 
             "preferred": str(row["preferred"].values),
             "delta_score": _value(row["delta_score"].values),
             "delta_se": _value(row["delta_se"].values),
+            "strength": strength(float(row["delta_score"].values), float(row["delta_se"].values)),
             "forms": forms,
             "seed_errors": _seed_errors(row),
             "error_shape": _by_term(row, "error_shape"),
@@ -133,7 +135,7 @@ def robustness(ds: xr.Dataset) -> dict[str, Any]:
     dims = list(ds["boundary"].dims)
     params = [str(p) for p in ds["param"].values]
     columns = [*dims, "boundary", "boundary_stderr", "alpha_min", "alpha_max",
-               *[f"n_{p}" for p in PHASES], "preferred", "delta_score", "delta_se"]
+               *[f"n_{p}" for p in PHASES], "preferred", "delta_score", "delta_se", "strength"]
     for p in params:
         columns += [f"{p}_median", f"{p}_lo68", f"{p}_hi68"]
     rows = []
@@ -141,7 +143,8 @@ def robustness(ds: xr.Dataset) -> dict[str, Any]:
         sel = ds.sel(point)
         row = [*point.values()] + [_value(sel[v].values) for v in ("boundary", "boundary_stderr", "alpha_min", "alpha_max")]
         row += [_value(sel["phase_count"].sel(phase_name=p).values) for p in PHASES]
-        row += [str(sel["preferred"].values), _value(sel["delta_score"].values), _value(sel["delta_se"].values)]
+        row += [str(sel["preferred"].values), _value(sel["delta_score"].values), _value(sel["delta_se"].values),
+                strength(float(sel["delta_score"].values), float(sel["delta_se"].values))]
         for p in params:
             row += [_value(sel["estimate"].sel(param=p, stat=s).values) for s in ("median", "lo68", "hi68")]
         rows.append(row)
