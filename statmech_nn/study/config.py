@@ -173,9 +173,10 @@ FSS = (
            "beside one level per size", (int,), check=non_negative, accepted="an integer >= 0"),
     Option("refit", False, "score sizes whose held-out estimate is unreliable (Pareto k > 0.7) exactly, by "
            "refitting without them (one more fit per such size; docs/fss.md)", (bool,)),
-    Option("priors", {}, "prior boxes replacing the forms' defaults: \"[FORM:]NAME\" = [lo, hi], without FORM for "
-           "every form with the parameter (the rules of analyze fss --prior; docs/study.md)", (dict,), check=_is_prior_table,
-           accepted='a table of "[FORM:]NAME" = [lo, hi] with lo < hi, e.g. {nu = [0.3, 5.0], "bkt:sigma" = [0.2, 2.0]}'),
+    Option("priors", {}, "prior boxes replacing the forms' defaults: \"[FORM:]NAME\" = [lo, hi], without FORM "
+           "for every form with the parameter (the rules of analyze fss --prior; docs/study.md)", (dict,),
+           check=_is_prior_table, accepted='a table of "[FORM:]NAME" = [lo, hi] with lo < hi, '
+                                           'e.g. {nu = [0.3, 5.0], "bkt:sigma" = [0.2, 2.0]}'),
 )
 ANALYSIS_SPEC = {"analysis": ANALYSIS, "analysis.phases": PHASES, "analysis.scan": SCAN,
                  "analysis.fss": FSS}

@@ -122,8 +122,8 @@ def _finished_sweep(experiment, grid, path: Path) -> xr.Dataset | None:
         old = read_netcdf(path)
     except DataError:
         return None
-    return old if old.attrs.get("config_sha256") == sha256_of(sweep_config(experiment, experiment.validate_grid(grid))) \
-        else None
+    expected = sha256_of(sweep_config(experiment, experiment.validate_grid(grid)))
+    return old if old.attrs.get("config_sha256") == expected else None
 
 
 def plan_study(study: Study, out: str | Path, cache: CellCache, *, registry=None) -> list[str]:

@@ -122,7 +122,8 @@ def _comparisons(comps: list[dict[str, Any]], why_below: bool) -> str:
         where = ", ".join(f"{d} = {fmt(v)}" for d, v in c["slice"].items())
         model = html.escape(ERROR_MODEL_LABELS.get(c["error_model"], "not recorded"))
         cells = [where, fmt(c["fit_a"]), model, f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
-                 fmt(c["n_points"]), _preferred_cell(c["preferred"], c["strength"]), pm(c["delta_score"], c["delta_se"])]
+                 fmt(c["n_points"]), _preferred_cell(c["preferred"], c["strength"]),
+                 pm(c["delta_score"], c["delta_se"])]
         for f in forms:
             info = c["forms"][f]
             lines = [f"{html.escape(p)} = {interval(e)}" for p, e in info["params"].items()]
