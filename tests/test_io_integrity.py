@@ -26,10 +26,22 @@ def _flip_a_bit_of(path, values: np.ndarray, at: int) -> None:
     path.write_bytes(bytes(data))
 
 
+def loss_dataset(loss: np.ndarray) -> xr.Dataset:
+    """The 500-point dataset the tests write: ``loss`` over ``N = 1 .. 500``."""
+    return xr.Dataset({"loss": (("N",), loss)}, coords={"N": np.arange(1, 501)})
+
+
+def assert_analysis_refuses(path, damage: str, capsys) -> None:
+    """`analyze powerlaw PATH` exits 2 with one line saying ``damage``, no traceback."""
+    assert main(["analyze", "powerlaw", str(path), "--var", "loss", "--size", "N"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and damage in err and "Traceback" not in err
+
+
 def test_a_flipped_bit_in_an_array_is_one_line_naming_the_damage(tmp_path, capsys):
     """Truth: the file differs from what was written in one bit of one value; unchecked, it reads
     back as a different number (the undamaged copy reads back exactly)."""
-    ds = xr.Dataset({"loss": (("N",), VALUES)}, coords={"N": np.arange(1, 501)})
+    ds = loss_dataset(VALUES)
     good, bad = tmp_path / "good.nc", tmp_path / "bad.nc"
     write_netcdf(ds, good)
     write_netcdf(ds, bad)
@@ -37,9 +49,7 @@ def test_a_flipped_bit_in_an_array_is_one_line_naming_the_damage(tmp_path, capsy
     np.testing.assert_array_equal(read_netcdf(good)["loss"].values, VALUES)
     with pytest.raises(DataError, match=r"bad\.nc' as NetCDF: .*HDF error \(the file is damaged: a checksum"):
         read_netcdf(bad)
-    assert main(["analyze", "powerlaw", str(bad), "--var", "loss", "--size", "N"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "the file is damaged" in err and "Traceback" not in err
+    assert_analysis_refuses(bad, "the file is damaged", capsys)
 
 
 def test_a_damaged_group_of_a_tree_file_is_detected_too(tmp_path):
@@ -59,7 +69,7 @@ def test_every_flipped_byte_of_a_zarr_chunk_is_one_line_naming_the_damage(tmp_pa
     """Truth: the store differs from what was written in one bit of the loss array's one chunk
     file; 40 positions spread over the whole file (compressed data and the checksum at its end)
     each fail the read with the one line, and the undamaged store reads back exactly."""
-    ds = xr.Dataset({"loss": (("N",), VALUES)}, coords={"N": np.arange(1, 501)})
+    ds = loss_dataset(VALUES)
     store = tmp_path / "sweep.zarr"
     write_zarr(ds, store)
     np.testing.assert_array_equal(read_dataset(store)["loss"].values, VALUES)
@@ -71,9 +81,7 @@ def test_every_flipped_byte_of_a_zarr_chunk_is_one_line_naming_the_damage(tmp_pa
         chunk.write_bytes(bytes(damaged))
         with pytest.raises(DataError, match=r"sweep\.zarr' as Zarr: the store is damaged"):
             read_dataset(store)
-    assert main(["analyze", "powerlaw", str(store), "--var", "loss", "--size", "N"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "the store is damaged" in err and "Traceback" not in err
+    assert_analysis_refuses(store, "the store is damaged", capsys)
 
 
 def test_every_group_of_a_zarr_tree_carries_the_checksum(tmp_path):
@@ -94,7 +102,7 @@ def test_a_lost_chunk_of_a_zarr_store_is_detected_not_read_as_unmeasured(tmp_pat
     measured"; a store written here has every chunk, an all-NaN one too, so a chunk lost in a
     copy is a one-line error naming the array and how many chunks it has of how many."""
     loss = np.where(np.arange(500) < 250, np.nan, VALUES)   # first chunk all NaN: written anyway
-    ds = xr.Dataset({"loss": (("N",), loss)}, coords={"N": np.arange(1, 501)})
+    ds = loss_dataset(loss)
     ds["loss"].encoding = {"chunks": (250,)}
     store = tmp_path / "sweep.zarr"
     write_zarr(ds, store)

@@ -616,7 +616,7 @@ def test_kill_9_then_rerun_finishes_without_redoing_finished_cells(tmp_path):
     assert 3 <= finished_cells < 24  # 4 sizes x 3 seeds x 2 grids
     rerun = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    planned = re.search(r"sweep coarse: (\d+) cells, (\d+) cached", rerun.stderr)
+    planned = re.search(r"sweep coarse: (\d+) cells: (\d+) cached", rerun.stderr)
     assert planned and int(planned.group(2)) >= min(finished_cells, 12), rerun.stderr
     assert (tmp_path / "out" / "report.html").exists()
     again = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
@@ -647,7 +647,7 @@ def test_sigterm_stops_a_study_as_ctrl_c_does_and_the_rerun_finishes(tmp_path):
     kept = len(list(cache.rglob("*.sha256")))
     rerun = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    planned = re.search(r"sweep coarse: (\d+) cells, (\d+) cached", rerun.stderr)
+    planned = re.search(r"sweep coarse: (\d+) cells: (\d+) cached", rerun.stderr)
     assert planned and int(planned.group(2)) >= min(kept, 12), rerun.stderr
 
 

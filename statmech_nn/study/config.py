@@ -355,8 +355,9 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
         raise ConfigError(f"analysis.observable = {analysis['observable']!r} is the accuracy (accuracy_var): the "
                           "phases read alpha < 0 as learning, which needs an observable that falls as the network "
                           "learns, such as the loss")
+    analysis_grid = grids[analysis["grid"] or next(iter(grids))]
     if analysis["window"]:
-        sizes = grids[analysis["grid"] or next(iter(grids))][analysis["size"]]
+        sizes = analysis_grid[analysis["size"]]
         lo, hi = analysis["window"]
         inside = [n for n in sizes if lo <= n <= hi]
         if len(inside) < 3:
@@ -368,7 +369,6 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
     for form in fss["forms"]:
         check_file_name("analysis.fss.forms", form)
     if isinstance(fss["slices"], list):
-        analysis_grid = grids[analysis["grid"] or next(iter(grids))]
         fss_grids = [grids[g] for g in fss["grids"] or grids]
         fss["slices"] = [complete_slice(i, item, experiment.dims, analysis, analysis_grid, fss_grids)
                          for i, item in enumerate(fss["slices"])]

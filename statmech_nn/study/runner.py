@@ -104,8 +104,7 @@ def run_sweeps(study: Study, layout: StudyLayout, cache: CellCache, *, progress:
             sweeps[name] = old
             continue
         _, planned = plan_sweep(experiment, grid, cache)
-        todo = sum(p.todo is not None for p in planned)
-        log(f"sweep {name}: {len(planned)} cells, {len(planned) - todo} cached, {todo} to compute")
+        log(f"sweep {name}: {describe_plan(planned)}")
         ds = run_sweep(experiment, grid, cache, progress=progress, history=history, **sweep_kwargs(client))
         write_netcdf(ds, path)
         log(f"sweep {name}: wrote {path.relative_to(layout.root)}")
