@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import StatmechError
+from ..interrupts import hold_signals_during_imports
 from ..plugin_faults import debugging
 
 PROG = "statmech-nn"
@@ -56,10 +57,10 @@ def _one_line_warnings(message, category, filename, lineno, file=None, line=None
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     warnings.showwarning = _one_line_warnings
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # for the files' history attribute
+    args = argparse.Namespace()
     try:
+        args = build_parser().parse_args(argv)  # imports every command's module
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # for the files' history attribute
         return int(args.handler(args) or 0)
     except StatmechError as exc:
         if debugging():
@@ -87,10 +88,12 @@ def entry() -> None:
     closes the pipe: that ends the command quietly, with the shell's status for SIGPIPE (141),
     instead of a BrokenPipeError traceback. ``kill -USR1 PID`` makes a running command print the
     stack of every thread to stderr and go on (:mod:`faulthandler`): where a stuck run waits. SIGTERM
-    stops it as Ctrl-C does (:class:`Terminated`)."""
+    stops it as Ctrl-C does (:class:`Terminated`); both wait for the end of ``import torch``
+    (:mod:`statmech_nn.interrupts`), which they could otherwise abort."""
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     signal.signal(signal.SIGTERM, _terminate)
+    hold_signals_during_imports()
     try:
         status = main()
         sys.stdout.flush()
