@@ -12,6 +12,8 @@ point, so the numbers depend only on the point. Cells are one per ``(N, seed)``;
 multiplies the loss of one (seed, N, p_train, width, depth) network at every ``p_eval`` by the same
 ``exp(shared z)``, ``z ~ N(0, 1)``: an error shared along ``p_eval``, as one trained network's.
 
+``toy_line`` is the same toy at one network with the dims (p_eval, N, seed) only.
+
 ``extreme_loss`` (analyzer): the largest seed-mean loss at every ``p_train``; it presents a
 table of those numbers and one figure. ``log_crossover`` (scaling form): the BKT form under a
 plugin's own name, without a corrected variant.
@@ -60,10 +62,10 @@ class ToyPhases(Experiment):
 
     def run_cell(self, cell, progress=None):
         time.sleep(self.options["timing"]["delay"])
-        shape = tuple(len(cell[d]) for d in self.dims)
+        shape = tuple(len(cell[d]) for d in ToyPhases.dims)
         loss = np.empty(shape)
         for idx in np.ndindex(*shape):
-            pt, pe, n, w, d, s = (cell[dim][i] for dim, i in zip(self.dims, idx))
+            pt, pe, n, w, d, s = (cell[dim][i] for dim, i in zip(ToyPhases.dims, idx))
             shifted = SyntheticTruth(c0=TRUTH.c0 - DEPTH_SHIFT * (d - 1), N_ref=TRUTH.N_ref)
             clean = float(shifted.loss(pt, pe, n))
             rng = np.random.default_rng([s, n, w, d, round(pt * 1000), round(pe * 1000)])
@@ -72,10 +74,23 @@ class ToyPhases(Experiment):
         p_train = np.asarray(cell["p_train"], float).reshape(-1, 1, 1, 1, 1, 1)
         accuracy = np.where(p_train >= TRUTH.amentia_above, 0.1, 0.1 + 0.9 * np.exp(-loss))
         ds = xr.Dataset(
-            {"loss": (self.dims, loss, {"long_name": "test cross-entropy", "units": "nat"}),
-             "accuracy": (self.dims, accuracy, {"long_name": "test accuracy", "units": "1"})},
-            coords={d: list(cell[d]) for d in self.dims})
+            {"loss": (ToyPhases.dims, loss, {"long_name": "test cross-entropy", "units": "nat"}),
+             "accuracy": (ToyPhases.dims, accuracy, {"long_name": "test accuracy", "units": "1"})},
+            coords={d: list(cell[d]) for d in ToyPhases.dims})
         return set_coord_attrs(ds)
+
+
+class ToyLine(ToyPhases):
+    """The toy at one network (p_train = 0, width 8, depth 1) with the dims (p_eval, N, seed)
+    only: an experiment without a second control dim, as the XY plugin's (T, L, seed)."""
+
+    name = "toy_line"
+    dims = ("p_eval", "N", "seed")
+    FIXED = {"p_train": (0.0,), "width": (8,), "depth": (1,)}
+    default_grid = {"p_eval": (0.0, 0.9), "N": (100, 1000, 10000), "seed": (0, 1)}
+
+    def run_cell(self, cell, progress=None):
+        return super().run_cell({**cell, **self.FIXED}, progress).squeeze(list(self.FIXED), drop=True)
 
 
 class ExtremeLoss(Analyzer):
@@ -114,7 +129,7 @@ class LogCrossover(BKT):
 class StudyToyPlugin:
     @hookimpl
     def register_experiments(self):
-        return [ToyPhases]
+        return [ToyPhases, ToyLine]
 
     @hookimpl
     def register_analyzers(self):

@@ -21,7 +21,7 @@ from statmech_nn.analysis.phases import classify_phases  # noqa: E402
 from statmech_nn.cli import main  # noqa: E402
 from statmech_nn.errors import DataError  # noqa: E402
 from statmech_nn.io import write_netcdf  # noqa: E402
-from statmech_nn.plotting import axis_label, plot_loss_vs_n, plot_phase_diagram  # noqa: E402
+from statmech_nn.plotting import axis_label, plot_alpha_profile, plot_loss_vs_n, plot_phase_diagram  # noqa: E402
 from statmech_nn.testing import synthetic_dataset  # noqa: E402
 
 
@@ -124,6 +124,44 @@ def test_phase_diagram_facets_one_panel_per_shape(sweep):
         plot_phase_diagram(xr.concat([faceted, faceted], dim=xr.DataArray([0, 1], dims="seed", name="seed")))
 
 
+def test_alpha_profile_draws_alpha_its_errors_phases_and_boundary_per_row(sweep):
+    """Truth: the synthetic result's own alpha, stderr, phase codes and boundary. One panel per
+    p_train value (two here), titled by it; in each, the error-bar points of all phases
+    together are alpha along p_eval with bars of one stderr, each phase's points under its
+    name, and the dashed line at the boundary (none in the amentia row, which has none)."""
+    _, result = sweep
+    rows = result.sel(p_train=[0.3, 0.95])
+    fig = plot_alpha_profile(rows, x="p_eval")
+    panels = [ax for ax in fig.axes if ax.get_gid() == "facet"]
+    assert [ax.get_title() for ax in panels] == ["p_train = 0.3", "p_train = 0.95"]
+    for ax, p_train in zip(panels, (0.3, 0.95)):
+        row = result.sel(p_train=p_train)
+        xs, ys, bars, names = [], [], [], set()
+        for container in ax.containers:
+            x, y = container.lines[0].get_data()
+            (segments,) = container.lines[2]
+            xs += list(x)
+            ys += list(y)
+            bars += [abs(seg[1, 1] - seg[0, 1]) / 2 for seg in segments.get_segments()]
+            names.add(container.get_label())
+        order = np.argsort(xs)
+        np.testing.assert_allclose(np.array(xs)[order], row["p_eval"].values)
+        np.testing.assert_allclose(np.array(ys)[order], row["alpha"].values)
+        np.testing.assert_allclose(np.array(bars)[order], row["alpha_stderr"].values, rtol=1e-12)
+        codes = set(row["phase"].values.tolist())
+        assert names == {["eumentia", "dementia", "amentia", "critical"][c] for c in codes}
+        lines = [line for line in ax.lines if line.get_gid() == "boundary"]
+        if np.isfinite(row["boundary"].item()):
+            (line,) = lines
+            np.testing.assert_allclose(line.get_xdata(), [row["boundary"].item()] * 2)
+        else:
+            assert not lines
+    assert panels[0].get_xlabel() == "evaluation dropout (pruning) rate"
+    assert len(fig.legends) == 1
+    with pytest.raises(DataError, match="along 'T'"):
+        plot_alpha_profile(rows, x="T")
+
+
 def test_cli_plots_write_figures(tmp_path, capsys):
     # p_train 0.6 (boundary 0.68: no grid point within 6 stderr of it) and 0.95 (amentia):
     # exactly eumentia, dementia and amentia panels
@@ -137,6 +175,8 @@ def test_cli_plots_write_figures(tmp_path, capsys):
     assert main(["plot", "phase-diagram", str(tmp_path / "p.nc"), "-o",
                  str(tmp_path / "d.svg")]) == 0
     assert (tmp_path / "d.svg").read_text().lstrip().startswith("<?xml")
+    assert main(["plot", "phase-diagram", str(tmp_path / "p.nc"), "--y", "", "-o", str(tmp_path / "a.svg")]) == 0
+    assert 'id="boundary' in (tmp_path / "a.svg").read_text()  # the alpha profile, with its boundary line
 
 
 def test_cli_plot_bad_format_exits_2(tmp_path, capsys):

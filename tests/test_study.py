@@ -203,6 +203,59 @@ def test_study_finds_the_known_boundaries_and_phases(finished):
     assert any("the errors rest on 3 seeds per point (2 degrees of freedom)" in w for w in comp["warnings"])
 
 
+LINE_STUDY = """
+title = "toy line"
+experiment = "toy_line"
+
+[grids.line]
+p_eval = [0.0, 0.2, 0.4, 0.6, 0.8]
+N = [100, 1000, 10000, 100000]
+seed = [0, 1, 2]
+
+[grids.dense]
+p_eval = [0.35, 0.45, 0.55]
+
+[analysis]
+rows = "{rows}"
+
+[analysis.fss]
+control_window = 0.25
+n_walkers = 16
+n_tau = 5.0
+max_steps = 500
+priors = {{"bkt:sigma" = [0.2, 2.9]}}
+"""
+
+
+@pytest.mark.slow
+def test_an_experiment_without_a_second_control_dim_is_studied_as_one_row(tmp_path):
+    """Truth: the toy at p_train = 0, depth 1 (toy_line, dims p_eval, N, seed only -- as XY's
+    T, L, seed) has its boundary at p_c(0), tolerance 0.03 as for the full toy. With rows = ""
+    the study finds it, compares the forms on the one slice there is (every point, file part
+    'all'), and the report's phase figure is the profile of alpha along p_eval with the
+    boundary line. Naming a rows dim the experiment lacks is a one-line error that says "" is
+    the way to have none."""
+    from statmech_nn.errors import ConfigError
+
+    registry = study_toy.registry()
+    with pytest.raises(ConfigError, match=r"analysis.rows = 'p_train': expected a dimension of experiment "
+                                          r"'toy_line' \(p_eval, N, seed, or \"\" for none\)"):
+        load_study(write_study(tmp_path, text=LINE_STUDY.replace("{rows}", "p_train")), registry=registry)
+    study = load_study(write_study(tmp_path, text=LINE_STUDY.replace("{rows}", "")), registry=registry)
+    layout = run_study(study, tmp_path / "out", CellCache(tmp_path / "cache"), progress=False, log=lambda _: None,
+                       registry=registry)
+    summary = json.loads(layout.summary.read_text())
+    (row,) = summary["boundaries"]["rows"]
+    point = dict(zip(summary["boundaries"]["columns"], row))
+    assert point["boundary"] == pytest.approx(study_toy.true_boundary(0.0, 1), abs=0.03)
+    (comp,) = summary["comparisons"]
+    assert comp["slice"] == {} and comp["n_points"] > 0
+    assert sorted(p.name for p in (layout.root / "analyses" / "fss").iterdir()) == ["all__bkt.nc", "all__second_order.nc"]
+    report = layout.report.read_text()
+    assert "Phase profile: alpha of loss ~ N^alpha against p_eval" in report and "Phase diagram:" not in report
+    assert "Collapse, bkt (all points)" in report
+
+
 def test_few_seeds_warn_and_enough_do_not():
     """Truth: the fewest seeds behind a point with an error (count >= 2) decides; 5 or more are quiet."""
     import xarray as xr

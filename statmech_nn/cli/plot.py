@@ -36,12 +36,14 @@ def run_loss_vs_n(args: argparse.Namespace) -> int:
 
 
 def run_phase_diagram(args: argparse.Namespace) -> int:
+    from ..plotting.alpha_profile import plot_alpha_profile
     from ..plotting.phase_diagram import plot_phase_diagram
 
     check_figure_path(args.output)
     if args.x == args.y:
         raise ConfigError(f"--x {args.x} and --y {args.y}: expected two different dims")
-    fig = plot_phase_diagram(_classified(load(args), args), x=args.x, y=args.y)
+    result = _classified(load(args), args)
+    fig = plot_alpha_profile(result, x=args.x) if args.y == "" else plot_phase_diagram(result, x=args.x, y=args.y)
     return save_figure(fig, args)
 
 
@@ -74,7 +76,8 @@ def register(subparsers) -> None:
     p = sub.add_parser("phase-diagram", help="alpha over (p_eval, p_train) with phases and the boundary")
     _fit_figure_args(p)
     p.add_argument("--x", default="p_eval", metavar="DIM", help="horizontal dim (default: p_eval)")
-    p.add_argument("--y", default="p_train", metavar="DIM", help="vertical dim (default: p_train)")
+    p.add_argument("--y", default="p_train", metavar="DIM",
+                   help="vertical dim (default: p_train); \"\": none, alpha against --x with its error bars")
     p.set_defaults(handler=run_phase_diagram)
 
     p = sub.add_parser("alpha-scan", help="alpha vs fit window, from 'analyze powerlaw --scan ... -o'")

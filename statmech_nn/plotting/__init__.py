@@ -4,6 +4,7 @@
 Axis labels come from CF attributes through :func:`statmech_nn.plotting.labels.axis_label`.
 """
 
+from .alpha_profile import plot_alpha_profile
 from .collapse import plot_collapse
 from .corner import plot_corner
 from .labels import axis_label
@@ -11,5 +12,5 @@ from .phase_diagram import plot_phase_diagram
 from .scaling_curves import plot_loss_vs_n
 from .window_scan import plot_window_scan
 
-__all__ = ["axis_label", "plot_collapse", "plot_corner", "plot_loss_vs_n", "plot_phase_diagram",
-           "plot_window_scan"]
+__all__ = ["axis_label", "plot_alpha_profile", "plot_collapse", "plot_corner", "plot_loss_vs_n",
+           "plot_phase_diagram", "plot_window_scan"]

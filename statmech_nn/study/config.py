@@ -81,7 +81,7 @@ def _is_bool_list(v: Any) -> bool:
 def _is_slices(v: Any) -> bool:
     if isinstance(v, str):
         return v == "boundaries"
-    return isinstance(v, list) and len(v) >= 1 and all(isinstance(s, dict) and s for s in v)
+    return isinstance(v, list) and len(v) >= 1 and all(isinstance(s, dict) for s in v)
 
 
 def _is_prior_table(v: Any) -> bool:
@@ -100,11 +100,14 @@ EXECUTOR = (
     Option("scheduler", "", "address of an existing Dask scheduler (tcp://host:8786)", (str,)),
     Option("scheduler_file", "", "scheduler file of an existing Dask cluster", (str,)),
 )
+#: the dims' roles in a study (``rows`` may be ``""``: a phase diagram of one row)
+ROLES = ("size", "control", "rows", "seed")
 ANALYSIS = (
     Option("observable", "loss", "variable whose power law in the size defines the phases", (str,)),
     Option("size", "N", "size dimension (the power law is in it)", (str,)),
     Option("control", "p_eval", "dimension along which the boundary (alpha = 0) is sought", (str,)),
-    Option("rows", "p_train", "second axis of the phase diagram", (str,)),
+    Option("rows", "p_train", "second axis of the phase diagram (\"\": none, a profile of alpha along the control)",
+           (str,)),
     Option("facets", ["width", "depth"], "dims faceted over (robustness); those absent are ignored",
            (list,), check=lambda v: all(isinstance(s, str) for s in v) and len(set(v)) == len(v),
            accepted="a list of distinct dimension names"),
@@ -325,10 +328,11 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
     resolved = resolve_options(ANALYSIS_SPEC, {"analysis": analysis_raw, **sections})
     analysis, fss = resolved["analysis"], resolved["analysis.fss"]
     dims = set(experiment.dims)
-    for key in ("size", "control", "rows", "seed"):
-        if analysis[key] not in dims:
+    for key in ROLES:
+        if analysis[key] not in dims and not (key == "rows" and analysis[key] == ""):
+            none = ', or "" for none' if key == "rows" else ""
             raise ConfigError(f"analysis.{key} = {analysis[key]!r}: expected a dimension of experiment "
-                              f"{experiment_name!r} ({', '.join(experiment.dims)})")
+                              f"{experiment_name!r} ({', '.join(experiment.dims)}{none})")
     check_distinct_roles(analysis)
     variables = declared_variables(experiment)
     if variables and analysis["observable"] not in variables:
@@ -403,18 +407,19 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
 
 
 def check_distinct_roles(analysis: Mapping[str, Any]) -> None:
-    """Raise ConfigError unless ``analysis`` gives the size, control, rows and seed roles four
-    different dims: the power law runs along the size, the boundary is sought along the control,
-    the phase diagram spans control x rows, and the seed dim is averaged away, so one dim in two
-    roles leaves the analyses nothing to work on (found after the sweeps otherwise, in the
-    analyzers' own terms, or not at all: a phase diagram over N)."""
+    """Raise ConfigError unless ``analysis`` gives the size, control, rows and seed roles
+    different dims (``rows`` may be ``""``, none): the power law runs along the size, the boundary
+    is sought along the control, the phase diagram spans control x rows, and the seed dim is
+    averaged away, so one dim in two roles leaves the analyses nothing to work on (found after the
+    sweeps otherwise, in the analyzers' own terms, or not at all: a phase diagram over N)."""
     seen: dict[str, str] = {}
-    for key in ("size", "control", "rows", "seed"):
+    for key in ROLES:
         dim = analysis[key]
         if dim in seen:
             raise ConfigError(f"analysis.{key} = {dim!r} is also analysis.{seen[dim]}: expected a different "
                               "dimension for each of size, control, rows and seed")
-        seen[dim] = key
+        if dim:
+            seen[dim] = key
 
 
 def declared_variables(experiment: Any) -> tuple[str, ...]:

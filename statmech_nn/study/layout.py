@@ -34,6 +34,8 @@ NUMBER_TEXT = re.compile(r"[0-9.e-]+|-?inf|nan")
 UNSAFE = re.compile(r"[^A-Za-z0-9._=-]")
 MAX_PART = 100
 DIGEST_CHARS = 10
+#: the file-name part of the empty slice (every point of the FSS grids, when no dim is left to fix)
+WHOLE_GRID = "all"
 
 
 def check_file_name(where: str, name: str) -> str:
@@ -66,7 +68,11 @@ def slice_part(point: Mapping[str, Any]) -> str:
     ``/``, spaces, ``_`` or ``=``; an odd dim name; a long slice) the text with every other
     character (and a leading ``.``) replaced by ``-`` and cut to ``MAX_PART`` is followed by ``__`` and the first
     ``DIGEST_CHARS`` hex digits of the SHA-256 of the slice (each value tagged number or text),
-    which keeps two such slices apart; a plain part never holds ``__``, so it never equals one."""
+    which keeps two such slices apart; a plain part never holds ``__``, so it never equals one.
+    The empty slice (a study whose dims are all size, control or seed) is :data:`WHOLE_GRID`,
+    which holds no ``=``, so no other slice's part equals it either."""
+    if not point:
+        return WHOLE_GRID
     entries = [(str(d), _number_text(v) if isinstance(v, numbers.Real) else None, v) for d, v in point.items()]
     text = "_".join(f"{d}={str(v) if shown is None else shown}" for d, shown, v in entries)
     plain = all(PLAIN_DIM.fullmatch(d) and shown is not None and NUMBER_TEXT.fullmatch(shown)
@@ -87,7 +93,10 @@ def comparison_name(point: Mapping[str, Any], fit_a: bool, error_model: str) -> 
 
 
 def slice_label(point: Mapping[str, Any]) -> str:
-    """A slice for people, ``p_train = 0, width = 32``: numbers as ``:g``, other values as they are."""
+    """A slice for people, ``p_train = 0, width = 32``: numbers as ``:g``, other values as they
+    are; the empty slice is ``"all points"``."""
+    if not point:
+        return "all points"
     return ", ".join(f"{d} = {v:g}" if isinstance(v, numbers.Real) else f"{d} = {v}" for d, v in point.items())
 
 

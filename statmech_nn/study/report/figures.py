@@ -1,7 +1,8 @@
 """The report's figures, drawn from the study's files (never recomputed): the faceted phase
-diagram, loss vs size per phase for each shape, the alpha window scan for each shape, and the
-collapse and corner plots of every finite-size-scaling comparison. Each item is
-``(key, caption, Figure)``; captions state the slice shown."""
+diagram (for a study of one row, the profile of alpha along the control), loss vs size per
+phase for each shape, the alpha window scan for each shape, and the collapse and corner plots
+of every finite-size-scaling comparison. Each item is ``(key, caption, Figure)``; captions state
+the slice shown."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def _shapes(phases: xr.Dataset, facets: list[str]) -> list[dict[str, Any]]:
 
 
 def core_figures(study: Study, data: xr.Dataset, phases: xr.Dataset, scan: xr.Dataset | None) -> dict[str, FigureList]:
+    from ...plotting.alpha_profile import plot_alpha_profile
     from ...plotting.phase_diagram import plot_phase_diagram
     from ...plotting.scaling_curves import plot_loss_vs_n_grid
     from ...plotting.window_scan import plot_window_scan_grid
@@ -31,12 +33,18 @@ def core_figures(study: Study, data: xr.Dataset, phases: xr.Dataset, scan: xr.Da
     control, rows = a["control"], a["rows"]
     out: dict[str, FigureList] = {"phase_diagram": [], "loss_vs_n": [], "scan": []}
     facets = [d for d in a["facets"] if d in phases.dims and phases.sizes[d] > 1]
+    panels = f", one panel per {' and '.join(facets)}" if facets else ""
     if phases.sizes.get(rows, 1) > 1 and phases.sizes.get(control, 1) > 1:
         fig = plot_phase_diagram(phases, x=control, y=rows)
         caption = (f"Phase diagram: alpha of {a['observable']} ~ {a['size']}^alpha over ({control}, {rows})"
-                   + (f", one panel per {' and '.join(facets)}" if facets else "")
-                   + "; squares: the boundary alpha = 0 with its standard error.")
+                   + panels + "; squares: the boundary alpha = 0 with its standard error.")
         out["phase_diagram"].append(("phase_diagram", caption, fig))
+    elif phases.sizes.get(control, 1) > 1:  # one row: no second axis, or one value of it
+        fig = plot_alpha_profile(phases, x=control)
+        caption = (f"Phase profile: alpha of {a['observable']} ~ {a['size']}^alpha against {control}" + panels
+                   + "; bars: one standard error; dashed line and band: the boundary alpha = 0 with its "
+                   "standard error.")
+        out["phase_diagram"].append(("alpha_profile", caption, fig))
     for shape in _shapes(phases, a["facets"]):
         where = slice_title(phases.sel(shape)) if shape else ""
         sel_data, sel_phases = data.sel(shape), phases.sel(shape)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...analysis.fss.compare import describe_preference
 from ..config import ERROR_MODEL_LABELS
+from ..layout import slice_label
 from .summary import comparison_label
 
 DPI = 100
@@ -119,7 +120,7 @@ def _comparisons(comps: list[dict[str, Any]], why_below: bool) -> str:
     forms = list(comps[0]["forms"])
     rows = []
     for c in comps:
-        where = ", ".join(f"{d} = {fmt(v)}" for d, v in c["slice"].items())
+        where = html.escape(slice_label(c["slice"]))
         model = html.escape(ERROR_MODEL_LABELS.get(c["error_model"], "not recorded"))
         cells = [where, fmt(c["fit_a"]), model, f"[{fmt(c['control_window'][0])}, {fmt(c['control_window'][1])}]",
                  fmt(c["n_points"]), _preferred_cell(c["preferred"], c["strength"]),
