@@ -250,7 +250,8 @@ def test_an_experiment_without_a_second_control_dim_is_studied_as_one_row(tmp_pa
     assert point["boundary"] == pytest.approx(study_toy.true_boundary(0.0, 1), abs=0.03)
     (comp,) = summary["comparisons"]
     assert comp["slice"] == {} and comp["n_points"] > 0
-    assert sorted(p.name for p in (layout.root / "analyses" / "fss").iterdir()) == ["all__bkt.nc", "all__second_order.nc"]
+    posteriors = sorted(p.name for p in (layout.root / "analyses" / "fss").iterdir())
+    assert posteriors == ["all__bkt.nc", "all__second_order.nc"]
     report = layout.report.read_text()
     assert "Phase profile: alpha of loss ~ N^alpha against p_eval" in report and "Phase diagram:" not in report
     assert "Collapse, bkt (all points)" in report

@@ -20,8 +20,9 @@ from matplotlib.figure import Figure
 from ..errors import DataError
 from ..schema import ordered_dims
 from ._phase_style import PHASE_STYLE
-from .phase_diagram import MAX_FACET_DIMS
 from .labels import axis_label, slice_title
+from .phase_diagram import MAX_FACET_DIMS
+
 
 def plot_alpha_profile(result: xr.Dataset, *, x: str = "p_eval") -> Figure:
     """``alpha`` against ``x`` from ``result`` (the phases analyzer's output); one panel per
@@ -45,7 +46,8 @@ def plot_alpha_profile(result: xr.Dataset, *, x: str = "p_eval") -> Figure:
         point = {d: v for d, v in zip(facets, (c, r)) if v is not None}
         panel = result.sel(point)
         ax = axes[i, j]
-        draw_alpha_profile(ax, panel.squeeze([d for d, n in panel.sizes.items() if n == 1 and d != x], drop=True), x=x)
+        fixed = [d for d, n in panel.sizes.items() if n == 1 and d != x]
+        draw_alpha_profile(ax, panel.squeeze(fixed, drop=True), x=x)
         if facets:
             ax.set_gid("facet")
         ax.set_title(slice_title(result, point), fontsize="medium")

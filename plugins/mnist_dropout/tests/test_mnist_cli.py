@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -42,23 +44,59 @@ def mapped(pid: int, library: str) -> bool:
         return True
 
 
-def interrupt_when_training(proc: subprocess.Popen, delay: float) -> tuple[int, str]:
-    """SIGINT ``delay`` seconds after ``proc``'s part threads appear; its exit status and stderr."""
-    try:
-        time.sleep(2.0)
-        baseline = native_threads(proc.pid)  # torch imported and its own threads started
-        # the parts' threads may already be up at the baseline (they are persistent): then
-        # the wait ends at the deadline, well inside the cell (N = 60,000 trains for minutes)
-        deadline = time.monotonic() + 8
-        while native_threads(proc.pid) <= baseline and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    return proc.returncode, err
+def wait_for_training(pid: int, delay: float) -> None:
+    """Return ``delay`` seconds after process ``pid``'s part threads appear."""
+    time.sleep(2.0)
+    baseline = native_threads(pid)  # torch imported and its own threads started
+    # the parts' threads may already be up at the baseline (they are persistent): then the wait
+    # ends at the deadline, well inside the cell (N = 60,000 trains for minutes)
+    deadline = time.monotonic() + 8
+    while native_threads(pid) <= baseline and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(delay)
+
+
+def wait_for_library(pid: int, library: str, delay: float) -> None:
+    """Return ``delay`` seconds after process ``pid`` has loaded ``library`` (:func:`mapped`)."""
+    deadline = time.monotonic() + 60
+    while not mapped(pid, library) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(delay)
+
+
+def interrupted_sweeps(tmp_path: Path, env: dict[str, str],
+                       waits: list[Callable[[int], None]]) -> list[tuple[int, str]]:
+    """Start one sweep of :data:`GRID` per entry of ``waits``, all at once (from this thread:
+    ``preexec_fn`` is not thread-safe), send each SIGINT when its ``wait(pid)`` returns, and
+    return their exit statuses and standard errors."""
+    commands = [[sys.executable, "-m", "statmech_nn", "sweep", *GRID, "-o", str(tmp_path / f"out{attempt}.nc"),
+                 "--cache-dir", str(tmp_path / f"cache{attempt}"), "--no-progress"] for attempt in range(len(waits))]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                              preexec_fn=interruptible) for cmd in commands]
+
+    def interrupt(proc: subprocess.Popen, wait: Callable[[int], None]) -> tuple[int, str]:
+        try:
+            wait(proc.pid)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        return proc.returncode, err
+
+    with ThreadPoolExecutor(len(procs)) as pool:
+        return list(pool.map(interrupt, procs, waits))
+
+
+def assert_stopped_with_one_line(what: object, outcome: tuple[int, str]) -> None:
+    """An interrupted command's exit: status 130, one line on stderr. 130 is the CLI's status; a
+    rare run (1 in ~11 here) ends, after printing the line, by Python's re-raise of SIGINT
+    (returncode -2), which a shell also reports as 130 and which is the Unix convention for a
+    Ctrl-C. Never an abort (-6, 134) nor a traceback."""
+    returncode, err = outcome
+    lines = err.strip().splitlines()
+    assert returncode in (130, -signal.SIGINT), (what, returncode, err[-500:])
+    assert len(lines) == 1 and lines[0].startswith(INTERRUPTED), (what, err[-500:])
 
 
 @pytest.mark.slow
@@ -69,41 +107,13 @@ def test_ctrl_c_during_training_exits_130_with_one_line_every_time(tmp_path):
     # "terminate called without an active exception", seen in 3 of 4 tries when the parts'
     # threads ended as the interpreter exited). The interrupt is sent at several delays after
     # the part threads appear (set-up, early and later training steps); each try must pass.
-    # The tries run at the same time (started from this thread: preexec_fn is not thread-safe).
     load_mnist()  # present before the clock starts (fetched once if missing)
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env["STATMECH_NN_DATA"] = str(data_root())
     delays = (0.5, 1.5, 2.5, 4.0)
-    commands = [[sys.executable, "-m", "statmech_nn", "sweep", *GRID, "-o", str(tmp_path / f"out{attempt}.nc"),
-                 "--cache-dir", str(tmp_path / f"cache{attempt}"), "--no-progress"] for attempt in range(len(delays))]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                              preexec_fn=interruptible) for cmd in commands]
-    with ThreadPoolExecutor(len(procs)) as pool:
-        outcomes = list(pool.map(interrupt_when_training, procs, delays))
-    for attempt, (returncode, err) in enumerate(outcomes):
-        lines = err.strip().splitlines()
-        # 130 is the CLI's status; a rare run (1 in ~11 here) ends, after printing the line, by
-        # Python's re-raise of SIGINT (returncode -2), which a shell also reports as 130 and
-        # which is the Unix convention for a Ctrl-C. Never an abort (-6, 134).
-        assert returncode in (130, -signal.SIGINT), (attempt, returncode, err[-500:])
-        assert len(lines) == 1 and lines[0].startswith(INTERRUPTED), (attempt, err[-500:])
-
-
-def interrupt_when_loaded(proc: subprocess.Popen, moment: tuple[str, float]) -> tuple[int, str]:
-    """SIGINT ``delay`` seconds after ``proc`` has loaded ``library`` (``moment``); its exit
-    status and stderr."""
-    library, delay = moment
-    try:
-        deadline = time.monotonic() + 60
-        while not mapped(proc.pid, library) and time.monotonic() < deadline:
-            time.sleep(0.001)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    return proc.returncode, err
+    outcomes = interrupted_sweeps(tmp_path, env, [partial(wait_for_training, delay=d) for d in delays])
+    for delay, outcome in zip(delays, outcomes):
+        assert_stopped_with_one_line(delay, outcome)
 
 
 @pytest.mark.slow
@@ -116,16 +126,10 @@ def test_ctrl_c_while_starting_exits_130_with_one_line(tmp_path):
     # the process, SIGABRT, in ~1.5 % of interrupts -- held back now, statmech_nn.interrupts).
     env = {**os.environ, "STATMECH_NN_DATA": str(data_root())}
     moments = [("_multiarray_umath", 0.0)] + [("libtorch_python", delay) for delay in (0.0, 0.1, 0.2, 0.35, 0.5, 0.6)]
-    commands = [[sys.executable, "-m", "statmech_nn", "sweep", *GRID, "-o", str(tmp_path / f"out{attempt}.nc"),
-                 "--cache-dir", str(tmp_path / f"cache{attempt}"), "--no-progress"] for attempt in range(len(moments))]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                              preexec_fn=interruptible) for cmd in commands]
-    with ThreadPoolExecutor(len(procs)) as pool:
-        outcomes = list(pool.map(interrupt_when_loaded, procs, moments))
-    for (library, delay), (returncode, err) in zip(moments, outcomes):
-        lines = err.strip().splitlines()
-        assert returncode in (130, -signal.SIGINT), (library, delay, returncode, err[-500:])
-        assert len(lines) == 1 and lines[0].startswith(INTERRUPTED), (library, delay, err[-500:])
+    waits = [partial(wait_for_library, library=library, delay=delay) for library, delay in moments]
+    outcomes = interrupted_sweeps(tmp_path, env, waits)
+    for moment, outcome in zip(moments, outcomes):
+        assert_stopped_with_one_line(moment, outcome)
 
 
 def test_cuda_without_a_gpu_is_one_line_and_exit_2(tmp_path):
