@@ -142,8 +142,11 @@ def plan_study(study: Study, out: str | Path, cache: CellCache, *, registry=None
         _, planned = plan_sweep(experiment, grid, cache, verify=True)
         to_compute += sum(p.todo is not None for p in planned)
         lines.append(f"sweep {name}: {describe_plan(planned)}")
-    steps = ["phases", "window scan", *(["FSS comparisons at the boundaries the sweeps show"] if study.fss["enabled"]
-                                        else []), "robustness table", *(f"analyzer {e.name}" for e in study.extras)]
+    listed = study.fss["slices"]
+    fss = ("FSS comparisons at the boundaries the sweeps show" if listed == "boundaries"
+           else f"FSS comparisons on {len(listed)} listed slice(s)")
+    steps = ["phases", "window scan", *([fss] if study.fss["enabled"] else []), "robustness table",
+             *(f"analyzer {e.name}" for e in study.extras)]
     lines.append(f"then: {', '.join(steps)}, report ({to_compute} cells to compute; cache: {cache.root})")
     return lines
 
