@@ -360,6 +360,8 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
                           "phases read alpha < 0 as learning, which needs an observable that falls as the network "
                           "learns, such as the loss")
     analysis_grid = grids[analysis["grid"] or next(iter(grids))]
+    if not analysis["rows"]:
+        check_one_row(analysis, analysis_grid)
     if analysis["window"]:
         sizes = analysis_grid[analysis["size"]]
         lo, hi = analysis["window"]
@@ -420,6 +422,19 @@ def check_distinct_roles(analysis: Mapping[str, Any]) -> None:
                               "dimension for each of size, control, rows and seed")
         if dim:
             seen[dim] = key
+
+
+def check_one_row(analysis: Mapping[str, Any], analysis_grid: Mapping[str, tuple]) -> None:
+    """Raise ConfigError when a study without a rows dim (``rows = ""``) has an analysis grid with
+    several values of a dim in no role (not the size, control or seed, nor a facet): its phases
+    would vary over that dim, which the phase figure -- one profile along the control per facet
+    panel -- has no axis for (found when the report is drawn otherwise)."""
+    placed = {analysis[key] for key in ROLES} | set(analysis["facets"])
+    for dim, values in analysis_grid.items():
+        if dim not in placed and len(values) > 1:
+            raise ConfigError(f'analysis.rows = "": the analysis grid has {len(values)} values of {dim} '
+                              f"({', '.join(map(str, values))}): name it as analysis.rows (or a facet), or give "
+                              "it one value")
 
 
 def declared_variables(experiment: Any) -> tuple[str, ...]:
