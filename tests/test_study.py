@@ -97,7 +97,10 @@ def finished(tmp_path_factory):
     ("experiment = 'toy_phases'\n[grids.a]\nN = [10]\n[analysis]\ncontrol = 'q'\n", "analysis.control = 'q'"),
     ("experiment = 'toy_phases'\n", "no grid"),
     ("experiment = 'toy_phases'\n[grids.a]\np_train = [0.0, 0.3]\n[analysis]\nrows = ''\n",
-     'analysis.rows = "": the analysis grid has 2 values of p_train (0.0, 0.3)'),
+     "the analysis grid has 2 values of p_train (0.0, 0.3), which is none of analysis.size, control, rows, seed "
+     "and facets (rows = '')"),
+    ("experiment = 'toy_phases'\n[grids.a]\ndepth = [1, 3]\n[analysis]\nfacets = ['width']\n",
+     "the analysis grid has 2 values of depth (1, 3)"),
     ("experiment = 'toy_phases'\n[grids.a]\np_eval = [1.5]\n", "[grids.a] p_eval = 1.5"),
     ("experiment = 'toy_phases'\n[executor]\nkind = 'slurm'\n[grids.a]\nN = [10]\n", "unknown option executor.kind"),
     ("experiment = 'toy_phases'\n[executor]\nworkers = 2\nscheduler = 'tcp://x:1'\n[grids.a]\nN = [10]\n",

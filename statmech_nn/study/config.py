@@ -360,8 +360,7 @@ def parse_study(raw: Mapping[str, Any], *, text: str = "", path: str = "study",
                           "phases read alpha < 0 as learning, which needs an observable that falls as the network "
                           "learns, such as the loss")
     analysis_grid = grids[analysis["grid"] or next(iter(grids))]
-    if not analysis["rows"]:
-        check_one_row(analysis, analysis_grid)
+    check_dims_placed(analysis, analysis_grid)
     if analysis["window"]:
         sizes = analysis_grid[analysis["size"]]
         lo, hi = analysis["window"]
@@ -424,17 +423,18 @@ def check_distinct_roles(analysis: Mapping[str, Any]) -> None:
             seen[dim] = key
 
 
-def check_one_row(analysis: Mapping[str, Any], analysis_grid: Mapping[str, tuple]) -> None:
-    """Raise ConfigError when a study without a rows dim (``rows = ""``) has an analysis grid with
-    several values of a dim in no role (not the size, control or seed, nor a facet): its phases
-    would vary over that dim, which the phase figure -- one profile along the control per facet
-    panel -- has no axis for (found when the report is drawn otherwise)."""
+def check_dims_placed(analysis: Mapping[str, Any], analysis_grid: Mapping[str, tuple]) -> None:
+    """Raise ConfigError when the analysis grid has several values of a dim in no role (not the
+    size, control, rows or seed, nor a facet): the phases would vary over it, and the report's
+    figures -- one panel per facet value, rows along ``rows``, colours along the control -- have
+    no place for it (found only when the report is drawn otherwise; with ``rows = ""`` this is
+    what an experiment's second control dim left unnamed runs into)."""
     placed = {analysis[key] for key in ROLES} | set(analysis["facets"])
     for dim, values in analysis_grid.items():
         if dim not in placed and len(values) > 1:
-            raise ConfigError(f'analysis.rows = "": the analysis grid has {len(values)} values of {dim} '
-                              f"({', '.join(map(str, values))}): name it as analysis.rows (or a facet), or give "
-                              "it one value")
+            raise ConfigError(f"the analysis grid has {len(values)} values of {dim} ({', '.join(map(str, values))}), "
+                              f"which is none of analysis.size, control, rows, seed and facets (rows = "
+                              f"{analysis['rows']!r}): name it as analysis.rows or a facet, or give it one value")
 
 
 def declared_variables(experiment: Any) -> tuple[str, ...]:
