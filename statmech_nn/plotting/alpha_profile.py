@@ -21,7 +21,7 @@ from ..errors import DataError
 from ..schema import ordered_dims
 from ._phase_style import PHASE_STYLE
 from .labels import axis_label, slice_title
-from .phase_diagram import MAX_FACET_DIMS
+from .phase_diagram import MAX_FACET_DIMS, panels_legend
 
 
 def plot_alpha_profile(result: xr.Dataset, *, x: str = "p_eval") -> Figure:
@@ -55,11 +55,7 @@ def plot_alpha_profile(result: xr.Dataset, *, x: str = "p_eval") -> Figure:
             ax.set_xlabel("")
         if j > 0:
             ax.set_ylabel("")
-    handles: dict[str, object] = {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, handle)
-    fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=len(handles), frameon=False)
+    panels_legend(fig, list(axes.flat))
     return fig
 
 

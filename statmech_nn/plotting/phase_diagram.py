@@ -85,7 +85,7 @@ def plot_phase_diagram(result: xr.Dataset, *, x: str = "p_eval", y: str = "p_tra
         mesh = draw_phase_panel(ax, result.squeeze(drop=True), x=x, y=y, norm=alpha_norm(result["alpha"]))
         ax.figure.colorbar(mesh, ax=ax, label=axis_label(result["alpha"]))
         ax.set_title(slice_title(result), fontsize="medium")  # the fixed dims, e.g. width = 128
-        _legend(ax.figure, [ax])
+        panels_legend(ax.figure, [ax])
         return ax.figure
     if ax is not None:
         raise DataError(f"a phase diagram on one axes needs alpha over exactly ({x}, {y}); it also "
@@ -121,12 +121,12 @@ def plot_phase_facets(result: xr.Dataset, *, x: str = "p_eval", y: str = "p_trai
         if j > 0:
             ax.set_ylabel("")
     fig.colorbar(mesh, ax=axes, label=axis_label(result["alpha"]), shrink=0.9)
-    _legend(fig, list(axes.flat))
+    panels_legend(fig, list(axes.flat))
     return fig
 
 
-def _legend(fig: Figure, axes: list[Axes]) -> None:
-    """One legend below the panels for the markers and the boundary of all of them."""
+def panels_legend(fig: Figure, axes: list[Axes]) -> None:
+    """One legend below the panels for the labelled artists of all of them (each label once)."""
     handles: dict[str, object] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
